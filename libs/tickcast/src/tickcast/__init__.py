@@ -1,0 +1,1 @@
+"""Tickcast's shared library: message contracts, topics, settings and Kafka plumbing."""

@@ -1,0 +1,39 @@
+"""``python -m tickcast``: administrative commands shared by the stack."""
+
+from __future__ import annotations
+
+import typer
+
+from tickcast.kafka import ensure_topics
+from tickcast.logging import configure_logging
+from tickcast.settings import KafkaSettings
+from tickcast.topics import TopicNames
+
+app = typer.Typer(help="Tickcast administration: topics and contracts.", no_args_is_help=True, add_completion=False)
+
+
+@app.command("create-topics")
+def create_topics() -> None:
+    """Create every Tickcast topic that is missing (safe to repeat)."""
+    configure_logging()
+    settings = KafkaSettings()
+    specs = TopicNames(settings).specs()
+    created = ensure_topics(settings, specs)
+    for spec in specs:
+        state = "created" if spec.name in created else "exists"
+        typer.echo(f"{state:8} {spec.name} (partitions={spec.partitions})")
+
+
+@app.command("schemas")
+def schemas() -> None:
+    """Print the JSON schema of every message contract."""
+    import json
+
+    from tickcast.contracts import Candle, DeadLetter, FeatureVector, Prediction, Trade
+
+    for model in (Trade, Candle, FeatureVector, Prediction, DeadLetter):
+        typer.echo(json.dumps(model.model_json_schema(), indent=2))
+
+
+if __name__ == "__main__":
+    app()

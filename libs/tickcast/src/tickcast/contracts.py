@@ -1,0 +1,248 @@
+"""The messages that travel between services: one definition each.
+
+Every message is a pydantic model serialised as JSON with a ``schema_version``,
+so a consumer can tell an old payload from a malformed one. Parsing never
+returns a half-valid object: it raises :class:`ContractError`, which names the
+model, the field and the offending value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from tickcast.intervals import interval_ms
+
+SCHEMA_VERSION = 1
+
+# Epoch-millisecond bounds (2010-01-01 .. 2100-01-01). Binance's newer dump files
+# use microseconds; a timestamp outside this range is a unit error, not a trade.
+MIN_EPOCH_MS = 1_262_304_000_000
+MAX_EPOCH_MS = 4_102_444_800_000
+
+Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,30}$", examples=["BTCUSDT"])]
+EpochMs = Annotated[int, Field(ge=MIN_EPOCH_MS, lt=MAX_EPOCH_MS, examples=[1_704_067_200_000])]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+TradeSource = Literal["live", "gap_fill", "backfill", "replay", "synthetic"]
+Direction = Literal["up", "down", "flat"]
+
+
+class ContractError(ValueError):
+    """A payload that does not satisfy its contract.
+
+    ``field`` and ``value`` name the first offending field and what it held, so
+    that a dead-letter record says exactly what was wrong.
+    """
+
+    def __init__(self, model: str, field: str, value: Any, reason: str) -> None:
+        self.model = model
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{model}.{field}: {reason} (got {_preview(value)})")
+
+
+def _preview(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class Contract(BaseModel):
+    """Base of every message: strict about unknown fields, JSON on the wire."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    # Bumped when a field changes meaning; consumers reject versions they do not know.
+    SUPPORTED_VERSIONS: ClassVar[frozenset[int]] = frozenset({SCHEMA_VERSION})
+
+    schema_version: int = SCHEMA_VERSION
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, version: int) -> int:
+        if version not in cls.SUPPORTED_VERSIONS:
+            raise ValueError(f"unsupported schema_version, this build reads {sorted(cls.SUPPORTED_VERSIONS)}")
+        return version
+
+    @classmethod
+    def parse(cls, payload: bytes | str | dict[str, Any]) -> Self:
+        """Parse JSON bytes, a JSON string or a dict; raise :class:`ContractError`."""
+        try:
+            if isinstance(payload, dict):
+                return cls.model_validate(payload)
+            return cls.model_validate_json(payload)
+        except ValidationError as exc:
+            raise _contract_error(cls.__name__, exc, payload) from None
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @property
+    def key(self) -> bytes:
+        """The Kafka message key: every topic is keyed by symbol."""
+        return self.symbol.encode()  # type: ignore[attr-defined]
+
+
+def _contract_error(model: str, exc: ValidationError, payload: Any) -> ContractError:
+    first = exc.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in first["loc"]) or "<payload>"
+    if first["type"] == "json_invalid":
+        return ContractError(model, "<payload>", payload, f"not valid JSON: {first['msg']}")
+    return ContractError(model, location, first.get("input"), first["msg"])
+
+
+class Trade(Contract):
+    """One trade (or one aggregate trade) as the exchange reported it."""
+
+    symbol: Symbol
+    trade_id: Annotated[int, Field(ge=0)]
+    price: PositiveFloat
+    quantity: PositiveFloat
+    quote_quantity: NonNegativeFloat
+    timestamp_ms: EpochMs = Field(description="Exchange trade time, epoch milliseconds (event time).")
+    is_buyer_maker: bool = Field(description="True when the buyer was the maker, i.e. the taker sold.")
+    source: TradeSource
+    # Aggregate trades (Binance aggTrades) stand for a run of trades; candles count
+    # them as last - first + 1. Both are None for a plain trade.
+    first_trade_id: Annotated[int, Field(ge=0)] | None = None
+    last_trade_id: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _aggregate_ids(self) -> Self:
+        if (self.first_trade_id is None) != (self.last_trade_id is None):
+            raise ValueError("first_trade_id and last_trade_id come together (aggregate trade) or not at all")
+        if self.first_trade_id is not None and self.last_trade_id < self.first_trade_id:  # type: ignore[operator]
+            raise ValueError("last_trade_id is before first_trade_id")
+        return self
+
+    @property
+    def is_aggregate(self) -> bool:
+        return self.first_trade_id is not None
+
+    @property
+    def trade_count(self) -> int:
+        """Exchange trades this record stands for (the kline's ``count``)."""
+        if self.first_trade_id is None or self.last_trade_id is None:
+            return 1
+        return self.last_trade_id - self.first_trade_id + 1
+
+    @property
+    def dedupe_key(self) -> tuple[str, str, int]:
+        # Aggregate and plain trade ids are separate id spaces on the exchange.
+        return (self.symbol, "agg" if self.is_aggregate else "trade", self.trade_id)
+
+
+class Candle(Contract):
+    """An OHLCV candle with the same fields and meaning as an exchange kline."""
+
+    symbol: Symbol
+    interval: str = Field(examples=["1m"])
+    open_time_ms: EpochMs
+    close_time_ms: EpochMs
+    open: PositiveFloat
+    high: PositiveFloat
+    low: PositiveFloat
+    close: PositiveFloat
+    volume: NonNegativeFloat
+    quote_volume: NonNegativeFloat
+    trade_count: Annotated[int, Field(ge=0)]
+    taker_buy_base_volume: NonNegativeFloat
+    taker_buy_quote_volume: NonNegativeFloat
+    vwap: PositiveFloat
+    first_trade_id: Annotated[int, Field(ge=0)] | None = None
+    last_trade_id: Annotated[int, Field(ge=0)] | None = None
+    is_gap_fill: bool = Field(False, description="No trades in the window: flat at the previous close.")
+
+    @field_validator("interval")
+    @classmethod
+    def _known_interval(cls, interval: str) -> str:
+        interval_ms(interval)
+        return interval
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        span = interval_ms(self.interval)
+        if self.open_time_ms % span:
+            raise ValueError(f"open_time_ms is not aligned to the {self.interval} grid")
+        if self.close_time_ms != self.open_time_ms + span - 1:
+            raise ValueError("close_time_ms must be open_time_ms + interval - 1")
+        if not self.low <= min(self.open, self.close) <= max(self.open, self.close) <= self.high:
+            raise ValueError("prices violate low <= open, close <= high")
+        if self.is_gap_fill and (self.trade_count or self.volume):
+            raise ValueError("a gap-fill candle has no trades and no volume")
+        return self
+
+
+class FeatureVector(Contract):
+    """The model inputs for one symbol at the close of one candle."""
+
+    symbol: Symbol
+    interval: str = Field(examples=["1m"])
+    timestamp_ms: EpochMs = Field(description="Open time of the candle the features are as of.")
+    feature_set_version: str = Field(min_length=1, examples=["fs-3f2a9c1b"])
+    values: dict[str, float]
+    close: PositiveFloat | None = Field(None, description="Close price of that candle, for turning returns into prices.")
+
+    @field_validator("values")
+    @classmethod
+    def _finite(cls, values: dict[str, float]) -> dict[str, float]:
+        if not values:
+            raise ValueError("a feature vector needs at least one value")
+        for name, value in values.items():
+            if not math.isfinite(value):
+                raise ValueError(f"feature {name!r} is not finite: {value!r}")
+        return values
+
+
+class Prediction(Contract):
+    """A model's forecast for one symbol, made as of one candle."""
+
+    symbol: Symbol
+    interval: str = Field("1m", examples=["1m"])
+    model_name: str = Field(min_length=1, examples=["tickcast-btcusdt-1m-h5"])
+    model_version: str = Field(min_length=1, examples=["3"])
+    horizon: Annotated[int, Field(ge=1, description="Candles ahead.")]
+    as_of_ms: EpochMs
+    target_time_ms: EpochMs
+    predicted_return: FiniteFloat = Field(description="Forecast log return from as_of to target time.")
+    predicted_price: PositiveFloat
+    direction: Direction
+    emitted_ms: EpochMs
+
+    @model_validator(mode="after")
+    def _target_after(self) -> Self:
+        if self.target_time_ms <= self.as_of_ms:
+            raise ValueError("target_time_ms must be after as_of_ms")
+        return self
+
+
+class DeadLetter(Contract):
+    """What a dead-letter topic holds: the raw message and why it was refused."""
+
+    symbol: str | None = None
+    source_topic: str
+    partition: int | None = None
+    offset: int | None = None
+    message_key: str | None = None
+    payload: str = Field(description="The original value, UTF-8 (invalid bytes replaced).")
+    reason: str
+    error_type: str
+    service: str
+    failed_at_ms: int
+
+    @property
+    def key(self) -> bytes:
+        # Same key as the refused message, so its partition order is kept.
+        return (self.message_key or "").encode()

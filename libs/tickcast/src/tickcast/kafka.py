@@ -1,0 +1,172 @@
+"""Kafka clients with defaults that lose nothing.
+
+Producers are idempotent with ``acks=all`` and every delivery report is
+checked; consumers never auto-commit, so an offset is committed only after the
+work for it is done. Topic creation is idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import structlog
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from tickcast.contracts import Contract, DeadLetter
+from tickcast.settings import KafkaSettings
+from tickcast.topics import TopicSpec
+
+log = structlog.get_logger(__name__)
+
+PRODUCER_DEFAULTS: dict[str, Any] = {
+    "enable.idempotence": True,  # no duplicates from internal retries
+    "acks": "all",
+    "compression.type": "lz4",
+    "linger.ms": 5,
+    "batch.num.messages": 10_000,
+    "queue.buffering.max.messages": 500_000,
+    "delivery.timeout.ms": 120_000,
+}
+
+CONSUMER_DEFAULTS: dict[str, Any] = {
+    "enable.auto.commit": False,  # commit only after the work is done
+    "enable.auto.offset.store": False,
+    "auto.offset.reset": "earliest",
+    "isolation.level": "read_committed",  # never see aborted transactional writes
+}
+
+
+class DeliveryError(RuntimeError):
+    """At least one message was not acknowledged by the broker."""
+
+
+def producer_config(settings: KafkaSettings, **overrides: Any) -> dict[str, Any]:
+    return {**settings.client_config(), **PRODUCER_DEFAULTS, **overrides}
+
+
+def consumer_config(settings: KafkaSettings, group_id: str, **overrides: Any) -> dict[str, Any]:
+    return {**settings.client_config(), **CONSUMER_DEFAULTS, "group.id": group_id, **overrides}
+
+
+class CheckedProducer:
+    """A producer that counts every delivery report and fails loudly on loss.
+
+    ``flush()`` raises :class:`DeliveryError` if any message was not delivered,
+    so a caller that flushes before committing its input offsets can never
+    commit past a message that was lost.
+    """
+
+    def __init__(self, settings: KafkaSettings, **overrides: Any) -> None:
+        self._producer = Producer(producer_config(settings, **overrides))
+        self.delivered = 0
+        self.failed: list[tuple[str, KafkaError]] = []
+
+    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        if error is None:
+            self.delivered += 1
+        else:
+            self.failed.append((message.topic() or "?", error))
+            log.error("delivery failed", topic=message.topic(), key=message.key(), error=str(error))
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: Mapping[str, bytes] | None = None,
+        timestamp_ms: int | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": self._on_delivery}
+        if headers:
+            kwargs["headers"] = list(headers.items())
+        if timestamp_ms is not None:
+            kwargs["timestamp"] = timestamp_ms
+        while True:
+            try:
+                self._producer.produce(topic, **kwargs)
+                break
+            except BufferError:
+                # Local queue full: let librdkafka drain it, then try again.
+                self._producer.poll(0.05)
+        self._producer.poll(0)
+
+    def send(self, topic: str, message: Contract, timestamp_ms: int | None = None) -> None:
+        """Produce a contract message keyed by its symbol."""
+        self.produce(topic, message.to_json_bytes(), key=message.key, timestamp_ms=timestamp_ms)
+
+    def poll(self, timeout: float = 0) -> int:
+        return self._producer.poll(timeout)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            raise DeliveryError(f"{remaining} message(s) still undelivered after {timeout}s")
+        if self.failed:
+            topic, error = self.failed[0]
+            count = len(self.failed)
+            self.failed.clear()
+            raise DeliveryError(f"{count} message(s) not delivered; first to {topic!r}: {error}")
+
+    def __len__(self) -> int:
+        return len(self._producer)
+
+
+def dead_letter(
+    message: Message,
+    reason: str,
+    error_type: str,
+    service: str,
+) -> DeadLetter:
+    """Wrap a refused Kafka message with the reason it was refused."""
+    key = message.key()
+    value = message.value() or b""
+    return DeadLetter(
+        symbol=key.decode(errors="replace") if key else None,
+        source_topic=message.topic() or "",
+        partition=message.partition(),
+        offset=message.offset(),
+        message_key=key.decode(errors="replace") if key else None,
+        payload=value.decode(errors="replace"),
+        reason=reason,
+        error_type=error_type,
+        service=service,
+        failed_at_ms=int(time.time() * 1000),
+    )
+
+
+def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], timeout: float = 30.0) -> list[str]:
+    """Create the topics that do not exist yet; safe to repeat. Returns those created."""
+    admin = AdminClient(settings.client_config())
+    wanted = list(specs)
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    new = [
+        NewTopic(spec.name, spec.partitions, spec.replication_factor, config=dict(spec.config))
+        for spec in wanted
+        if spec.name not in existing
+    ]
+    if not new:
+        return []
+    created = []
+    for name, future in admin.create_topics(new, operation_timeout=timeout).items():
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as exc:
+            # Another process may have created it between list and create.
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    _wait_for_metadata(admin, [topic.topic for topic in new], timeout)
+    return created
+
+
+def _wait_for_metadata(admin: AdminClient, names: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        topics = admin.list_topics(timeout=timeout).topics
+        if all(name in topics and not topics[name].error for name in names):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"topics not visible in metadata after {timeout}s: {names}")

@@ -1,0 +1,79 @@
+"""Reading and writing topics from tests with a plain, independent client."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, Producer
+
+from tickcast.settings import KafkaSettings
+
+
+@dataclass(frozen=True)
+class Record:
+    key: bytes | None
+    value: bytes
+    partition: int
+    offset: int
+    headers: dict[str, bytes]
+
+
+def produce_raw(settings: KafkaSettings, topic: str, records: list[tuple[bytes | None, bytes]]) -> None:
+    producer = Producer({**settings.client_config(), "enable.idempotence": True})
+    for key, value in records:
+        producer.produce(topic, key=key, value=value)
+    assert producer.flush(30) == 0, "test producer could not deliver"
+
+
+def consume(
+    settings: KafkaSettings,
+    topic: str,
+    expected: int | None = None,
+    timeout: float = 30.0,
+    idle: float = 2.0,
+) -> list[Record]:
+    """Read a topic from the start with a fresh group (committed transactions only).
+
+    Stops after ``expected`` records, or when nothing arrives for ``idle`` seconds
+    once at least the expected count (or, with ``expected=None``, anything) is in,
+    or at ``timeout``.
+    """
+    consumer = Consumer(
+        {
+            **settings.client_config(),
+            "group.id": f"test-reader-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
+    consumer.subscribe([topic])
+    records: list[Record] = []
+    deadline = time.monotonic() + timeout
+    last_seen = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is None:
+                done_waiting = expected is None and records and time.monotonic() - last_seen > idle
+                if done_waiting or (expected is not None and len(records) >= expected
+                                    and time.monotonic() - last_seen > idle):
+                    break
+                continue
+            if message.error():
+                continue
+            last_seen = time.monotonic()
+            records.append(
+                Record(
+                    key=message.key(),
+                    value=message.value(),
+                    partition=message.partition(),
+                    offset=message.offset(),
+                    headers={k: v for k, v in (message.headers() or [])},
+                )
+            )
+    finally:
+        consumer.close()
+    return records
