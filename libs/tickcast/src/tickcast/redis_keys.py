@@ -1,0 +1,45 @@
+"""Where things live in Redis: written by inference, read by the gateway.
+
+One definition, so writer and reader cannot drift apart. Every key starts with
+the configured prefix (``REDIS_KEY_PREFIX``), so stacks and tests can share a server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    prefix: str = "tickcast:"
+
+    def latest_prediction(self, symbol: str) -> str:
+        """String: the newest Prediction JSON for a symbol."""
+        return f"{self.prefix}prediction:latest:{symbol}"
+
+    def prediction_history(self, symbol: str) -> str:
+        """Sorted set: Prediction JSON scored by as_of_ms, capped and with a TTL."""
+        return f"{self.prefix}prediction:history:{symbol}"
+
+    def predictions_channel(self) -> str:
+        """Pub/sub channel: every new Prediction JSON, all symbols."""
+        return f"{self.prefix}predictions:live"
+
+    def candles(self, symbol: str, interval: str) -> str:
+        """Sorted set: Candle JSON scored by open_time_ms, capped and with a TTL."""
+        return f"{self.prefix}candles:{symbol}:{interval}"
+
+    def symbols(self) -> str:
+        """Set: every symbol that has candles or predictions."""
+        return f"{self.prefix}symbols"
+
+    def served_model(self) -> str:
+        """Hash: name, version, feature_set_version, loaded_at_ms, offline metrics JSON of the model served."""
+        return f"{self.prefix}model:served"
+
+    def live_metrics(self, model_name: str, symbol: str) -> str:
+        """Hash: rolling live MAE, persistence MAE, skill, hit rate and count for a model on a symbol."""
+        return f"{self.prefix}model:live:{model_name}:{symbol}"
+
+    def live_metrics_pattern(self) -> str:
+        return f"{self.prefix}model:live:*"
