@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -20,6 +20,8 @@ from tickcast.settings import KafkaSettings
 from tickcast.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
+
+M = TypeVar("M", bound=Contract)
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "enable.idempotence": True,  # no duplicates from internal retries
@@ -170,3 +172,32 @@ def _wait_for_metadata(admin: AdminClient, names: list[str], timeout: float) -> 
             return
         time.sleep(0.1)
     raise TimeoutError(f"topics not visible in metadata after {timeout}s: {names}")
+
+
+def parse_or_dead_letter(
+    model: type[M],
+    message: Message,
+    producer: CheckedProducer,
+    dlq_topic: str,
+    service: str,
+) -> M | None:
+    """Parse a consumed message, or send it to ``dlq_topic`` with the reason and return None.
+
+    The caller flushes ``producer`` before committing the offset, so a refused
+    message is never lost either.
+    """
+    from tickcast.contracts import ContractError
+
+    try:
+        return model.parse(message.value() or b"")
+    except ContractError as exc:
+        letter = dead_letter(message, str(exc), type(exc).__name__, service)
+        producer.send(dlq_topic, letter)
+        log.warning(
+            "message refused",
+            topic=message.topic(),
+            partition=message.partition(),
+            offset=message.offset(),
+            reason=str(exc),
+        )
+        return None

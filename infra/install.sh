@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything Tickcast needs on a plain Debian/Ubuntu machine, idempotently:
+# uv and the Python environment, Kafka's jars (through Maven), redis-server, and, for the
+# browser test and dashboard, Chromium and the dashboard's npm build.
+#
+#   infra/install.sh            everything
+#   infra/install.sh python     only uv + the Python environment
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root (or sudo) for: $*" >&2; return 1; fi
+}
+
+APT_UPDATED=""
+apt_install() {
+  command -v apt-get >/dev/null || { echo "apt-get not found: install $* by hand" >&2; return 1; }
+  if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+install_python() {
+  if ! command -v uv >/dev/null; then
+    say "installing uv (from PyPI)"
+    python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+    export PATH="$HOME/.local/bin:$PATH"
+  fi
+  say "syncing the Python environment (uv sync --frozen)"
+  uv sync --frozen --quiet
+}
+
+install_kafka() {
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  command -v mvn >/dev/null || apt_install maven
+  say "resolving Apache Kafka from Maven Central"
+  bash infra/kafka/kafka.sh install
+}
+
+install_redis() {
+  say "checking redis-server"
+  bash infra/redis/redis.sh install
+}
+
+install_browser() {
+  # Debian's Chromium drives the dashboard's browser test; never a downloaded browser build.
+  if ! command -v chromium >/dev/null; then
+    say "installing chromium (Debian package) for the dashboard test"
+    apt_install chromium fonts-liberation || echo "chromium not installed: the browser test will be skipped" >&2
+  fi
+}
+
+install_frontend() {
+  if [ -f services/gateway/frontend/build.sh ]; then
+    if command -v npm >/dev/null; then
+      say "building the dashboard's frontend (npm ci)"
+      bash services/gateway/frontend/build.sh
+    else
+      echo "npm not found: the dashboard will explain how to build its chart bundle" >&2
+    fi
+  fi
+}
+
+case "${1:-all}" in
+  python) install_python ;;
+  infra) install_kafka; install_redis ;;
+  all) install_python; install_kafka; install_redis; install_browser; install_frontend ;;
+  *) echo "usage: $0 [all|python|infra]" >&2; exit 2 ;;
+esac
