@@ -1,0 +1,41 @@
+"""Every knob of the feature pipeline, from the environment (see ``.env.example``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from tickcast.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    feature_store: Literal["feast", "hopsworks"] = Field("feast", description="Feature store adapter.")
+
+    # Feast (embedded): Redis online store, parquet files + duckdb offline store.
+    feast_repo_path: Path = Field(Path(".local/feast"), description="Feast repository folder, created on first use.")
+    feast_project: str = Field("tickcast", pattern=r"^[A-Za-z0-9_]+$", description="Feast project name.")
+    offline_compact_parts: int = Field(
+        256, ge=2, description="Merge the offline part files of an interval once there are this many."
+    )
+
+    # Hopsworks (managed): see the README for how to connect a real cluster.
+    hopsworks_host: str | None = Field(None, description="e.g. c.app.hopsworks.ai; None = hopsworks.login() defaults.")
+    hopsworks_port: int = 443
+    hopsworks_project: str | None = None
+    hopsworks_api_key: SecretStr | None = None
+    hopsworks_feature_group: str = Field("candle_features", description="Offline feature group (history).")
+    hopsworks_feature_group_version: int = Field(1, ge=1)
+
+    # faust worker.
+    faust_app_id: str = Field("feature-pipeline", description="Consumer group and internal topic stem (prefixed).")
+    faust_data_dir: Path = Field(Path(".local/faust"), description="faust's local data folder.")
+    faust_web_port: int = Field(0, ge=0, description="faust's web/health port; 0 disables the web server.")
+    batch_max: int = Field(2000, ge=1, description="Candles processed (and stored) per batch at most.")
+    batch_within_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch, seconds.")
+    commit_interval_s: float = Field(1.0, gt=0, description="How often processed offsets are committed.")
+
+    def app_id(self) -> str:
+        """The faust app id under the topic prefix, so its internal topics are isolated too."""
+        return f"{self.kafka.topic_prefix}{self.faust_app_id}"
