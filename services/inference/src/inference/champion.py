@@ -1,0 +1,129 @@
+"""Following the registry's ``champion`` alias: load off the hot path, hand over between batches.
+
+A background thread polls the (cheap) champion version every few seconds; when
+it moved, the thread loads the new model itself and leaves it in a one-slot
+mailbox. The consume loop takes it from there between two batches, so a batch
+is always served by one model and no message is lost or served twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+import structlog
+
+from inference import metrics
+from inference.model import Servable, ServedModel
+
+log = structlog.get_logger(__name__)
+
+
+class ChampionSource(Protocol):
+    """Where champions come from (the model registry, or anything shaped like it)."""
+
+    model_name: str
+
+    def champion_version(self) -> str | None: ...
+
+    def load_champion(self) -> Servable | None: ...
+
+
+class RegistryChampions:
+    """``training.serving`` over the configured registry (MLflow by default).
+
+    Registry settings come from the environment read by ``training.config.RegistrySettings``
+    (``MODEL_REGISTRY``, ``MLFLOW_TRACKING_URI``, ``TICKCAST_HOME``...).
+    """
+
+    def __init__(self, model_name: str) -> None:
+        from training.config import RegistrySettings
+
+        self.model_name = model_name
+        self._settings = RegistrySettings()
+
+    def champion_version(self) -> str | None:
+        from training import serving
+
+        return serving.champion_version(self._settings, self.model_name)
+
+    def load_champion(self) -> Servable | None:
+        from training import serving  # pulls in Keras only when a model is loaded
+
+        return serving.load_champion(self._settings, self.model_name)
+
+
+def served(model: Servable) -> ServedModel:
+    offline = getattr(model, "offline_metrics", None) or {}
+    return ServedModel(model, int(time.time() * 1000), {name: float(value) for name, value in offline.items()})
+
+
+class ChampionWatcher:
+    def __init__(self, source: ChampionSource, interval: str, horizon: int, poll_seconds: float) -> None:
+        self._source = source
+        self._interval = interval
+        self._horizon = horizon
+        self._poll_seconds = poll_seconds
+        self._lock = threading.Lock()
+        self._ready: ServedModel | None = None
+        self._known_version: str | None = None  # served, waiting in the mailbox, or refused
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def load_now(self) -> ServedModel | None:
+        """The current champion, loaded in the caller's thread (start-up); None if there is none."""
+        self.check()
+        return self.take_ready()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def take_ready(self) -> ServedModel | None:
+        """The newly loaded champion if there is one (once), else None."""
+        with self._lock:
+            ready, self._ready = self._ready, None
+        return ready
+
+    def check(self) -> None:
+        """Load the champion if its version moved; remember refused versions so they are not retried."""
+        version = self._source.champion_version()
+        if version is None or version == self._known_version:
+            return
+        log.info("champion moved, loading", model=self._source.model_name, version=version)
+        model = self._source.load_champion()
+        if model is None:
+            return
+        self._known_version = model.version
+        problem = self._incompatibility(model)
+        if problem:
+            metrics.LOAD_FAILURES.inc()
+            log.error("champion refused", model=model.name, version=model.version, reason=problem)
+            return
+        with self._lock:
+            self._ready = served(model)
+        log.info("champion loaded", model=model.name, version=model.version,
+                 feature_set_version=model.feature_set_version, lag_window=model.lag_window)
+
+    def _incompatibility(self, model: Servable) -> str | None:
+        if model.interval != self._interval:
+            return f"model interval {model.interval!r}, this service serves {self._interval!r}"
+        if model.horizon != self._horizon:
+            return f"model horizon {model.horizon}, this service serves {self._horizon}"
+        if model.lag_window < 1 or not model.feature_names:
+            return "model has no feature names or a lag window under 1"
+        return None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll_seconds):
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - a registry hiccup must not stop serving
+                metrics.LOAD_FAILURES.inc()
+                log.exception("champion check failed; still serving the current model")

@@ -1,0 +1,49 @@
+"""Every knob of the inference service, read from the environment (``INFERENCE_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from tickcast.intervals import interval_ms
+from tickcast.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="INFERENCE_", env_file=".env", extra="ignore")
+
+    # What is served. The registered model name is derived from these unless given.
+    symbols: str = Field("BTCUSDT", description="Comma-separated symbols the champion was trained on.")
+    interval: str = Field("1m", description="Candle interval served; vectors of other intervals are skipped.")
+    horizon: int = Field(5, ge=1, description="Candles ahead; used by the baseline before a champion exists.")
+    model_name: str | None = Field(None, description="Registered model name; default from symbols/interval/horizon.")
+    champion_poll_seconds: float = Field(10.0, gt=0, description="How often the champion alias is checked.")
+
+    # Kafka consumption.
+    group_id: str = Field("inference", description="Consumer group shared by every inference instance.")
+    transactional_id_prefix: str = Field("inference", description="Prefix of each instance's transactional.id.")
+    batch_max_messages: int = Field(5000, ge=1, description="Most messages turned into one prediction batch.")
+    batch_linger_ms: int = Field(20, ge=0, description="Wait after the first message for others arriving with it.")
+
+    # Output.
+    direction_dead_band: float = Field(
+        0.0005, ge=0, description="|predicted log return| at or under this is 'flat' (also for hit rate)."
+    )
+    history_cap: int = Field(1440, ge=1, description="Predictions kept per symbol in Redis history.")
+    history_ttl_seconds: int = Field(86_400, ge=1, description="TTL of a symbol's prediction history.")
+    candles_cap: int = Field(1440, ge=1, description="Candles kept per symbol and interval in Redis.")
+    candles_ttl_seconds: int = Field(86_400, ge=1, description="TTL of a symbol's recent candles.")
+
+    # Live scoring.
+    live_window: int = Field(500, ge=1, description="Scored predictions in the rolling live metrics.")
+    max_pending_per_symbol: int = Field(
+        256, ge=1, description="Unscored predictions kept per symbol (oldest dropped first)."
+    )
+
+    @property
+    def symbol_list(self) -> list[str]:
+        return [part.strip().upper() for part in self.symbols.split(",") if part.strip()]
+
+    @property
+    def interval_ms(self) -> int:
+        return interval_ms(self.interval)

@@ -1,0 +1,52 @@
+"""Prometheus metrics of the inference service."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from tickcast.metrics import LATENCY_BUCKETS
+
+from inference.model import ServedModel
+from inference.scoring import LiveScore
+
+PREDICTIONS = Counter(
+    "inference_predictions_total", "Predictions emitted (rate() gives predictions per second).",
+    ["model_name", "model_version"],
+)
+CLOSE_TO_PREDICTION = Histogram(
+    "inference_close_to_prediction_seconds",
+    "From the close of the candle a prediction is made at to the prediction being in Redis.",
+    buckets=LATENCY_BUCKETS,
+)
+BATCH_SIZE = Histogram(
+    "inference_batch_vectors", "Feature vectors predicted together in one batch.",
+    buckets=(1, 2, 5, 10, 50, 100, 500, 1000, 2000, 5000),
+)
+REFUSED = Counter("inference_refused_total", "Input messages sent to a dead-letter topic.", ["topic", "reason"])
+SKIPPED = Counter("inference_skipped_total", "Valid vectors not for this service (other interval).", ["reason"])
+SERVED_MODEL = Gauge(
+    "inference_served_model_info", "1 for the model currently served.",
+    ["model_name", "model_version", "feature_set_version"],
+)
+SWAPS = Counter("inference_model_swaps_total", "Champion models swapped in without a restart.")
+LOAD_FAILURES = Counter("inference_model_load_failures_total", "Champion checks or loads that failed.")
+LIVE_MAE = Gauge("inference_live_mae", "Rolling live MAE of the predicted log return.", ["model_name", "symbol"])
+LIVE_SKILL = Gauge("inference_live_skill", "Rolling live skill versus persistence (1 - MAE ratio).",
+                   ["model_name", "symbol"])
+LIVE_HIT_RATE = Gauge("inference_live_hit_rate", "Rolling live direction hit rate.", ["model_name", "symbol"])
+
+
+def record_served(served: ServedModel, previous: ServedModel | None) -> None:
+    if previous is not None:
+        model = previous.model
+        SERVED_MODEL.remove(model.name, model.version, model.feature_set_version)
+    model = served.model
+    SERVED_MODEL.labels(model.name, model.version, model.feature_set_version).set(1)
+
+
+def record_live(scores: list[LiveScore]) -> None:
+    for score in scores:
+        LIVE_MAE.labels(score.model_name, score.symbol).set(score.mae)
+        LIVE_HIT_RATE.labels(score.model_name, score.symbol).set(score.hit_rate)
+        if score.skill is not None:
+            LIVE_SKILL.labels(score.model_name, score.symbol).set(score.skill)
