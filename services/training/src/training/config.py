@@ -1,0 +1,101 @@
+"""Every knob of the training service, from the environment (see ``.env.example``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tickcast.intervals import interval_ms
+from tickcast.settings import ServiceSettings
+
+MODEL_KINDS = ("mlp", "conv", "lstm")
+
+
+class RegistrySettings(BaseSettings):
+    """Where models are registered and which registry holds the ``champion`` alias.
+
+    Shared with inference, which loads the champion through :mod:`training.serving`.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    backend: Literal["mlflow", "hopsworks"] = Field(
+        "mlflow", validation_alias="MODEL_REGISTRY", description="Model registry: mlflow (default) or hopsworks."
+    )
+    home: Path = Field(
+        Path(".local"), validation_alias="TICKCAST_HOME", description="Local state root (MLflow database, artifacts)."
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None, validation_alias="MLFLOW_TRACKING_URI", description="Default: sqlite:///$TICKCAST_HOME/mlflow/mlflow.db."
+    )
+    mlflow_artifact_root: str | None = Field(
+        None, validation_alias="MLFLOW_ARTIFACT_ROOT", description="Default: $TICKCAST_HOME/mlflow/artifacts."
+    )
+    mlflow_experiment: str = Field("tickcast-training", validation_alias="MLFLOW_EXPERIMENT")
+    hopsworks_host: str | None = Field(None, validation_alias="HOPSWORKS_HOST")
+    hopsworks_port: int = Field(443, validation_alias="HOPSWORKS_PORT")
+    hopsworks_project: str | None = Field(None, validation_alias="HOPSWORKS_PROJECT")
+    hopsworks_api_key: SecretStr | None = Field(None, validation_alias="HOPSWORKS_API_KEY")
+
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow' / 'mlflow.db').resolve()}"
+
+    def artifact_root(self) -> str:
+        if self.mlflow_artifact_root:
+            return self.mlflow_artifact_root
+        return (self.home / "mlflow" / "artifacts").resolve().as_uri()
+
+
+class TrainingSettings(ServiceSettings):
+    """``TRAINING_*``: what to train on, how, and how strict the champion gate is."""
+
+    model_config = SettingsConfigDict(env_prefix="TRAINING_", env_file=".env", extra="ignore")
+
+    symbols: str = Field("BTCUSDT", description="Comma-separated symbols trained together (one model).")
+    interval: str = Field("1m", description="Candle interval of the features.")
+    horizons: str = Field("5", description="Comma-separated horizons in candles; the first is the primary one.")
+    dead_band: float = Field(0.0005, ge=0, description="|log return| at or under this is the 'flat' direction class.")
+    lag_window: int = Field(16, ge=1, description="Feature vectors seen by the conv and LSTM models.")
+    models: str = Field("mlp,conv,lstm", description="Comma-separated model kinds to train: mlp, conv, lstm.")
+    validation_fraction: float = Field(0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(0.15, gt=0, lt=0.5)
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(512, ge=8)
+    patience: int = Field(4, ge=1, description="Epochs without validation improvement before stopping.")
+    learning_rate: float = Field(1e-3, gt=0)
+    time_budget_s: float = Field(300.0, gt=0, description="Wall-clock budget of one model's fit, seconds.")
+    seed: int = 42
+    ema_span: int = Field(20, ge=2, description="Span (candles) of the EMA-drift baseline.")
+    fee_bps: float = Field(10.0, ge=0, description="Backtest fee per position change, basis points.")
+    gate_margin: float = Field(
+        0.0, ge=0, lt=1, description="Relative MAE improvement over persistence required to promote."
+    )
+    gate_alpha: float = Field(
+        0.05, gt=0, lt=1, description="Significance level of the paired test candidate vs persistence."
+    )
+    output_dir: Path = Field(Path(".local/training"), description="Plots and reports before they are logged.")
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+
+    def symbol_list(self) -> list[str]:
+        return [part.strip().upper() for part in self.symbols.split(",") if part.strip()]
+
+    def horizon_list(self) -> list[int]:
+        horizons = [int(part) for part in self.horizons.split(",") if part.strip()]
+        if not horizons or min(horizons) < 1:
+            raise ValueError(f"TRAINING_HORIZONS must list positive integers, got {self.horizons!r}")
+        return horizons
+
+    def model_kinds(self) -> list[str]:
+        kinds = [part.strip().lower() for part in self.models.split(",") if part.strip()]
+        unknown = sorted(set(kinds) - set(MODEL_KINDS))
+        if unknown or not kinds:
+            raise ValueError(f"unknown model kind(s) {unknown}: expected some of {MODEL_KINDS}")
+        return kinds
+
+    def interval_ms(self) -> int:
+        return interval_ms(self.interval)

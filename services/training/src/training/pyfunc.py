@@ -1,0 +1,34 @@
+"""The registered model as an MLflow pyfunc, so ``mlflow.pyfunc.load_model`` serves it too.
+
+Training and inference load the bundle folder directly (:mod:`training.serving`);
+this wrapper is what other MLflow tooling sees: same files, same predictions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mlflow.pyfunc
+import numpy as np
+
+from training.bundle import METADATA_FILE, MODEL_FILE, SCALER_FILE, load_keras_model, read_bundle_metadata
+from training.serving import ServableModel
+
+
+class TickcastPyfunc(mlflow.pyfunc.PythonModel):
+    """Raw windows (n, lag_window, n_features) in, predicted primary-horizon log returns (n,) out."""
+
+    def load_context(self, context: Any) -> None:
+        folder = Path(context.artifacts[MODEL_FILE]).parent
+        metadata, scaler = read_bundle_metadata(folder)
+        self._model = ServableModel.from_parts(
+            metadata, scaler, load_keras_model(folder / MODEL_FILE), name="pyfunc", version="0"
+        )
+
+    def predict(self, context: Any, model_input: np.ndarray, params: dict[str, Any] | None = None) -> np.ndarray:
+        return self._model.predict(np.asarray(model_input, dtype=np.float32))
+
+
+def bundle_artifacts(bundle_dir: Path) -> dict[str, str]:
+    return {name: str(bundle_dir / name) for name in (MODEL_FILE, SCALER_FILE, METADATA_FILE)}

@@ -1,0 +1,65 @@
+"""The model registry seen by training and inference: one small interface, two adapters.
+
+Experiment tracking (runs, parameters, plots) is always MLflow; only where model
+versions live and which one is ``champion`` depends on the registry backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from training.serving import ServableModel
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """One registered version as ``compare`` shows it."""
+
+    version: str
+    is_champion: bool
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    created_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ModelToRegister:
+    """A bundle folder plus what the registry records with it."""
+
+    bundle_dir: Path
+    metrics: Mapping[str, float]
+    tags: Mapping[str, str]
+    input_example: np.ndarray  # a few raw windows (n, lag_window, n_features)
+    run_id: str | None = None  # the MLflow run that trained and evaluated it
+
+
+@runtime_checkable
+class ModelRegistry(Protocol):
+    def register(self, name: str, model: ModelToRegister) -> str:
+        """Store a new version of ``name``; returns its version."""
+        ...
+
+    def champion_version(self, name: str) -> str | None:
+        """Version holding the champion alias, None if none (or no such model)."""
+        ...
+
+    def set_champion(self, name: str, version: str) -> None:
+        """Move the champion alias to ``version``."""
+        ...
+
+    def clear_champion(self, name: str) -> None:
+        """Leave ``name`` without a champion."""
+        ...
+
+    def tag_version(self, name: str, version: str, tags: Mapping[str, str]) -> None: ...
+
+    def load(self, name: str, version: str) -> ServableModel: ...
+
+    def versions(self, name: str) -> list[VersionSummary]:
+        """Every version of ``name``, oldest first."""
+        ...

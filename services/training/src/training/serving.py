@@ -1,0 +1,157 @@
+"""What inference uses: the champion model of a registered name, ready to predict.
+
+``champion_version`` is cheap (one registry query) so a server can poll it and reload
+only when the champion moved; ``load_champion`` fetches and loads the model files.
+``settings`` is a :class:`training.config.RegistrySettings`, or any settings object
+that carries one as ``.registry`` (e.g. :class:`training.config.TrainingSettings`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from training.bundle import MODEL_FILE, BundleMetadata, load_keras_model, read_bundle_metadata
+from training.scaling import Scaler
+
+if TYPE_CHECKING:
+    from training.config import RegistrySettings
+
+CHAMPION_ALIAS = "champion"
+_PREDICT_CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class ServableModel:
+    name: str  # registered model name
+    version: str  # registry version
+    feature_names: list[str]  # column order the model expects
+    feature_set_version: str
+    interval: str
+    horizon: int  # candles ahead (primary horizon)
+    lag_window: int  # 1 for the MLP; L for conv/LSTM (inputs are the last L vectors)
+    horizons: tuple[int, ...] = ()
+    symbols: tuple[str, ...] = ()
+    kind: str = ""
+    dead_band: float = 0.0
+    offline_metrics: Mapping[str, float] = field(default_factory=dict)
+    scaler: Scaler | None = field(default=None, repr=False, compare=False)
+    keras_model: Any = field(default=None, repr=False, compare=False)
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """(n, lag_window, n_features) raw features -> (n,) predicted log return (primary horizon)."""
+        return self.predict_all_horizons(windows)[:, 0]
+
+    def predict_all_horizons(self, windows: np.ndarray) -> np.ndarray:
+        """(n, lag_window, n_features) raw features -> (n, len(horizons)) predicted log returns."""
+        scaled = self._scaled_inputs(windows)
+        assert self.scaler is not None
+        if len(scaled) == 0:
+            return np.empty((0, len(self.scaler.target_scale)))
+        outputs = [_returns_output(self.keras_model.predict_on_batch(chunk)) for chunk in _chunks(scaled)]
+        return self.scaler.unscale_targets(np.concatenate(outputs, axis=0).reshape(len(scaled), -1))
+
+    def predict_direction_proba(self, windows: np.ndarray) -> np.ndarray | None:
+        """(n, 3) probabilities of down / flat / up, or None for a model without a direction head."""
+        scaled = self._scaled_inputs(windows)
+        if len(scaled) == 0:
+            return np.empty((0, 3))
+        outputs = [self.keras_model.predict_on_batch(chunk) for chunk in _chunks(scaled)]
+        if not isinstance(outputs[0], dict) or "direction" not in outputs[0]:
+            return None
+        return np.concatenate([np.asarray(out["direction"]) for out in outputs], axis=0)
+
+    def _scaled_inputs(self, windows: np.ndarray) -> np.ndarray:
+        windows = np.asarray(windows)
+        if windows.ndim != 3 or windows.shape[2] != len(self.feature_names):
+            raise ValueError(
+                f"{self.name} v{self.version} expects (n, {self.lag_window}, {len(self.feature_names)}) windows, "
+                f"got {windows.shape}"
+            )
+        if windows.shape[1] < self.lag_window:
+            raise ValueError(f"{self.name} needs the last {self.lag_window} vectors, got {windows.shape[1]}")
+        if self.scaler is None or self.keras_model is None:
+            raise RuntimeError(f"{self.name} v{self.version} has no loaded model")
+        return self.scaler.transform(windows[:, -self.lag_window :, :])
+
+    @classmethod
+    def from_bundle(
+        cls, folder: Path, name: str, version: str, offline_metrics: Mapping[str, float] | None = None
+    ) -> ServableModel:
+        metadata, scaler = read_bundle_metadata(folder)
+        return cls.from_parts(metadata, scaler, load_keras_model(folder / MODEL_FILE), name, version, offline_metrics)
+
+    @classmethod
+    def from_parts(
+        cls,
+        metadata: BundleMetadata,
+        scaler: Scaler,
+        keras_model: Any,
+        name: str,
+        version: str,
+        offline_metrics: Mapping[str, float] | None = None,
+    ) -> ServableModel:
+        return cls(
+            name=name,
+            version=version,
+            feature_names=list(metadata.feature_names),
+            feature_set_version=metadata.feature_set_version,
+            interval=metadata.interval,
+            horizon=metadata.horizon,
+            lag_window=metadata.lag_window,
+            horizons=tuple(metadata.horizons),
+            symbols=tuple(metadata.symbols),
+            kind=metadata.kind,
+            dead_band=metadata.dead_band,
+            offline_metrics=dict(offline_metrics or {}),
+            scaler=scaler,
+            keras_model=keras_model,
+        )
+
+
+def registered_model_name(symbols: Sequence[str], interval: str, horizon: int) -> str:
+    """One registered model per (symbols, interval, horizon), e.g. ``tickcast-btcusdt-1m-h5``."""
+    if not symbols:
+        raise ValueError("a model is trained on at least one symbol")
+    parts = "-".join(sorted({re.sub(r"[^a-z0-9]", "", symbol.lower()) for symbol in symbols}))
+    return f"tickcast-{parts}-{interval}-h{horizon}"
+
+
+def champion_version(settings: Any, model_name: str) -> str | None:
+    """Which version holds the ``champion`` alias; None when there is no champion (or no such model)."""
+    from training.registry import make_registry
+
+    return make_registry(_registry_settings(settings)).champion_version(model_name)
+
+
+def load_champion(settings: Any, model_name: str) -> ServableModel | None:
+    """The champion of ``model_name`` loaded and ready to predict, or None when there is none."""
+    from training.registry import make_registry
+
+    registry = make_registry(_registry_settings(settings))
+    version = registry.champion_version(model_name)
+    if version is None:
+        return None
+    return registry.load(model_name, version)
+
+
+def _registry_settings(settings: Any) -> RegistrySettings:
+    return getattr(settings, "registry", settings)
+
+
+def _returns_output(raw: Any) -> np.ndarray:
+    # Our models name their heads; a model trained elsewhere may have a single output.
+    if isinstance(raw, dict):
+        return np.asarray(raw["returns"])
+    if isinstance(raw, list | tuple):
+        return np.asarray(raw[0])
+    return np.asarray(raw)
+
+
+def _chunks(array: np.ndarray) -> list[np.ndarray]:
+    return [array[start : start + _PREDICT_CHUNK] for start in range(0, len(array), _PREDICT_CHUNK)]
