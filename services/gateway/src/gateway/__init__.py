@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Tickcast's HTTP gateway: predictions, candles and models from Redis, a live WebSocket, a dashboard."""

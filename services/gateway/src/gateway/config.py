@@ -1,0 +1,52 @@
+"""Every knob of the gateway, read from the environment (and ``.env``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from tickcast.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """``GATEWAY_*`` plus the shared ``KAFKA_*``, ``REDIS_*`` and logging variables.
+
+    Gateway-only variables carry the ``GATEWAY_`` prefix through their alias, so the shared
+    ones (``LOG_LEVEL``, ``REDIS_URL``...) keep the names every service reads.
+    """
+
+    model_config = SettingsConfigDict(**ServiceSettings.model_config, populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias="GATEWAY_HOST", description="Address to listen on.")
+    port: int = Field(8000, ge=0, le=65535, validation_alias="GATEWAY_PORT")
+    api_keys: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(),
+        validation_alias="GATEWAY_API_KEYS",
+        description="Comma-separated keys accepted in X-API-Key by write endpoints; empty leaves them open.",
+    )
+    redis_connect_timeout_s: float = Field(
+        0.5, gt=0, validation_alias="GATEWAY_REDIS_CONNECT_TIMEOUT_S",
+        description="Give up connecting to Redis after this long (a 503, never a hang).",
+    )
+    redis_timeout_s: float = Field(
+        1.0, gt=0, validation_alias="GATEWAY_REDIS_TIMEOUT_S",
+        description="Give up waiting for a Redis reply after this long.",
+    )
+    redis_max_connections: int = Field(256, ge=1, validation_alias="GATEWAY_REDIS_MAX_CONNECTIONS")
+    kafka_timeout_s: float = Field(
+        5.0, gt=0, validation_alias="GATEWAY_KAFKA_TIMEOUT_S",
+        description="POST /symbols answers 503 when the broker has not acknowledged within this time.",
+    )
+    ws_queue_size: int = Field(
+        256, ge=1, validation_alias="GATEWAY_WS_QUEUE_SIZE",
+        description="Predictions buffered per WebSocket client; a slower client loses the oldest.",
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(key.strip() for key in value.split(",") if key.strip())
+        return value

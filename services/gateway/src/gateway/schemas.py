@@ -1,0 +1,103 @@
+"""The gateway's own response and request bodies (messages themselves come from ``tickcast.contracts``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from tickcast.contracts import EpochMs, Symbol
+
+EXAMPLE_MS = 1_704_067_200_000
+
+
+class ErrorMessage(BaseModel):
+    """Why a request could not be answered."""
+
+    detail: str = Field(examples=["no prediction for symbol 'DOGEUSDT' yet"])
+
+
+class Health(BaseModel):
+    """The gateway is ready: Redis answered a PING."""
+
+    status: Literal["ready"] = "ready"
+    redis_latency_ms: float = Field(ge=0, description="Round trip of the PING.", examples=[0.4])
+    live_subscription: bool = Field(
+        description="True once the gateway listens to the predictions channel (WebSocket feed is live).",
+    )
+
+
+class SymbolList(BaseModel):
+    """Every symbol with candles or predictions in the store."""
+
+    symbols: list[Symbol] = Field(examples=[["BTCUSDT", "ETHUSDT"]])
+
+
+class SymbolRequestBody(BaseModel):
+    """Ask the trade producer to start following a symbol."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"symbol": "SOLUSDT"}]})
+
+    symbol: Symbol
+    lookback_minutes: int | None = Field(
+        None, ge=1, le=7 * 24 * 60, description="History to backfill first, in minutes; none for the default.",
+    )
+
+
+class SymbolRequestAccepted(BaseModel):
+    """The request is on the ``symbol-requests`` topic; the producer picks it up from there."""
+
+    symbol: Symbol
+    requested_at_ms: EpochMs
+    lookback_minutes: int | None = None
+    already_known: bool = Field(description="The store already had data for this symbol.")
+
+
+class ServedModel(BaseModel):
+    """The champion: the model inference currently serves."""
+
+    name: str = Field(examples=["tickcast-btcusdt-1m-h5"])
+    version: str = Field(examples=["3"])
+    feature_set_version: str | None = Field(None, examples=["fs-3f2a9c1b"])
+    loaded_at_ms: int | None = Field(None, examples=[EXAMPLE_MS])
+    offline_metrics: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="Metrics measured on the held-out set when the model was trained.",
+        examples=[{"mae": 0.00041, "persistence_mae": 0.00044, "skill": 0.068}],
+    )
+    attributes: dict[str, str] = Field(
+        default_factory=dict, description="Any other field inference recorded about the model.",
+    )
+
+
+class LiveMetrics(BaseModel):
+    """Rolling accuracy of one model on one symbol, measured against the prices that came true."""
+
+    model_name: str = Field(examples=["tickcast-btcusdt-1m-h5"])
+    model_version: str | None = Field(None, examples=["3"])
+    symbol: Symbol
+    mae: float | None = Field(None, description="Mean absolute error of the predicted return.", examples=[0.0004])
+    persistence_mae: float | None = Field(
+        None, description="The same error for the no-change forecast, the baseline.", examples=[0.00043],
+    )
+    skill: float | None = Field(None, description="1 - mae / persistence_mae; above 0 beats the baseline.")
+    hit_rate: float | None = Field(None, description="Share of predictions with the right direction.")
+    count: int | None = Field(None, ge=0, description="Predictions scored so far.")
+    additional: dict[str, float] = Field(default_factory=dict, description="Other numeric fields recorded.")
+
+
+class ModelVersion(BaseModel):
+    """A model version seen in the newest prediction of at least one symbol."""
+
+    model_name: str = Field(examples=["tickcast-btcusdt-1m-h5"])
+    model_version: str = Field(examples=["3"])
+    symbols: list[Symbol] = Field(description="Symbols whose newest prediction came from this version.")
+    last_prediction_ms: EpochMs = Field(description="as_of_ms of its newest prediction.")
+
+
+class ModelsOverview(BaseModel):
+    """What is served, which versions are predicting, and how well they do, offline and live."""
+
+    champion: ServedModel | None = Field(description="None until inference has loaded a model.")
+    versions: list[ModelVersion]
+    live_metrics: list[LiveMetrics]
