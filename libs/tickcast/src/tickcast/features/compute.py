@@ -1,0 +1,272 @@
+"""The feature computation: one function, :func:`compute_block`, for the stream and the batch.
+
+Windows. TA-Lib's moving averages and deviations keep running sums and its EMAs are
+seeded from the first values, so a value depends (in its last bits) on where the
+input array starts. Both paths therefore feed TA-Lib the *same* arrays: the candles
+of a contiguous segment are cut into blocks of :data:`BLOCK_CANDLES`, and a row of
+block ``k`` is computed from the array that starts :data:`WARMUP_CANDLES` before
+the block (or at the segment start). The batch path computes a whole block at once,
+the stream computes the same array up to its newest candle; TA-Lib is causal, so
+the two agree. The warm-up (>= 384 candles) also makes the EMA seed's influence
+negligible ((13/14)^384 ~ 4e-13) against a computation over all of history.
+
+Gaps. A candle without trades (``is_gap_fill``) is flat at the previous close with
+zero volume; missing candles (at most :data:`MAX_FILLED_GAP` in a row) are filled
+with exactly such candles before computing, and produce no vector of their own.
+Zero volume gives a taker-buy ratio of 0.5 and a VWAP distance of 0; a candle with
+high == low has body and wick ratios of 0. A longer hole starts a new segment,
+whose warm-up starts from nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import talib
+from numpy.lib.stride_tricks import sliding_window_view
+
+from tickcast.features.definitions import (
+    BLOCK_CANDLES,
+    FEATURE_NAMES,
+    FEATURE_SET_VERSION,
+    HOUR_MS,
+    HOURLY_CLOSES,
+    MAX_FILLED_GAP,
+    MIN_CANDLES,
+    WARMUP_CANDLES,
+)
+from tickcast.intervals import interval_ms
+
+_COLUMN = {name: index for index, name in enumerate(FEATURE_NAMES)}
+_DAY_S = 86_400
+_DAY_MS = 86_400_000
+# 1970-01-01 was a Thursday; weekday numbers count from Monday = 0.
+_EPOCH_WEEKDAY = 3
+
+INPUT_COLUMNS = ("open_time_ms", "open", "high", "low", "close", "volume", "taker_buy_base_volume", "vwap")
+
+
+@dataclass(frozen=True)
+class BlockInputs:
+    """Consecutive candles of one segment, oldest first (arrays of equal length n)."""
+
+    open_time_ms: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    taker_buy_base_volume: np.ndarray
+    vwap: np.ndarray
+    # (n, HOURLY_CLOSES): for each row the closes of the completed hours before its own, NaN if too few.
+    hourly_prior: np.ndarray
+
+
+def compute_block(inputs: BlockInputs) -> np.ndarray:
+    """Every feature for every row: an (n, len(FEATURE_NAMES)) array, NaN until a lookback is full."""
+    close, high, low, volume = inputs.close, inputs.high, inputs.low, inputs.volume
+    n = close.shape[0]
+    out = np.full((n, len(FEATURE_NAMES)), np.nan)
+
+    def put(name: str, values: np.ndarray) -> None:
+        out[:, _COLUMN[name]] = values
+
+    log_close = np.log(close)
+    for lag in (1, 5, 15, 60):
+        put(f"ret_{lag}", _lagged_difference(log_close, lag))
+    ret_1 = out[:, _COLUMN["ret_1"]].copy()
+    put("volatility_15", talib.STDDEV(ret_1, timeperiod=15, nbdev=1))
+    put("volatility_60", talib.STDDEV(ret_1, timeperiod=60, nbdev=1))
+
+    sma_7, sma_25, sma_99 = (talib.SMA(close, timeperiod=period) for period in (7, 25, 99))
+    put("sma_ratio_7_25", sma_7 / sma_25)
+    put("sma_ratio_25_99", sma_25 / sma_99)
+    put("hourly_sma_ratio_7_25", _hourly_ratio(inputs.hourly_prior, close))
+
+    put("rsi_14", talib.RSI(close, timeperiod=14))
+    macd, signal, histogram = talib.MACD(close, fastperiod=12, slowperiod=26, signalperiod=9)
+    put("macd", macd)
+    put("macd_signal", signal)
+    put("macd_hist", histogram)
+    upper, _middle, lower = talib.BBANDS(close, timeperiod=20, nbdevup=2, nbdevdn=2, matype=0)
+    band = upper - lower
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct_b = np.where(band > 0, (close - lower) / band, 0.5)  # flat prices: mid-band
+    put("bb_pct_b", np.where(np.isnan(band), np.nan, pct_b))
+    put("atr_14", talib.ATR(high, low, close, timeperiod=14))
+    put("natr_14", talib.NATR(high, low, close, timeperiod=14))
+
+    volume_mean = talib.SMA(volume, timeperiod=60)
+    volume_std = talib.STDDEV(volume, timeperiod=60, nbdev=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zscore = np.where(volume_std > 0, (volume - volume_mean) / volume_std, 0.0)
+        put("volume_zscore_60", np.where(np.isnan(volume_std), np.nan, zscore))
+        traded = volume > 0
+        put("taker_buy_ratio", np.where(traded, inputs.taker_buy_base_volume / volume, 0.5))
+        put("vwap_distance", np.where(traded, close / inputs.vwap - 1.0, 0.0))
+        candle_range = high - low
+        ranged = candle_range > 0
+        open_ = inputs.open
+        put("body_ratio", np.where(ranged, np.abs(close - open_) / candle_range, 0.0))
+        put("upper_wick_ratio", np.where(ranged, (high - np.maximum(open_, close)) / candle_range, 0.0))
+        put("lower_wick_ratio", np.where(ranged, (np.minimum(open_, close) - low) / candle_range, 0.0))
+
+    seconds_of_day = (inputs.open_time_ms // 1000) % _DAY_S
+    day_angle = 2 * np.pi * seconds_of_day / _DAY_S
+    weekday = (inputs.open_time_ms // _DAY_MS + _EPOCH_WEEKDAY) % 7
+    week_angle = 2 * np.pi * weekday / 7
+    put("time_of_day_sin", np.sin(day_angle))
+    put("time_of_day_cos", np.cos(day_angle))
+    put("day_of_week_sin", np.sin(week_angle))
+    put("day_of_week_cos", np.cos(week_angle))
+    return out
+
+
+def _lagged_difference(values: np.ndarray, lag: int) -> np.ndarray:
+    result = np.full(values.shape[0], np.nan)
+    if values.shape[0] > lag:
+        result[lag:] = values[lag:] - values[:-lag]
+    return result
+
+
+def _hourly_ratio(hourly_prior: np.ndarray, close: np.ndarray) -> np.ndarray:
+    # Column by column on purpose: the sum's rounding must not depend on the array's
+    # shape or memory layout, which differ between the stream (one row) and a batch.
+    total_25 = hourly_prior[:, 0].copy()
+    for column in range(1, HOURLY_CLOSES):
+        total_25 = total_25 + hourly_prior[:, column]
+    total_7 = hourly_prior[:, HOURLY_CLOSES - 6].copy()
+    for column in range(HOURLY_CLOSES - 5, HOURLY_CLOSES):
+        total_7 = total_7 + hourly_prior[:, column]
+    return ((total_7 + close) / 7) / ((total_25 + close) / (HOURLY_CLOSES + 1))
+
+
+def is_ready(position: np.ndarray | int, completed_hours: np.ndarray | int) -> np.ndarray | bool:
+    """A row may be emitted once its longest lookbacks are full."""
+    return (np.asarray(position) >= MIN_CANDLES - 1) & (np.asarray(completed_hours) >= HOURLY_CLOSES)
+
+
+def block_start(position: int) -> int:
+    """Segment position where the array for the row at ``position`` starts."""
+    return max(0, (position // BLOCK_CANDLES) * BLOCK_CANDLES - WARMUP_CANDLES)
+
+
+# --- batch path ------------------------------------------------------------------------------
+
+
+def fill_gaps(candles: pd.DataFrame, interval: str) -> pd.DataFrame:
+    """One symbol's candle frame, sorted, deduplicated (first kept) and gap-filled.
+
+    Adds ``synthetic`` (True for a filled candle) and ``segment`` (0, 1, ... bumped
+    after each hole longer than :data:`MAX_FILLED_GAP`).
+    """
+    span = interval_ms(interval)
+    frame = candles.sort_values("open_time_ms", kind="stable").drop_duplicates("open_time_ms", keep="first")
+    times = frame["open_time_ms"].to_numpy(np.int64)
+    missing = np.diff(times) // span - 1
+    segment_of_row = np.concatenate([[0], np.cumsum(missing > MAX_FILLED_GAP)]).astype(np.int64)
+    frame = frame.assign(segment=segment_of_row, synthetic=False).set_index("open_time_ms")
+    pieces = []
+    for _segment, rows in frame.groupby("segment", sort=True):
+        grid = np.arange(rows.index[0], rows.index[-1] + span, span, dtype=np.int64)
+        if len(grid) == len(rows):
+            pieces.append(rows)
+            continue
+        full = rows.reindex(grid)
+        holes = full["close"].isna().to_numpy()
+        previous_close = full["close"].ffill()
+        for column in ("open", "high", "low", "close", "vwap"):
+            full[column] = full[column].where(~holes, previous_close)
+        for column in ("volume", "quote_volume", "taker_buy_base_volume", "taker_buy_quote_volume"):
+            full[column] = full[column].where(~holes, 0.0)
+        full["trade_count"] = full["trade_count"].where(~holes, 0)
+        full["is_gap_fill"] = full["is_gap_fill"].where(~holes, True).astype(bool)
+        full["synthetic"] = holes
+        full["segment"] = rows["segment"].iloc[0]
+        full["symbol"] = rows["symbol"].iloc[0]
+        full["interval"] = rows["interval"].iloc[0]
+        pieces.append(full)
+    filled = pd.concat(pieces) if pieces else frame
+    filled.index.name = "open_time_ms"
+    return filled.reset_index()
+
+
+def compute_segment(segment: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Features of one contiguous, gap-filled segment: (values (n, F), ready mask (n,))."""
+    arrays = {column: segment[column].to_numpy(np.float64) for column in INPUT_COLUMNS[1:]}
+    open_time = segment["open_time_ms"].to_numpy(np.int64)
+    n = open_time.shape[0]
+    hourly_prior, completed_hours = _hourly_prior(open_time, arrays["close"])
+    values = np.empty((n, len(FEATURE_NAMES)))
+    for first in range(0, n, BLOCK_CANDLES):
+        start = block_start(first)
+        stop = min(n, first + BLOCK_CANDLES)
+        block = compute_block(
+            BlockInputs(
+                open_time_ms=open_time[start:stop],
+                hourly_prior=hourly_prior[start:stop],
+                **{column: values_[start:stop] for column, values_ in arrays.items()},
+            )
+        )
+        values[first:stop] = block[first - start :]
+    ready = is_ready(np.arange(n), completed_hours) & np.isfinite(values).all(axis=1)
+    return values, ready
+
+
+def _hourly_prior(open_time: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    hours = open_time - open_time % HOUR_MS
+    new_hour = np.concatenate([[True], hours[1:] != hours[:-1]])
+    completed_hours = np.cumsum(new_hour) - 1  # hours of the segment before each row's own
+    last_of_hour = np.concatenate([new_hour[1:], [True]])
+    hour_closes = close[last_of_hour]
+    prior = np.full((open_time.shape[0], HOURLY_CLOSES), np.nan)
+    if hour_closes.shape[0] > HOURLY_CLOSES:
+        windows = sliding_window_view(hour_closes, HOURLY_CLOSES)
+        rows = completed_hours >= HOURLY_CLOSES
+        prior[rows] = windows[completed_hours[rows] - HOURLY_CLOSES]
+    return prior, completed_hours
+
+
+def iter_series(candles: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    for (symbol, interval), rows in candles.groupby(["symbol", "interval"], sort=True):
+        yield str(symbol), str(interval), rows
+
+
+def compute_history(candles: pd.DataFrame) -> pd.DataFrame:
+    """Feature frame of a candle history (any symbols and intervals): the batch path.
+
+    One row per real candle whose lookbacks are full, columns ``symbol, interval,
+    timestamp_ms, feature_set_version, close`` and one per feature; sorted by symbol,
+    interval and time.
+    """
+    frames = []
+    for symbol, interval, rows in iter_series(candles):
+        filled = fill_gaps(rows, interval)
+        for _segment, segment in filled.groupby("segment", sort=True):
+            values, ready = compute_segment(segment)
+            keep = ready & ~segment["synthetic"].to_numpy(bool)
+            frame = pd.DataFrame(values[keep], columns=list(FEATURE_NAMES))
+            frame.insert(0, "close", segment["close"].to_numpy(np.float64)[keep])
+            frame.insert(0, "feature_set_version", FEATURE_SET_VERSION)
+            frame.insert(0, "timestamp_ms", segment["open_time_ms"].to_numpy(np.int64)[keep])
+            frame.insert(0, "interval", interval)
+            frame.insert(0, "symbol", symbol)
+            frames.append(frame)
+    if not frames:
+        return empty_feature_frame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def empty_feature_frame() -> pd.DataFrame:
+    columns: dict[str, pd.Series] = {
+        "symbol": pd.Series(dtype="object"),
+        "interval": pd.Series(dtype="object"),
+        "timestamp_ms": pd.Series(dtype="int64"),
+        "feature_set_version": pd.Series(dtype="object"),
+        "close": pd.Series(dtype="float64"),
+    }
+    columns.update({name: pd.Series(dtype="float64") for name in FEATURE_NAMES})
+    return pd.DataFrame(columns)

@@ -1,0 +1,206 @@
+"""Exchange kline files (Binance data-dump layout) as candle frames or :class:`Candle` objects.
+
+A kline file is a CSV of 12 columns (``open_time, open, high, low, close, volume,
+close_time, quote_volume, count, taker_buy_base_volume, taker_buy_quote_volume,
+ignore``), alone or as the single member of a zip, with or without a header row.
+Times are epoch milliseconds, or microseconds in Binance's spot files from 2025 on;
+both come out as milliseconds.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tickcast.contracts import Candle
+from tickcast.intervals import interval_ms
+
+KLINE_COLUMNS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "count",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+    "ignore",
+)
+
+# The columns of a candle frame: the fields of :class:`Candle` that carry data.
+CANDLE_COLUMNS = (
+    "symbol",
+    "interval",
+    "open_time_ms",
+    "close_time_ms",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "trade_count",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+    "vwap",
+    "is_gap_fill",
+)
+
+# Anything above this is not a millisecond timestamp before the year 5138: it is microseconds.
+_MICROSECONDS_ABOVE = 100_000_000_000_000
+_FILE_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\d+[smhdw])-(?P<period>\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv)$")
+
+
+def read_kline_file(path: Path | str, symbol: str | None = None, interval: str | None = None) -> pd.DataFrame:
+    """One kline file (``.zip`` or ``.csv``) as a candle frame sorted by open time.
+
+    ``symbol`` and ``interval`` default to those in a data-dump file name
+    (``BTCUSDT-1m-2024-01-01.zip``).
+    """
+    path = Path(path)
+    if symbol is None or interval is None:
+        match = _FILE_NAME.match(path.name)
+        if not match:
+            raise ValueError(f"{path.name}: pass symbol and interval, the name is not SYMBOL-INTERVAL-DATE")
+        symbol = symbol or match["symbol"]
+        interval = interval or match["interval"]
+    raw = _read_bytes(path)
+    return klines_to_frame(parse_kline_csv(raw), symbol, interval)
+
+
+def read_kline_files(paths: Iterable[Path | str], symbol: str | None = None, interval: str | None = None) -> pd.DataFrame:
+    """Several kline files as one candle frame, sorted and without duplicate open times."""
+    frames = [read_kline_file(path, symbol, interval) for path in paths]
+    if not frames:
+        return empty_candle_frame()
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame.sort_values(["symbol", "interval", "open_time_ms"], kind="stable")
+    return frame.drop_duplicates(["symbol", "interval", "open_time_ms"], keep="first").reset_index(drop=True)
+
+
+def parse_kline_csv(raw: bytes) -> pd.DataFrame:
+    """The 12 raw kline columns, with or without a header row; times converted to milliseconds."""
+    first_line = raw.split(b"\n", 1)[0]
+    has_header = not first_line[:1].isdigit()
+    frame = pd.read_csv(
+        io.BytesIO(raw),
+        header=None,
+        names=list(KLINE_COLUMNS),
+        skiprows=1 if has_header else 0,
+        dtype={"open_time": np.int64, "close_time": np.int64, "count": np.int64},
+    )
+    for column in ("open_time", "close_time"):
+        micro = frame[column] >= _MICROSECONDS_ABOVE
+        frame.loc[micro, column] = frame.loc[micro, column] // 1000
+    return frame
+
+
+def klines_to_frame(klines: pd.DataFrame, symbol: str, interval: str) -> pd.DataFrame:
+    """Raw kline columns -> candle frame (:data:`CANDLE_COLUMNS`).
+
+    A kline without trades is a gap-fill candle, as the candle builder makes them;
+    its VWAP is its close (there is no traded volume to average over).
+    """
+    span = interval_ms(interval)
+    volume = klines["volume"].to_numpy(np.float64)
+    quote_volume = klines["quote_volume"].to_numpy(np.float64)
+    close = klines["close"].to_numpy(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vwap = np.where(volume > 0, quote_volume / volume, close)
+    open_time = klines["open_time"].to_numpy(np.int64)
+    frame = pd.DataFrame(
+        {
+            "symbol": symbol,
+            "interval": interval,
+            "open_time_ms": open_time,
+            "close_time_ms": open_time + span - 1,
+            "open": klines["open"].to_numpy(np.float64),
+            "high": klines["high"].to_numpy(np.float64),
+            "low": klines["low"].to_numpy(np.float64),
+            "close": close,
+            "volume": volume,
+            "quote_volume": quote_volume,
+            "trade_count": klines["count"].to_numpy(np.int64),
+            "taker_buy_base_volume": klines["taker_buy_base_volume"].to_numpy(np.float64),
+            "taker_buy_quote_volume": klines["taker_buy_quote_volume"].to_numpy(np.float64),
+            "vwap": vwap,
+            "is_gap_fill": klines["count"].to_numpy(np.int64) == 0,
+        }
+    )
+    return frame.sort_values("open_time_ms", kind="stable").reset_index(drop=True)
+
+
+def empty_candle_frame() -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=_dtype(column)) for column in CANDLE_COLUMNS})
+
+
+def frame_to_candles(frame: pd.DataFrame) -> list[Candle]:
+    """Candle frame rows -> validated :class:`Candle` objects (raises on an invalid row)."""
+    records = frame.loc[:, list(CANDLE_COLUMNS)].to_dict("records")
+    return [Candle(**_python_types(record)) for record in records]
+
+
+def candles_to_frame(candles: Iterable[Candle]) -> pd.DataFrame:
+    """:class:`Candle` objects -> candle frame, in the given order."""
+    rows = [candle.model_dump(include=set(CANDLE_COLUMNS)) for candle in candles]
+    if not rows:
+        return empty_candle_frame()
+    return pd.DataFrame(rows, columns=list(CANDLE_COLUMNS)).astype({c: _dtype(c) for c in CANDLE_COLUMNS})
+
+
+def find_kline_files(root: Path | str, symbol: str, interval: str, start: date, end: date) -> list[Path]:
+    """Data-dump files of ``symbol``/``interval`` anywhere under ``root`` covering days ``start..end``.
+
+    Daily files (``...-YYYY-MM-DD``) and monthly files (``...-YYYY-MM``) both count; when a
+    day is in both, the frame reader drops the duplicate candles.
+    """
+    found: list[Path] = []
+    for path in sorted(Path(root).rglob(f"{symbol}-{interval}-*")):
+        match = _FILE_NAME.match(path.name)
+        if not match or match["symbol"] != symbol or match["interval"] != interval:
+            continue
+        period = match["period"]
+        if len(period) == 10:
+            day = date.fromisoformat(period)
+            if start <= day <= end:
+                found.append(path)
+        else:
+            month_start = date.fromisoformat(period + "-01")
+            if (month_start.year, month_start.month) >= (start.year, start.month) and month_start <= end:
+                found.append(path)
+    return found
+
+
+def _read_bytes(path: Path) -> bytes:
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            members = [name for name in archive.namelist() if name.endswith(".csv")]
+            if len(members) != 1:
+                raise ValueError(f"{path.name}: expected one CSV member, found {members}")
+            return archive.read(members[0])
+    return path.read_bytes()
+
+
+def _dtype(column: str) -> str:
+    if column in ("symbol", "interval"):
+        return "object"
+    if column in ("open_time_ms", "close_time_ms", "trade_count"):
+        return "int64"
+    if column == "is_gap_fill":
+        return "bool"
+    return "float64"
+
+
+def _python_types(record: dict[str, object]) -> dict[str, object]:
+    # numpy scalars -> Python scalars, which pydantic's strict fields accept.
+    return {key: value.item() if isinstance(value, np.generic) else value for key, value in record.items()}
