@@ -1,0 +1,58 @@
+"""Every knob of the trade producer, read from ``TRADE_PRODUCER_*`` variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from tickcast.settings import ServiceSettings
+
+DEFAULT_SYMBOLS = "BTCUSDT,ETHUSDT"
+
+
+class Settings(ServiceSettings):
+    """Configuration of ``python -m trade_producer``.
+
+    The prefix keeps this service's ``LOG_LEVEL`` and ``METRICS_PORT`` apart from
+    the other services' when they share one ``.env``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TRADE_PRODUCER_", env_file=".env", extra="ignore")
+
+    symbols: str = Field(DEFAULT_SYMBOLS, description="Comma-separated symbols streamed live.")
+    binance_api_url: str = Field("https://api.binance.com/api", description="REST base URL (ends in /api).")
+    binance_stream_url: str = Field("wss://stream.binance.com:9443/", description="Websocket base URL.")
+    streams_per_connection: int = Field(200, ge=1, le=1024, description="Symbols multiplexed on one websocket.")
+    socket_queue_size: int = Field(10_000, ge=100, description="Messages buffered per websocket connection.")
+    reconnect_initial_seconds: float = Field(1.0, gt=0, description="First back-off after a disconnect.")
+    reconnect_max_seconds: float = Field(60.0, gt=0, description="Ceiling of the exponential back-off.")
+    connection_max_age_seconds: float = Field(
+        23 * 3600.0, gt=0, description="Reconnect proactively before Binance's 24 h connection limit."
+    )
+    gap_fill_max_trades: int = Field(
+        1_000_000, ge=0, description="Largest gap filled from REST after a reconnect; a bigger one is logged."
+    )
+    rest_page_size: int = Field(1000, ge=1, le=1000, description="Trades per REST page (Binance max 1000).")
+    rest_weight_budget: int = Field(
+        4800, ge=1, description="Pause REST paging when X-MBX-USED-WEIGHT-1M reaches this (limit is 6000)."
+    )
+    rest_max_retries: int = Field(8, ge=0, description="Retries of one REST call after 429/418/5xx/network errors.")
+    control_lookback_minutes: int = Field(
+        60, ge=0, description="History backfilled for a symbol added through the control topic."
+    )
+    dedupe_scan_chunk: int = Field(
+        5_000, ge=1, description="Messages read per step when scanning the trades topic tail at start-up."
+    )
+    flush_timeout_seconds: float = Field(60.0, gt=0, description="Longest wait for delivery reports on exit.")
+
+    def symbol_list(self) -> list[str]:
+        return parse_symbols(self.symbols)
+
+
+def parse_symbols(text: str) -> list[str]:
+    """``"btcusdt, ETHUSDT"`` -> ``["BTCUSDT", "ETHUSDT"]``, order kept, duplicates dropped."""
+    seen: dict[str, None] = {}
+    for part in text.split(","):
+        if symbol := part.strip().upper():
+            seen.setdefault(symbol, None)
+    return list(seen)

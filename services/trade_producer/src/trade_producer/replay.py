@@ -1,0 +1,135 @@
+"""Replay data-dump files onto the trades topic, as fast as possible or at N x real time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import structlog
+from tqdm import tqdm
+
+from trade_producer.columns import RejectedRow, TradeColumns, columns_from_block
+from trade_producer.dedupe import IdSpace, id_space
+from trade_producer.dumpfile import DumpFile, DumpKind, open_csv_bytes, read_blocks
+from trade_producer.metrics import REJECTED_MESSAGES
+from trade_producer.sink import TradeSink
+
+log = structlog.get_logger(__name__)
+
+SOURCE = "replay"
+
+
+def parse_speed(text: str) -> float | None:
+    """``"max"`` -> None (no pacing); ``"10"`` -> 10.0 (ten times real time)."""
+    if text.strip().lower() == "max":
+        return None
+    speed = float(text)
+    if not speed > 0:
+        raise ValueError(f"speed must be 'max' or a positive number, got {text!r}")
+    return speed
+
+
+@dataclass
+class ReplayClock:
+    """Maps trade times to wall-clock offsets at ``speed`` x real time, from the first trade."""
+
+    speed: float
+    first_trade_ms: int | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def due_seconds(self, timestamps_ms: np.ndarray) -> np.ndarray:
+        """Seconds after the start at which each trade is due (never earlier than the one before)."""
+        if self.first_trade_ms is None:
+            self.first_trade_ms = int(timestamps_ms[0])
+        due = (timestamps_ms - self.first_trade_ms) / 1000.0 / self.speed
+        return np.maximum.accumulate(due)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
+class ReplayReport:
+    files: int = 0
+    produced: int = 0
+    skipped_duplicates: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+
+
+def wanted_spaces(dumps: list[DumpFile]) -> set[IdSpace]:
+    return {id_space(dump.symbol, dump.kind is DumpKind.AGG_TRADES) for dump in dumps}
+
+
+def csv_bytes_total(dumps: list[DumpFile]) -> int:
+    total = 0
+    for dump in dumps:
+        with open_csv_bytes(dump.path) as (_stream, size):
+            total += size
+    return total
+
+
+def replay(
+    dumps: list[DumpFile],
+    sink: TradeSink,
+    speed: float | None,
+    stop: threading.Event,
+    progress: bool = True,
+) -> ReplayReport:
+    """Produce every valid, new row of ``dumps`` in file order; stop early when ``stop`` is set."""
+    report = ReplayReport()
+    started = time.perf_counter()
+    clock = ReplayClock(speed) if speed is not None else None
+    with tqdm(
+        total=csv_bytes_total(dumps), unit="B", unit_scale=True, desc="replay", disable=not progress
+    ) as bar:
+        for dump in dumps:
+            if stop.is_set():
+                break
+            log.info("replaying file", file=dump.path.name, symbol=dump.symbol, kind=str(dump.kind))
+            report.files += 1
+
+            def on_malformed(text: str, dump: DumpFile = dump) -> None:
+                _reject(dump, RejectedRow(raw=text, reason="wrong number of fields"), report)
+
+            for block in read_blocks(dump, on_bytes=bar.update, on_malformed_row=on_malformed):
+                trades, rejects = columns_from_block(block, dump.kind)
+                for rejected in rejects:
+                    _reject(dump, rejected, report)
+                if clock is None:
+                    report.produced += sink.send_columns(dump.symbol, SOURCE, trades)
+                else:
+                    report.produced += _send_paced(dump.symbol, trades, sink, clock, stop)
+                bar.set_postfix(trades=report.produced, refresh=False)
+                if stop.is_set():
+                    break
+    report.skipped_duplicates = sink.skipped
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _send_paced(
+    symbol: str, trades: TradeColumns, sink: TradeSink, clock: ReplayClock, stop: threading.Event
+) -> int:
+    if not len(trades):
+        return 0
+    due = clock.due_seconds(trades.timestamp_ms)
+    sent = start = 0
+    while start < len(trades) and not stop.is_set():
+        end = int(np.searchsorted(due, clock.elapsed(), side="right"))
+        if end <= start:
+            sink.poll()
+            time.sleep(min(due[start] - clock.elapsed(), 0.25))
+            continue
+        sent += sink.send_columns(symbol, SOURCE, trades.take(slice(start, end)))
+        start = end
+    return sent
+
+
+def _reject(dump: DumpFile, rejected: RejectedRow, report: ReplayReport) -> None:
+    report.rejected += 1
+    REJECTED_MESSAGES.labels(SOURCE, rejected.reason).inc()
+    log.warning("row rejected", file=dump.path.name, reason=rejected.reason, raw=rejected.raw)
+
