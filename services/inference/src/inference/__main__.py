@@ -1,0 +1,54 @@
+"""``python -m inference``: serve the champion model on the features stream."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import typer
+
+from inference.config import Settings
+from tickcast.logging import configure_logging
+from tickcast.metrics import serve_metrics
+
+app = typer.Typer(help="Tickcast inference: features in, predictions out (Kafka and Redis).",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _model_name(settings: Settings) -> str:
+    if settings.model_name:
+        return settings.model_name
+    from training.serving import registered_model_name
+
+    return registered_model_name(settings.symbol_list, settings.interval, settings.horizon)
+
+
+@app.command()
+def run() -> None:
+    """Consume features and candles, predict with the champion, publish until SIGINT/SIGTERM."""
+    from inference.champion import RegistryChampions
+    from inference.service import InferenceService
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format, service="inference")
+    serve_metrics(settings.metrics_port)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    InferenceService(settings, RegistryChampions(_model_name(settings))).run(stop)
+
+
+@app.command()
+def champion() -> None:
+    """Print the registered model this service serves and its champion version (if any)."""
+    from inference.champion import RegistryChampions
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format, service="inference")
+    source = RegistryChampions(_model_name(settings))
+    version = source.champion_version()
+    typer.echo(f"{source.model_name}: " + (f"champion v{version}" if version else "no champion (baseline served)"))
+
+
+if __name__ == "__main__":
+    app()

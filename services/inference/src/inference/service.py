@@ -1,0 +1,258 @@
+"""The consume-predict-publish loop: Kafka in, Kafka and Redis out.
+
+One loop iteration is one batch: the feature vectors (and candles) that arrived
+together are predicted in one model call, then, inside one Kafka transaction,
+the predictions go to ``predictions``, refusals to the dead-letter topics and
+the input offsets are committed. Redis is written before the commit: a crash in
+between replays the batch, and the Redis writes are idempotent.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import structlog
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+
+from tickcast.contracts import Candle, ContractError, FeatureVector, Prediction
+from tickcast.kafka import consumer_config, dead_letter
+from tickcast.topics import Topic, TopicNames
+from tickcast.transactions import TransactionalProducer, next_offsets
+
+from inference import metrics
+from inference.champion import ChampionSource, ChampionWatcher
+from inference.config import Settings
+from inference.forecasting import Forecaster
+from inference.model import PersistenceBaseline, ServedModel
+from inference.redis_store import RedisStore, Retention
+from inference.scoring import LiveScore, LiveScorer
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "inference"
+
+
+@dataclass
+class _Inbox:
+    """One batch of input, sorted by kind; indexes point back into ``messages``."""
+
+    messages: list[Message]
+    vectors: list[FeatureVector] = field(default_factory=list)
+    vector_messages: list[Message] = field(default_factory=list)
+    candles: list[Candle] = field(default_factory=list)
+    refused: list[tuple[Message, str, str]] = field(default_factory=list)  # message, reason, error type
+
+
+class InferenceService:
+    def __init__(self, settings: Settings, source: ChampionSource) -> None:
+        self._settings = settings
+        self._topics = TopicNames(settings.kafka)
+        self._features_topic = self._topics(Topic.FEATURES)
+        self._candles_topic = self._topics(Topic.CANDLES)
+        self._predictions_topic = self._topics(Topic.PREDICTIONS)
+        self._watcher = ChampionWatcher(source, settings.interval, settings.horizon, settings.champion_poll_seconds)
+        self._baseline = PersistenceBaseline(interval=settings.interval, horizon=settings.horizon)
+        self._store = RedisStore(
+            settings.redis,
+            Retention(settings.history_cap, settings.history_ttl_seconds,
+                      settings.candles_cap, settings.candles_ttl_seconds),
+        )
+        self._scorer = LiveScorer(settings.live_window, settings.max_pending_per_symbol,
+                                  settings.direction_dead_band)
+        self._forecaster: Forecaster | None = None
+        self._consumer: Consumer | None = None
+        self._producer: TransactionalProducer | None = None
+        self._revoked: set[tuple[str, int]] = set()
+        self._symbols_by_partition: dict[int, set[str]] = {}
+        self.assigned = threading.Event()  # set once partitions are assigned: ready for input
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def run(self, stop: threading.Event) -> None:
+        self._start()
+        try:
+            while not stop.is_set():
+                self._swap_if_ready()
+                messages = self._next_batch()
+                if messages:
+                    self._process(messages)
+        finally:
+            self._close()
+
+    def _start(self) -> None:
+        self._store.ping()
+        champion = self._watcher.load_now()
+        served = champion or ServedModel(self._baseline, int(time.time() * 1000))
+        if champion is None:
+            log.warning("no champion in the registry: serving the persistence baseline, labelled as such")
+        self._forecaster = Forecaster(served, self._baseline, self._settings.direction_dead_band)
+        self._announce(served, previous=None)
+        self._watcher.start()
+
+        kafka = self._settings.kafka
+        transactional_id = f"{self._settings.transactional_id_prefix}-{socket.gethostname()}-{os.getpid()}-" \
+                           f"{uuid.uuid4().hex[:8]}"
+        self._producer = TransactionalProducer(kafka, transactional_id)
+        self._consumer = Consumer(consumer_config(kafka, self._settings.group_id))
+        self._consumer.subscribe([self._features_topic, self._candles_topic],
+                                 on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        log.info("consuming", topics=[self._features_topic, self._candles_topic], group=self._settings.group_id)
+
+    def _close(self) -> None:
+        self._watcher.stop()
+        if self._consumer is not None:
+            self._consumer.close()
+        self._store.close()
+
+    # ------------------------------------------------------------------ rebalances
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("partitions assigned", partitions=[(p.topic, p.partition) for p in partitions])
+        self.assigned.set()
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Messages already fetched from these partitions are now someone else's work (or are
+        # fetched again from the committed offset): they must not be processed here.
+        self._revoked.update((p.topic, p.partition) for p in partitions)
+        gone: set[str] = set()
+        for p in partitions:
+            if p.topic == self._features_topic:
+                gone |= self._symbols_by_partition.pop(p.partition, set())
+        if self._forecaster is not None:
+            self._forecaster.windows.forget(gone)
+        self._scorer.forget(gone)
+        log.info("partitions revoked", partitions=[(p.topic, p.partition) for p in partitions])
+
+    # ------------------------------------------------------------------ the loop
+
+    def _swap_if_ready(self) -> None:
+        ready = self._watcher.take_ready()
+        if ready is None or self._forecaster is None:
+            return
+        previous = self._forecaster.served
+        self._forecaster.swap(ready)
+        metrics.SWAPS.inc()
+        self._announce(ready, previous)
+        log.info("champion swapped in", previous=previous.label, served=ready.label)
+
+    def _announce(self, served: ServedModel, previous: ServedModel | None) -> None:
+        self._store.write_served_model(served)
+        metrics.record_served(served, previous)
+
+    def _next_batch(self) -> list[Message]:
+        """The first message to arrive, and whatever arrives with it within the linger time."""
+        assert self._consumer is not None
+        first = self._consumer.poll(0.5)
+        if first is None:
+            return []
+        rest = self._consumer.consume(self._settings.batch_max_messages - 1,
+                                      timeout=self._settings.batch_linger_ms / 1000)
+        return self._drop_revoked([m for m in [first, *rest] if not self._is_noise(m)])
+
+    @staticmethod
+    def _is_noise(message: Message) -> bool:
+        error = message.error()
+        if error is None:
+            return False
+        if error.fatal():
+            raise RuntimeError(f"fatal consumer error: {error}")
+        if error.code() != KafkaError._PARTITION_EOF:
+            log.warning("consumer error", error=str(error))
+        return True
+
+    def _drop_revoked(self, messages: list[Message]) -> list[Message]:
+        """Set aside messages of partitions revoked while the batch was gathered; rewind those we got back."""
+        if not self._revoked:
+            return messages
+        assert self._consumer is not None
+        revoked, self._revoked = self._revoked, set()
+        kept: list[Message] = []
+        rewind: dict[tuple[str, int], int] = {}
+        for message in messages:
+            where = (message.topic() or "", message.partition() or 0)
+            if where in revoked:
+                rewind[where] = min(rewind.get(where, message.offset() or 0), message.offset() or 0)
+            else:
+                kept.append(message)
+        owned = {(p.topic, p.partition) for p in self._consumer.assignment()}
+        for (topic, partition), offset in rewind.items():
+            if (topic, partition) in owned:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+        if rewind:
+            log.info("dropped messages fetched before a rebalance", partitions=sorted(rewind))
+        return kept
+
+    def _process(self, messages: list[Message]) -> None:
+        assert self._forecaster is not None and self._producer is not None and self._consumer is not None
+        inbox = self._sort(messages)
+        now_ms = int(time.time() * 1000)
+        batch = self._forecaster.forecast(inbox.vectors, now_ms)
+        for refusal in batch.refusals:
+            inbox.refused.append((inbox.vector_messages[refusal.index], refusal.reason, refusal.error_type))
+
+        for candle in inbox.candles:
+            if candle.interval == self._settings.interval:
+                self._scorer.on_candle(candle.symbol, candle.open_time_ms, candle.close)
+        for forecast in batch.forecasts:
+            self._scorer.on_prediction(forecast.prediction, forecast.base_close)
+        scores = self._scorer.drain_changes()
+
+        predictions = [forecast.prediction for forecast in batch.forecasts]
+        self._producer.begin()
+        try:
+            for prediction in predictions:
+                self._producer.send(self._predictions_topic, prediction)
+            for message, reason, error_type in inbox.refused:
+                self._refuse(message, reason, error_type)
+            self._store.write_batch(predictions, inbox.candles, scores)
+            in_redis_s = time.time()
+            self._producer.commit(self._consumer, next_offsets(messages))
+        except Exception:
+            # Nothing of this batch becomes visible on Kafka; the process stops and the
+            # batch is read again from the committed offsets (Redis writes are idempotent).
+            self._producer.abort()
+            raise
+
+        self._observe(predictions, scores, in_redis_s, len(inbox.vectors))
+
+    def _sort(self, messages: list[Message]) -> _Inbox:
+        inbox = _Inbox(messages)
+        for message in messages:
+            topic = message.topic()
+            try:
+                if topic == self._features_topic:
+                    vector = FeatureVector.parse(message.value() or b"")
+                    if vector.interval != self._settings.interval:
+                        metrics.SKIPPED.labels("other_interval").inc()
+                        continue
+                    inbox.vectors.append(vector)
+                    inbox.vector_messages.append(message)
+                    self._symbols_by_partition.setdefault(message.partition() or 0, set()).add(vector.symbol)
+                elif topic == self._candles_topic:
+                    inbox.candles.append(Candle.parse(message.value() or b""))
+            except ContractError as error:
+                inbox.refused.append((message, str(error), type(error).__name__))
+        return inbox
+
+    def _refuse(self, message: Message, reason: str, error_type: str) -> None:
+        assert self._producer is not None
+        topic = message.topic() or ""
+        source = Topic.FEATURES if topic == self._features_topic else Topic.CANDLES
+        self._producer.send(self._topics.dlq(source), dead_letter(message, reason, error_type, SERVICE))
+        metrics.REFUSED.labels(str(source), error_type).inc()
+        log.warning("refused", topic=topic, partition=message.partition(), offset=message.offset(),
+                    error_type=error_type, reason=reason)
+
+    def _observe(self, predictions: list[Prediction], scores: list[LiveScore], in_redis_s: float,
+                 vectors: int) -> None:
+        interval_s = self._settings.interval_ms / 1000
+        for prediction in predictions:
+            metrics.PREDICTIONS.labels(prediction.model_name, prediction.model_version).inc()
+            metrics.CLOSE_TO_PREDICTION.observe(in_redis_s - prediction.as_of_ms / 1000 - interval_s)
+        metrics.BATCH_SIZE.observe(vectors)
+        metrics.record_live(scores)
