@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -88,6 +90,58 @@ def replay(
         trades_per_second=round(report.produced / report.seconds) if report.seconds else None,
         stopped_early=stop.is_set(),
     )
+
+
+def _parse_start(text: str) -> int:
+    if text.strip().lower() == "now":
+        return int(time.time() * 1000)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+@app.command()
+def synthetic(
+    symbols: Annotated[str, typer.Option(help="Comma-separated symbols to invent trades for.")] = "BTCUSDT",
+    seed: Annotated[int, typer.Option(help="Same seed and start, same trades.")] = 42,
+    trades: Annotated[int, typer.Option(help="Trades per symbol; 0 runs until stopped.")] = 100_000,
+    start: Annotated[str, typer.Option(help="UTC time of the first trade (ISO 8601) or 'now'.")] = "2024-01-01T00:00:00Z",
+    speed: Annotated[str, typer.Option(help="'max', or N for N x the trades' own clock.")] = "max",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Invent seeded, reproducible trades for OFFLINE DEMOS. THE PRICES ARE NOT REAL.
+
+    Volatility clusters (GARCH), arrivals come in bursts (Hawkes) and order flow is
+    imbalanced and persistent. Every message carries source="synthetic" and the
+    command logs a warning saying so. Trade ids start at 1 per symbol.
+    """
+    from trade_producer.config import parse_symbols
+    from trade_producer.dedupe import id_space
+    from trade_producer.replay import parse_speed
+    from trade_producer.synthetic import SyntheticTrades
+    from trade_producer.synthetic_feed import START_PRICES, run_synthetic, warn_not_real
+
+    settings = Settings()
+    topics = _start(settings)
+    try:
+        pace = parse_speed(speed)
+        start_ms = _parse_start(start)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    names = parse_symbols(symbols)
+    warn_not_real(names)
+    generators = [SyntheticTrades(name, seed, start_ms, START_PRICES.get(name, 100.0)) for name in names]
+    topic = topics(Topic.TRADES)
+    wanted = {id_space(name, aggregate=False) for name in names}
+    sink = TradeSink(settings.kafka, topic, read_high_water_marks(settings.kafka, topic, wanted))
+    with stop_on_signals() as stop:
+        try:
+            produced = run_synthetic(generators, sink, trades, pace, stop, progress=progress)
+        finally:
+            sink.flush(settings.flush_timeout_seconds)
+    warn_not_real(names)
+    log.info("synthetic finished", produced=produced, skipped_duplicates=sink.skipped, stopped_early=stop.is_set())
 
 
 if __name__ == "__main__":

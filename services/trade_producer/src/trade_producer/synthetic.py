@@ -1,0 +1,120 @@
+"""Seeded, reproducible fake trades with the shape of a real market, for offline demos only.
+
+Not prices: every trade is labelled ``source="synthetic"``. The shape comes from
+three small models, each chosen for one stylised fact of trade data:
+
+* volatility clustering: per-trade log returns follow GARCH(1,1);
+* bursty arrivals: a self-exciting (Hawkes) process, each trade raising the
+  near-term intensity;
+* buy/sell imbalance: the taker side follows a persistent latent order-flow
+  signal, and each trade pushes the price a little in its direction.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from trade_producer.columns import TradeColumns
+
+TICK = 0.01
+LOT = 0.00001
+
+
+@dataclass(frozen=True)
+class MarketShape:
+    base_intensity_per_s: float = 4.0  # Hawkes background rate
+    excitation: float = 30.0  # intensity added by each trade
+    excitation_decay_per_s: float = 40.0  # branching ratio excitation/decay < 1 keeps it stationary
+    garch_alpha: float = 0.06
+    garch_beta: float = 0.93
+    per_trade_volatility: float = 1.2e-4  # unconditional std of one trade's log return
+    flow_persistence: float = 0.985  # AR(1) coefficient of the latent order flow
+    flow_noise: float = 0.12
+    impact: float = 0.25  # share of a trade's volatility moved in its direction
+    median_quantity: float = 0.01
+    quantity_dispersion: float = 1.4
+
+
+class SyntheticTrades:
+    """An endless, deterministic trade sequence for one symbol (same seed, same trades)."""
+
+    def __init__(
+        self,
+        symbol: str,
+        seed: int,
+        start_ms: int,
+        start_price: float,
+        first_trade_id: int = 1,
+        shape: MarketShape | None = None,
+    ) -> None:
+        self.symbol = symbol
+        self._shape = shape or MarketShape()
+        # One seed per (seed, symbol): adding a symbol does not change the others. One
+        # generator per random input: the sequence is the same whatever the block sizes.
+        streams = np.random.SeedSequence([seed, zlib.crc32(symbol.encode())]).spawn(5)
+        self._arrivals, self._flow_noise, self._sides, self._shocks, self._sizes = (
+            np.random.default_rng(stream) for stream in streams
+        )
+        self._time_s = start_ms / 1000.0
+        self._price = start_price
+        self._next_id = first_trade_id
+        self._excitation = 0.0
+        self._variance = self._shape.per_trade_volatility**2
+        self._flow = 0.0
+
+    def next_block(self, size: int) -> TradeColumns:
+        shape = self._shape
+        arrivals = self._arrivals.random(size)
+        flow_noise = self._flow_noise.standard_normal(size)
+        sides = self._sides.random(size)
+        shocks = self._shocks.standard_normal(size)
+        sizes = self._sizes.standard_normal(size)
+        times = np.empty(size, dtype=np.int64)
+        prices = np.empty(size)
+        taker_sold = np.empty(size, dtype=bool)
+        omega = shape.per_trade_volatility**2 * (1 - shape.garch_alpha - shape.garch_beta)
+        for i in range(size):
+            # Hawkes arrival by thinning-free inversion: wait until the decaying intensity's integral hits Exp(1).
+            wait = self._hawkes_wait(-math.log(1.0 - arrivals[i]))
+            self._time_s += wait
+            self._excitation = self._excitation * math.exp(-shape.excitation_decay_per_s * wait) + shape.excitation
+            self._flow = shape.flow_persistence * self._flow + shape.flow_noise * flow_noise[i]
+            buy = sides[i] < 1.0 / (1.0 + math.exp(-self._flow))
+            volatility = math.sqrt(self._variance)
+            log_return = volatility * (shocks[i] + (shape.impact if buy else -shape.impact))
+            self._variance = omega + shape.garch_alpha * log_return**2 + shape.garch_beta * self._variance
+            self._price = max(TICK, round(self._price * math.exp(log_return) / TICK) * TICK)
+            times[i] = int(self._time_s * 1000)
+            prices[i] = round(self._price, 2)
+            taker_sold[i] = not buy
+        quantities = np.maximum(
+            LOT, np.round(shape.median_quantity * np.exp(shape.quantity_dispersion * sizes), 5)
+        )
+        ids = np.arange(self._next_id, self._next_id + size, dtype=np.int64)
+        self._next_id += size
+        return TradeColumns(
+            trade_id=ids,
+            price=prices,
+            quantity=quantities,
+            quote_quantity=prices * quantities,
+            timestamp_ms=times,
+            is_buyer_maker=taker_sold,
+        )
+
+    def _hawkes_wait(self, target: float) -> float:
+        """Time until the integrated intensity mu*t + e/d*(1-exp(-d*t)) reaches ``target``."""
+        shape = self._shape
+        mu, decay, excitation = shape.base_intensity_per_s, shape.excitation_decay_per_s, self._excitation
+        wait = target / (mu + excitation)  # lower bound: intensity only decays
+        for _ in range(30):  # Newton's method on a concave, increasing function
+            integral = mu * wait + excitation / decay * (1 - math.exp(-decay * wait))
+            intensity = mu + excitation * math.exp(-decay * wait)
+            step = (integral - target) / intensity
+            wait -= step
+            if abs(step) < 1e-9:
+                break
+        return max(wait, 0.0)
