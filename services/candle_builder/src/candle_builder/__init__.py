@@ -1,1 +1,5 @@
-"""placeholder"""
+"""Candle builder: event-time OHLCV candles from the ``trades`` topic, equal to the exchange's klines.
+
+``candle_builder.aggregate.build_candles`` builds the same candles from a finite
+list of trades, without Kafka.
+"""
