@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -15,6 +16,7 @@ from tickcast.contracts import Contract
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
+from training.config import RegistrySettings
 
 
 @pytest.fixture
@@ -28,6 +30,14 @@ def inference_settings(kafka_settings: KafkaSettings, redis_settings: RedisSetti
         champion_poll_seconds=0.2,
         batch_linger_ms=20,
     )
+
+
+@pytest.fixture(scope="module")
+def registry_settings(tmp_path_factory: pytest.TempPathFactory) -> RegistrySettings:
+    """A fresh MLflow registry (SQLite and local artifacts) per test module."""
+    root: Path = tmp_path_factory.mktemp("mlflow")
+    return RegistrySettings(backend="mlflow", home=root, mlflow_tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
+                            mlflow_artifact_root=(root / "artifacts").as_uri())
 
 
 @pytest.fixture

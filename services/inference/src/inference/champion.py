@@ -14,6 +14,8 @@ from typing import Protocol
 
 import structlog
 
+from training.config import RegistrySettings
+
 from inference import metrics
 from inference.model import Servable, ServedModel
 
@@ -37,11 +39,9 @@ class RegistryChampions:
     (``MODEL_REGISTRY``, ``MLFLOW_TRACKING_URI``, ``TICKCAST_HOME``...).
     """
 
-    def __init__(self, model_name: str) -> None:
-        from training.config import RegistrySettings
-
+    def __init__(self, model_name: str, registry: RegistrySettings | None = None) -> None:
         self.model_name = model_name
-        self._settings = RegistrySettings()
+        self._settings = registry or RegistrySettings()
 
     def champion_version(self) -> str | None:
         from training import serving

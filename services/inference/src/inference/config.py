@@ -21,7 +21,10 @@ class Settings(ServiceSettings):
 
     # Kafka consumption.
     group_id: str = Field("inference", description="Consumer group shared by every inference instance.")
-    transactional_id_prefix: str = Field("inference", description="Prefix of each instance's transactional.id.")
+    transactional_id: str | None = Field(
+        None, description="Stable per instance (e.g. the pod name), so a restart aborts its predecessor's open "
+        "transaction at once instead of after its timeout. Default: unique per process.",
+    )
     batch_max_messages: int = Field(5000, ge=1, description="Most messages turned into one prediction batch.")
     batch_linger_ms: int = Field(20, ge=0, description="Wait after the first message for others arriving with it.")
 

@@ -95,8 +95,8 @@ class InferenceService:
         self._watcher.start()
 
         kafka = self._settings.kafka
-        transactional_id = f"{self._settings.transactional_id_prefix}-{socket.gethostname()}-{os.getpid()}-" \
-                           f"{uuid.uuid4().hex[:8]}"
+        transactional_id = self._settings.transactional_id or f"{SERVICE}-{socket.gethostname()}-{os.getpid()}-" \
+                                                               f"{uuid.uuid4().hex[:8]}"
         self._producer = TransactionalProducer(kafka, transactional_id)
         self._consumer = Consumer(consumer_config(kafka, self._settings.group_id))
         self._consumer.subscribe([self._features_topic, self._candles_topic],
