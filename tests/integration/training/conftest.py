@@ -11,7 +11,17 @@ from training.config import RegistrySettings
 
 @pytest.fixture(scope="module")
 def registry_settings(tmp_path_factory: pytest.TempPathFactory) -> RegistrySettings:
-    root: Path = tmp_path_factory.mktemp("mlflow")
+    """Shared by the tests of a module: each test uses its own model names."""
+    return _mlflow_in(tmp_path_factory.mktemp("mlflow"))
+
+
+@pytest.fixture
+def fresh_registry_settings(tmp_path: Path) -> RegistrySettings:
+    """A registry of its own, for tests about which version is champion."""
+    return _mlflow_in(tmp_path / "mlflow")
+
+
+def _mlflow_in(root: Path) -> RegistrySettings:
     return RegistrySettings(
         backend="mlflow",
         home=root,

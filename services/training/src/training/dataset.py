@@ -190,3 +190,76 @@ def _complete_windows(values: np.ndarray, timestamps: np.ndarray, lag: int, inte
     contiguous = timestamps[ends] - timestamps[ends - lag + 1] == (lag - 1) * interval_ms
     complete[ends] = no_bad & contiguous
     return complete
+
+
+@dataclass(frozen=True)
+class PreparedDataset:
+    """A labelled frame, its time split and the samples of each part (same rows for every model)."""
+
+    labelled: pd.DataFrame
+    feature_names: list[str]
+    feature_set_version: str
+    symbols: list[str]
+    interval: str
+    interval_ms: int
+    horizons: list[int]
+    dead_band: float
+    lag_window: int
+    split: TimeSplit
+    train: Samples
+    validation: Samples
+    test: Samples
+
+    def column(self, samples: Samples, name: str) -> np.ndarray:
+        return self.labelled[name].to_numpy()[samples.rows]
+
+    def with_split_column(self) -> pd.DataFrame:
+        """The labelled frame plus which part each row belongs to ('' in the gaps)."""
+        frame = self.labelled.copy()
+        frame[SPLIT_COLUMN] = self.split.part_of(frame["timestamp_ms"].to_numpy())
+        return frame
+
+
+def prepare_dataset(
+    frame: pd.DataFrame,
+    horizons: Sequence[int],
+    dead_band: float,
+    interval: str,
+    interval_ms: int,
+    lag_window: int,
+    validation_fraction: float,
+    test_fraction: float,
+) -> PreparedDataset:
+    """Label, split by time (gaps of the longest horizon) and window a feature frame."""
+    if frame.empty:
+        raise ValueError("the feature frame is empty: nothing to train on")
+    horizons = list(horizons)
+    labelled = add_labels(frame, horizons, dead_band, interval_ms)
+    feature_names = feature_columns(labelled)
+    split = walk_forward_split(
+        labelled["timestamp_ms"].to_numpy(), validation_fraction, test_fraction, max(horizons), interval_ms
+    )
+    parts = split.part_of(labelled["timestamp_ms"].to_numpy())
+
+    def samples(part: str) -> Samples:
+        return build_samples(labelled, feature_names, horizons, lag_window, interval_ms, parts == part)
+
+    prepared = PreparedDataset(
+        labelled=labelled,
+        feature_names=feature_names,
+        feature_set_version=single_feature_set_version(labelled),
+        symbols=sorted(labelled["symbol"].unique()),
+        interval=interval,
+        interval_ms=interval_ms,
+        horizons=horizons,
+        dead_band=dead_band,
+        lag_window=lag_window,
+        split=split,
+        train=samples("train"),
+        validation=samples("validation"),
+        test=samples("test"),
+    )
+    for part in ("train", "validation", "test"):
+        if len(getattr(prepared, part)) == 0:
+            raise ValueError(f"no complete {part} samples: too little data or too many holes")
+    return prepared

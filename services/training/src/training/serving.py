@@ -53,7 +53,7 @@ class ServableModel:
         assert self.scaler is not None
         if len(scaled) == 0:
             return np.empty((0, len(self.scaler.target_scale)))
-        outputs = [_returns_output(self.keras_model.predict_on_batch(chunk)) for chunk in _chunks(scaled)]
+        outputs = [_returns_output(self._call(chunk)) for chunk in _chunks(scaled)]
         return self.scaler.unscale_targets(np.concatenate(outputs, axis=0).reshape(len(scaled), -1))
 
     def predict_direction_proba(self, windows: np.ndarray) -> np.ndarray | None:
@@ -61,10 +61,19 @@ class ServableModel:
         scaled = self._scaled_inputs(windows)
         if len(scaled) == 0:
             return np.empty((0, 3))
-        outputs = [self.keras_model.predict_on_batch(chunk) for chunk in _chunks(scaled)]
+        outputs = [self._call(chunk) for chunk in _chunks(scaled)]
         if not isinstance(outputs[0], dict) or "direction" not in outputs[0]:
             return None
         return np.concatenate([np.asarray(out["direction"]) for out in outputs], axis=0)
+
+    def _call(self, batch: np.ndarray) -> Any:
+        # A direct call, not model.predict: no per-shape tf.function retracing, no progress output.
+        raw = self.keras_model(batch, training=False)
+        if isinstance(raw, dict):
+            return {key: np.asarray(value) for key, value in raw.items()}
+        if isinstance(raw, list | tuple):
+            return [np.asarray(value) for value in raw]
+        return np.asarray(raw)
 
     def _scaled_inputs(self, windows: np.ndarray) -> np.ndarray:
         windows = np.asarray(windows)
