@@ -29,6 +29,12 @@ class FeatureStore(Protocol):
         """
         ...
 
+    def write_history(self, frame: pd.DataFrame) -> None:
+        """Idempotent upsert of a feature frame (columns as :meth:`read_offline` returns them)
+        into the offline store only: the backfill's bulk path.
+        """
+        ...
+
     def read_online(self, symbols: Sequence[str], interval: str) -> dict[str, FeatureVector]:
         """The newest vector of each symbol; symbols without one are absent."""
         ...

@@ -1,0 +1,90 @@
+"""``python -m feature_pipeline``: the stream worker, the historical backfill and store utilities."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from feature_pipeline.config import Settings
+from tickcast.logging import configure_logging
+from tickcast.metrics import serve_metrics
+
+app = typer.Typer(
+    help="Feature pipeline: candles -> feature vectors -> feature store and the features topic.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format, service="feature_pipeline")
+    return settings
+
+
+@app.command()
+def stream() -> None:
+    """Run the faust worker: consume candles, write vectors to the store and the features topic."""
+    from feature_pipeline.app import StructlogWorker, build_app
+
+    settings = _settings()
+    serve_metrics(settings.metrics_port)
+    StructlogWorker(build_app(settings), settings).execute_from_commandline()
+
+
+@app.command()
+def backfill(
+    symbols: Annotated[str, typer.Option(help="Comma-separated symbols, e.g. BTCUSDT,ETHUSDT.")],
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD (UTC).")],
+    end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD (UTC), included.")],
+    interval: Annotated[str, typer.Option(help="Candle interval.")] = "1m",
+    source: Annotated[
+        str, typer.Option(help="'files' (kline data-dump files under --data-dir) or 'rest' (exchange REST API).")
+    ] = "files",
+    data_dir: Annotated[Path | None, typer.Option(help="Folder searched for SYMBOL-INTERVAL-DATE.zip files.")] = None,
+) -> None:
+    """Load historical candles, compute features with the stream's code and fill the offline store."""
+    from feature_pipeline.backfill import run_backfill
+    from feature_pipeline.loaders import make_loader
+    from feature_pipeline.store import make_feature_store
+
+    settings = _settings()
+    loader = make_loader(source, data_dir)
+    store = make_feature_store(settings)
+    try:
+        report = run_backfill(
+            loader,
+            store,
+            [s.strip().upper() for s in symbols.split(",") if s.strip()],
+            interval,
+            date.fromisoformat(start),
+            date.fromisoformat(end),
+        )
+    finally:
+        store.close()
+    typer.echo(report.summary())
+
+
+@app.command()
+def features() -> None:
+    """Print the feature table (name, formula, lookback, source) and the feature-set version."""
+    from tickcast.features import features_markdown
+
+    typer.echo(features_markdown())
+
+
+@app.command()
+def compact() -> None:
+    """Merge the offline store's part files (Feast adapter; run while no worker writes)."""
+    from feature_pipeline.store.feast_store import FeastFeatureStore
+
+    settings = _settings()
+    merged = FeastFeatureStore.from_settings(settings).compact()
+    typer.echo(f"merged {merged} part file(s)")
+
+
+if __name__ == "__main__":
+    app()

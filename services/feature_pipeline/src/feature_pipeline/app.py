@@ -1,0 +1,156 @@
+"""The faust application: candles -> feature vectors -> feature store, ``features`` and the DLQ.
+
+Per batch of candles (``take_events``): compute every vector, write them to the
+feature store (and wait for it), publish them, then record the new per-symbol
+windows in the table. faust acks a batch's events only after this body returned,
+and commits acked offsets only after flushing its producer (vectors, dead letters,
+changelog), so a committed candle always has its vector stored and its window in
+the changelog. A crash in between replays the candles: the store write is an
+idempotent upsert and a window that already holds a candle ignores it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import faust
+import structlog
+from faust.types import EventT
+
+from feature_pipeline import metrics
+from feature_pipeline.config import Settings
+from feature_pipeline.processing import BatchOutcome, RawCandle, compute_batch, parse_batch, state_key
+from feature_pipeline.store import FeatureStore, make_feature_store
+from tickcast.contracts import DeadLetter
+from tickcast.features import SymbolWindow
+from tickcast.logging import configure_logging
+from tickcast.topics import Topic, TopicNames
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "feature_pipeline"
+STATE_TABLE = "candle-windows"
+
+
+class StructlogWorker(faust.Worker):
+    """faust's worker, with its log records rendered like every other Tickcast log."""
+
+    def __init__(self, app: faust.App, settings: Settings) -> None:
+        super().__init__(app, loglevel=settings.log_level, quiet=True)
+        self._settings = settings
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        configure_logging(self._settings.log_level, self._settings.log_format, service=SERVICE)
+
+
+def build_app(settings: Settings, store_factory: Callable[[Settings], FeatureStore] = make_feature_store) -> faust.App:
+    names = TopicNames(settings.kafka)
+    brokers = ";".join(f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(","))
+    datadir = Path(settings.faust_data_dir).resolve() / settings.app_id()
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id(),
+        broker=brokers,
+        store="memory://",  # rebuilt from the changelog topic at start; no local disk state to lose
+        datadir=str(datadir),
+        topic_partitions=settings.kafka.partitions,
+        topic_replication_factor=settings.kafka.replication_factor,
+        broker_commit_interval=settings.commit_interval_s,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=settings.faust_web_port > 0,
+        web_port=settings.faust_web_port or 6066,
+        table_standby_replicas=0,
+    )
+    candles = app.topic(names(Topic.CANDLES), key_serializer="raw", value_serializer="raw")
+    features = app.topic(names(Topic.FEATURES), key_serializer="raw", value_serializer="raw")
+    dead_letters = app.topic(names.dlq(Topic.CANDLES), key_serializer="raw", value_serializer="raw")
+    windows = app.Table(
+        STATE_TABLE,
+        key_type=bytes,  # bytes -> the "raw" codec: the window encodes itself compactly
+        value_type=bytes,
+        partitions=settings.kafka.partitions,
+    )
+    holder: dict[str, FeatureStore] = {}
+
+    @app.task
+    async def open_store() -> None:
+        holder["store"] = await asyncio.get_running_loop().run_in_executor(None, store_factory, settings)
+        log.info("feature store ready", adapter=settings.feature_store)
+
+    async def store() -> FeatureStore:
+        while "store" not in holder:
+            await asyncio.sleep(0.05)
+        return holder["store"]
+
+    @app.agent(candles)
+    async def compute_features(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+            await _handle_batch(events, await store())
+
+    async def _handle_batch(events: Sequence[EventT], feature_store: FeatureStore) -> None:
+        started = time.perf_counter()
+        messages = [
+            RawCandle(event.message.key, event.message.value or b"", event.message.partition, event.message.offset)
+            for event in events
+        ]
+        parsed, rejected = parse_batch(messages)
+        states = {key: windows.get(key) for key in {state_key(c.symbol, c.interval) for _, c in parsed}}
+        loop = asyncio.get_running_loop()
+        outcome: BatchOutcome = await loop.run_in_executor(
+            None, compute_batch, parsed, lambda key: _decode(states.get(key))
+        )
+        outcome.rejected = rejected
+        if outcome.vectors:
+            write_started = time.perf_counter()
+            await loop.run_in_executor(None, feature_store.write, outcome.vectors)
+            metrics.STORE_WRITE_SECONDS.observe(time.perf_counter() - write_started)
+        for vector in outcome.vectors:
+            await features.send(key=vector.key, value=vector.to_json_bytes())
+        for rejected in outcome.rejected:
+            letter = _dead_letter(rejected.message, rejected.reason, rejected.error_type, candles.get_topic_name())
+            await dead_letters.send(key=letter.key, value=letter.to_json_bytes())
+            log.warning("candle refused", partition=rejected.message.partition, offset=rejected.message.offset,
+                        reason=rejected.reason)
+        for key, (window, partition) in outcome.states.items():
+            blob = window.encode()
+            # Explicit partition: the window lives in the changelog partition of its candles.
+            windows.data[key] = blob
+            windows.send_changelog(partition, key, blob)
+        _record(outcome, time.perf_counter() - started)
+
+    return app
+
+
+def _decode(blob: bytes | None) -> SymbolWindow | None:
+    return None if blob is None else SymbolWindow.decode(blob)
+
+
+def _dead_letter(message: RawCandle, reason: str, error_type: str, topic: str) -> DeadLetter:
+    key = message.key.decode(errors="replace") if message.key else None
+    return DeadLetter(
+        symbol=key,
+        source_topic=topic,
+        partition=message.partition,
+        offset=message.offset,
+        message_key=key,
+        payload=message.value.decode(errors="replace"),
+        reason=reason,
+        error_type=error_type,
+        service=SERVICE,
+        failed_at_ms=int(time.time() * 1000),
+    )
+
+
+def _record(outcome: BatchOutcome, seconds: float) -> None:
+    for outcome_name, count in outcome.pushed.items():
+        metrics.CANDLES.labels(outcome_name).inc(count)
+    if outcome.rejected:
+        metrics.CANDLES.labels("rejected").inc(len(outcome.rejected))
+    metrics.GAP_FILLED.inc(outcome.filled)
+    metrics.VECTORS.inc(len(outcome.vectors))
+    metrics.BATCH_SECONDS.observe(seconds)
