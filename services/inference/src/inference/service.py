@@ -189,6 +189,7 @@ class InferenceService:
 
     def _process(self, messages: list[Message]) -> None:
         assert self._forecaster is not None and self._producer is not None and self._consumer is not None
+        started = time.perf_counter()
         inbox = self._sort(messages)
         now_ms = int(time.time() * 1000)
         batch = self._forecaster.forecast(inbox.vectors, now_ms)
@@ -201,6 +202,7 @@ class InferenceService:
         for forecast in batch.forecasts:
             self._scorer.on_prediction(forecast.prediction, forecast.base_close)
         scores = self._scorer.drain_changes()
+        predicted = time.perf_counter()
 
         predictions = [forecast.prediction for forecast in batch.forecasts]
         self._producer.begin()
@@ -211,14 +213,20 @@ class InferenceService:
                 self._refuse(message, reason, error_type)
             self._store.write_batch(predictions, inbox.candles, scores)
             in_redis_s = time.time()
+            in_redis = time.perf_counter()
             self._producer.commit(self._consumer, next_offsets(messages))
         except Exception:
             # Nothing of this batch becomes visible on Kafka; the process stops and the
             # batch is read again from the committed offsets (Redis writes are idempotent).
             self._producer.abort()
             raise
+        committed = time.perf_counter()
 
         self._observe(predictions, scores, in_redis_s, len(inbox.vectors))
+        log.debug("batch done", messages=len(messages), vectors=len(inbox.vectors), candles=len(inbox.candles),
+                  refused=len(inbox.refused), predict_ms=round((predicted - started) * 1000, 1),
+                  redis_ms=round((in_redis - predicted) * 1000, 1),
+                  commit_ms=round((committed - in_redis) * 1000, 1))
 
     def _sort(self, messages: list[Message]) -> _Inbox:
         inbox = _Inbox(messages)

@@ -1,0 +1,203 @@
+"""Benchmark (b): N symbols' feature vectors arrive at one window boundary; how soon are predictions in Redis?
+
+For each round the script waits for a boundary of the (short) bench interval,
+produces one FeatureVector per symbol for the candle that just closed, and
+times, per symbol, the moment its prediction is published by Redis (the
+inference service publishes in the same script call that writes latest and
+history). Latency = that moment - the candle's close. The inference service runs
+in this process, in a thread, against the real broker and Redis.
+
+Configurations are compared side by side: the persistence baseline, a real Keras
+MLP (batched, as served), and the same MLP with batching turned off.
+
+    uv run python bench/bench_inference.py --symbols 1000 --rounds 8
+
+Needs Kafka and Redis: KAFKA_BOOTSTRAP_SERVERS and REDIS_URL (or --bootstrap/--redis-url).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import redis
+
+from inference.config import Settings
+from inference.model import Servable
+from inference.service import InferenceService
+from tickcast.contracts import FeatureVector
+from tickcast.intervals import interval_ms
+from tickcast.kafka import CheckedProducer, ensure_topics
+from tickcast.redis_keys import RedisKeys
+from tickcast.settings import KafkaSettings, RedisSettings
+from tickcast.topics import Topic, TopicNames
+
+BUDGET_S = 1.0
+FEATURES = [f"f{i:02d}" for i in range(24)]  # about the width of the real feature set
+
+
+@dataclass(frozen=True)
+class Config:
+    label: str
+    model: str  # baseline | mlp
+    batch_max_messages: int
+
+
+class StaticChampion:
+    """A registry whose champion never moves (or that has none)."""
+
+    def __init__(self, model: Servable | None) -> None:
+        self.model_name = model.name if model else "bench"
+        self._model = model
+
+    def champion_version(self) -> str | None:
+        return self._model.version if self._model else None
+
+    def load_champion(self) -> Servable | None:
+        return self._model
+
+
+def keras_mlp(interval: str, horizon: int) -> Servable:
+    """A real Keras MLP (random weights) wrapped exactly as training serves it."""
+    import keras
+
+    from training.bundle import BundleMetadata
+    from training.scaling import Scaler
+    from training.serving import ServableModel
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((1, len(FEATURES))), keras.layers.Flatten(),
+                              keras.layers.Dense(64, activation="relu"), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(1)])
+    metadata = BundleMetadata("mlp", ["BENCH"], interval, [horizon], 1, FEATURES, "fs-bench", 0.0005)
+    return ServableModel.from_parts(metadata, Scaler.identity(FEATURES, 1), model, "bench-mlp", "1")
+
+
+class Arrivals:
+    """Receive time of every prediction published on the live channel, by (symbol, as_of)."""
+
+    def __init__(self, client: redis.Redis, channel: str) -> None:
+        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(channel)
+        self.seen: dict[tuple[str, int], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            message = self._pubsub.get_message(timeout=0.05)
+            if message:
+                now = time.time()
+                prediction = json.loads(message["data"])
+                self.seen[(prediction["symbol"], prediction["as_of_ms"])] = now
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._pubsub.close()
+
+
+def wait_for_boundary(span_ms: int) -> int:
+    now_ms = time.time() * 1000
+    boundary = (math.floor(now_ms / span_ms) + 1) * span_ms
+    time.sleep(max(0.0, boundary - now_ms) / 1000)
+    return int(boundary)
+
+
+def run_config(config: Config, kafka: KafkaSettings, redis_settings: RedisSettings, symbols: list[str],
+               rounds: int, interval: str) -> list[np.ndarray]:
+    """Latencies (seconds) of each round, warm-up round first."""
+    prefix = f"bench-{uuid.uuid4().hex[:8]}-"
+    kafka = kafka.model_copy(update={"topic_prefix": prefix})
+    redis_settings = redis_settings.model_copy(update={"key_prefix": prefix})
+    ensure_topics(kafka, TopicNames(kafka).specs())
+    settings = Settings(kafka=kafka, redis=redis_settings, group_id=f"{prefix}inference", interval=interval,
+                        horizon=5, batch_max_messages=config.batch_max_messages, champion_poll_seconds=3600)
+    model = keras_mlp(interval, 5) if config.model == "mlp" else None
+    service = InferenceService(settings, StaticChampion(model))
+    stop = threading.Event()
+    runner = threading.Thread(target=service.run, args=(stop,), daemon=True)
+    runner.start()
+    if not service.assigned.wait(60):
+        raise RuntimeError("inference got no partitions within 60 s")
+
+    client = redis.Redis.from_url(redis_settings.url)
+    arrivals = Arrivals(client, RedisKeys(prefix).predictions_channel())
+    producer = CheckedProducer(kafka)
+    topic = TopicNames(kafka)(Topic.FEATURES)
+    span_ms = interval_ms(interval)
+    rng = np.random.default_rng(1)
+    latencies: list[np.ndarray] = []
+    try:
+        for _ in range(rounds + 1):  # +1: the first round warms up caches, JIT and connections
+            boundary = wait_for_boundary(span_ms)
+            as_of = boundary - span_ms  # the candle that has just closed
+            for symbol in symbols:
+                values = dict(zip(FEATURES, rng.normal(size=len(FEATURES)).tolist(), strict=True))
+                vector = FeatureVector(symbol=symbol, interval=interval, timestamp_ms=as_of,
+                                       feature_set_version="fs-bench", values=values, close=100.0)
+                producer.send(topic, vector)
+            producer.flush()
+            deadline = time.monotonic() + 120
+            while sum((s, as_of) in arrivals.seen for s in symbols) < len(symbols):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{config.label}: predictions missing after 120 s")
+                time.sleep(0.01)
+            close_s = boundary / 1000
+            latencies.append(np.array([arrivals.seen[(s, as_of)] - close_s for s in symbols]))
+    finally:
+        arrivals.close()
+        stop.set()
+        runner.join(timeout=30)
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
+        client.close()
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--symbols", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=8, help="Measured window boundaries per configuration.")
+    parser.add_argument("--interval", default="2s", help="Bench candle interval (short, to reach boundaries fast).")
+    parser.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP_SERVERS).")
+    parser.add_argument("--redis-url", default=None, help="Redis URL (default: REDIS_URL).")
+    parser.add_argument("--skip-unbatched", action="store_true", help="Leave out the slow batch-of-one run.")
+    args = parser.parse_args()
+
+    kafka = KafkaSettings(**({"bootstrap_servers": args.bootstrap} if args.bootstrap else {}))
+    redis_settings = RedisSettings(**({"url": args.redis_url} if args.redis_url else {}))
+    symbols = [f"B{i:05d}USDT" for i in range(args.symbols)]
+    configs = [Config("baseline, batched", "baseline", 5000), Config("keras mlp, batched", "mlp", 5000)]
+    if not args.skip_unbatched:
+        configs.append(Config("keras mlp, batch of 1", "mlp", 1))
+
+    print(f"{args.symbols} symbols per window boundary, {args.rounds} measured rounds (+1 warm-up), "
+          f"interval {args.interval}; latency = prediction published by Redis - candle close")
+    print(f"{'configuration':<24}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+          f"{'p99/budget':>12}{'warm-up p99 ms':>16}")
+    results: dict[str, float] = {}
+    for config in configs:
+        rounds = run_config(config, kafka, redis_settings, symbols, args.rounds, args.interval)
+        measured = np.concatenate(rounds[1:])
+        p50, p95, p99 = np.percentile(measured, [50, 95, 99]) * 1000
+        results[config.label] = p99
+        print(f"{config.label:<24}{p50:>9.0f}{p95:>9.0f}{p99:>9.0f}{measured.max() * 1000:>9.0f}"
+              f"{p99 / 1000 / BUDGET_S:>12.2f}{np.percentile(rounds[0], 99) * 1000:>16.0f}", flush=True)
+
+    served = results["keras mlp, batched"]
+    print(f"\np99 under {BUDGET_S:.0f} s with the MLP, batched: {'yes' if served < BUDGET_S * 1000 else 'NO'}")
+    print(f"MLP vs baseline p99: {served / results['baseline, batched']:.2f}x")
+    if "keras mlp, batch of 1" in results:
+        print(f"batch of 1 vs batched p99: {results['keras mlp, batch of 1'] / served:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
