@@ -6,6 +6,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import logging
+import os
+
 import structlog
 
 if TYPE_CHECKING:
@@ -14,6 +17,12 @@ if TYPE_CHECKING:
     from training.config import RegistrySettings
 
 log = structlog.get_logger(__name__)
+
+# Copying three bundle files does not need a progress bar per file.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# Routine notes on every model save (pickling, uv files, pip version) would drown our own logs.
+for _noisy in ("mlflow.pyfunc", "mlflow.utils.environment", "mlflow.utils.uv_utils", "mlflow.store.db.utils"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 
 def mlflow_client(settings: RegistrySettings) -> MlflowClient:

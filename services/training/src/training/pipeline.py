@@ -311,5 +311,40 @@ def _is_number(value: str) -> bool:
     return True
 
 
-def timestamp_ms() -> int:
-    return int(time.time() * 1000)
+def manual_decision(
+    registry: ModelRegistry,
+    tracker: RunTracker,
+    name: str,
+    action: str,
+    reason: str,
+    version: str | None = None,
+) -> str | None:
+    """``promote`` moves the champion alias to ``version``; ``demote`` removes it (or moves it to
+    ``version``). Both record who-knows-why in ``reason``. Returns the champion afterwards.
+    """
+    if not reason.strip():
+        raise ValueError("a manual override needs a reason")
+    previous = registry.champion_version(name)
+    known = {summary.version for summary in registry.versions(name)}
+    if version is not None and version not in known:
+        raise ValueError(f"{name} has no version {version}; it has {sorted(known, key=int)}")
+    if action == "promote":
+        if version is None:
+            raise ValueError("promote needs a version")
+        registry.set_champion(name, version)
+    elif action == "demote":
+        if previous is None and version is None:
+            raise ValueError(f"{name} has no champion to demote")
+        registry.clear_champion(name) if version is None else registry.set_champion(name, version)
+    else:
+        raise ValueError(f"unknown action {action!r}")
+    current = registry.champion_version(name)
+    tags = {
+        "gate.decision": f"manual-{action}",
+        "gate.reason": reason,
+        "gate.previous_champion": previous or "",
+        "gate.champion_after": current or "",
+        "gate.decided_at_ms": str(int(time.time() * 1000)),
+    }
+    record_decision(registry, tracker, name, version or previous or "", tags, action == "promote", reason)
+    return current

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,3 +69,32 @@ def _arrays(samples: Samples, scaler: Scaler, lag: int) -> TrainingArrays:
         returns=scaler.scale_targets(samples.targets),
         directions=samples.directions.astype(np.int32),
     )
+
+
+def load_external(model_path: Path, data: PreparedDataset, scaler_path: Path | None = None) -> TrainedModel:
+    """A Keras model trained elsewhere (e.g. on ``export-dataset`` output), ready for the same evaluation.
+
+    Its input must be (lag, n_features) over the dataset's feature columns in order. Without a
+    scaler file it is assumed to take raw features and predict raw log returns.
+    """
+    from training.bundle import load_keras_model
+
+    model = load_keras_model(model_path)
+    shape = tuple(model.inputs[0].shape)
+    if len(shape) != 3 or shape[2] != len(data.feature_names):
+        raise ValueError(
+            f"{model_path.name} takes inputs {shape}; expected (None, lag, {len(data.feature_names)}) over "
+            f"the features {data.feature_names}"
+        )
+    lag = int(shape[1])
+    if lag > data.lag_window:
+        raise ValueError(f"the model looks back {lag} candles; raise TRAINING_LAG_WINDOW to at least that")
+    scaler = Scaler.load(scaler_path) if scaler_path else Scaler.identity(data.feature_names, len(data.horizons))
+    if list(scaler.feature_names) != data.feature_names:
+        raise ValueError("the scaler file's feature names differ from the dataset's feature columns")
+    metadata = metadata_for(data, "keras", lag)
+    servable = ServableModel.from_parts(metadata, scaler, model, name="candidate", version="")
+    probe = servable.predict_all_horizons(data.test.last(lag)[:2])
+    if probe.shape[1] != len(data.horizons):
+        raise ValueError(f"the model predicts {probe.shape[1]} horizon(s); the dataset has {data.horizons}")
+    return TrainedModel("keras", servable, metadata, scaler, model, None)

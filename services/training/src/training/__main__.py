@@ -1,0 +1,313 @@
+"""``python -m training``: datasets, training sessions, the registry and the champion gate."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import structlog
+import typer
+
+from tickcast.intervals import interval_ms
+from tickcast.logging import configure_logging
+from tickcast.metrics import serve_metrics
+from training.config import TrainingSettings
+
+log = structlog.get_logger("training")
+
+app = typer.Typer(
+    help="Train TensorFlow models on offline features, measure them against baselines, register them, "
+    "and promote a champion only when it beats persistence and the current champion.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+class Source(StrEnum):
+    store = "store"
+    klines = "klines"
+    synthetic = "synthetic"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+# Options shared by every command that builds a dataset.
+SourceOpt = Annotated[Source, typer.Option(help="store: offline feature store; klines: exchange kline files; "
+                                           "synthetic: generated candles (demos only).")]
+StartOpt = Annotated[str | None, typer.Option(help="First UTC day, YYYY-MM-DD (default: --lookback before now).")]
+EndOpt = Annotated[str | None, typer.Option(help="UTC day after the last one, YYYY-MM-DD (default: today).")]
+LookbackOpt = Annotated[str, typer.Option(help="Range when --start is not given, e.g. 30d.")]
+KlinesOpt = Annotated[Path | None, typer.Option(help="Folder of kline files (Binance data-dump layout).")]
+SymbolsOpt = Annotated[str | None, typer.Option(help="Comma-separated symbols [TRAINING_SYMBOLS].")]
+IntervalOpt = Annotated[str | None, typer.Option(help="Candle interval [TRAINING_INTERVAL].")]
+HorizonsOpt = Annotated[str | None, typer.Option(help="Comma-separated horizons, first is primary [TRAINING_HORIZONS].")]
+ProcessOpt = Annotated[str, typer.Option(help="Synthetic source only: ar1 (learnable) or random_walk.")]
+CandlesOpt = Annotated[int, typer.Option(help="Synthetic source only: candles per symbol.")]
+NameOpt = Annotated[str | None, typer.Option(help="Registered model name (default: from symbols, interval, horizon).")]
+
+
+def _settings(**overrides: Any) -> TrainingSettings:
+    settings = TrainingSettings(**{key: value for key, value in overrides.items() if value is not None})
+    configure_logging(settings.log_level, settings.log_format, service="training")
+    return settings
+
+
+def _day_range(start: str | None, end: str | None, lookback: str) -> tuple[date, date]:
+    last = date.fromisoformat(end) if end else datetime.now(UTC).date() + timedelta(days=1)
+    first = date.fromisoformat(start) if start else last - timedelta(milliseconds=interval_ms(lookback))
+    if first >= last:
+        raise typer.BadParameter(f"empty range {first} .. {last}")
+    return first, last
+
+
+def _prepare(
+    settings: TrainingSettings,
+    source: Source,
+    start: str | None,
+    end: str | None,
+    lookback: str,
+    klines_dir: Path | None,
+    process: str,
+    candles: int,
+) -> Any:
+    from training import sources
+    from training.dataset import prepare_dataset
+
+    symbols, interval = settings.symbol_list(), settings.interval
+    if source == Source.synthetic:
+        frame = sources.from_synthetic(symbols, interval, candles, process, settings.seed)
+    else:
+        first, last = _day_range(start, end, lookback)
+        if source == Source.klines:
+            if klines_dir is None:
+                raise typer.BadParameter("--klines-dir is required with --source klines")
+            frame = sources.from_kline_files(klines_dir, symbols, interval, first, last)
+        else:
+            frame = sources.from_feature_store(symbols, interval, sources.utc_ms(first), sources.utc_ms(last))
+    return prepare_dataset(
+        frame, settings.horizon_list(), settings.dead_band, interval, settings.interval_ms(), settings.lag_window,
+        settings.validation_fraction, settings.test_fraction,
+    )
+
+
+def _model_name(settings: TrainingSettings, name: str | None) -> str:
+    from training.serving import registered_model_name
+
+    return name or registered_model_name(settings.symbol_list(), settings.interval, settings.horizon_list()[0])
+
+
+def _print_session(result: Any) -> None:
+    typer.echo(f"\n{result.model_name}  (MLflow run {result.session_run_id})\n")
+    typer.echo(result.table)
+    if result.decision is not None:
+        verdict = "PROMOTED" if result.decision.promote else "not promoted"
+        typer.echo(f"\ngate: v{result.decision.candidate_version} {verdict}: {result.decision.reason}")
+
+
+def _session(settings: TrainingSettings, data: Any, kinds: list[str], apply_gate: bool, external: Any = ()) -> Any:
+    from training.pipeline import run_session
+    from training.registry import make_registry
+    from training.tracking import RunTracker
+
+    registry = make_registry(settings.registry)
+    return run_session(
+        settings, data, registry, RunTracker(settings.registry), kinds=kinds, external=external, apply_gate=apply_gate
+    )
+
+
+@app.command()
+def train(
+    source: SourceOpt = Source.store,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    lookback: LookbackOpt = "30d",
+    klines_dir: KlinesOpt = None,
+    symbols: SymbolsOpt = None,
+    interval: IntervalOpt = None,
+    horizons: HorizonsOpt = None,
+    models: Annotated[str | None, typer.Option(help="Comma-separated kinds: mlp, conv, lstm [TRAINING_MODELS].")] = None,
+    epochs: Annotated[int | None, typer.Option(help="[TRAINING_EPOCHS]")] = None,
+    time_budget_s: Annotated[float | None, typer.Option(help="Per-model fit budget [TRAINING_TIME_BUDGET_S].")] = None,
+    gate: Annotated[bool, typer.Option(help="Apply the champion gate to the best candidate.")] = True,
+    process: ProcessOpt = "ar1",
+    candles: CandlesOpt = 20_000,
+) -> None:
+    """Train candidates, compare them with the baselines, register them, and gate the best one."""
+    settings = _settings(symbols=symbols, interval=interval, horizons=horizons, models=models, epochs=epochs,
+                         time_budget_s=time_budget_s)
+    data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
+    _print_session(_session(settings, data, settings.model_kinds(), gate))
+
+
+@app.command()
+def report(
+    source: SourceOpt = Source.klines,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    lookback: LookbackOpt = "30d",
+    klines_dir: KlinesOpt = None,
+    symbols: SymbolsOpt = None,
+    interval: IntervalOpt = None,
+    horizons: HorizonsOpt = None,
+    models: Annotated[str | None, typer.Option(help="[TRAINING_MODELS]")] = None,
+    epochs: Annotated[int | None, typer.Option(help="[TRAINING_EPOCHS]")] = None,
+    time_budget_s: Annotated[float | None, typer.Option(help="[TRAINING_TIME_BUDGET_S]")] = None,
+    process: ProcessOpt = "ar1",
+    candles: CandlesOpt = 20_000,
+) -> None:
+    """Every model against the baselines on a period, as a table and an MLflow run; no promotion."""
+    settings = _settings(symbols=symbols, interval=interval, horizons=horizons, models=models, epochs=epochs,
+                         time_budget_s=time_budget_s)
+    data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
+    _print_session(_session(settings, data, settings.model_kinds(), apply_gate=False))
+
+
+@app.command("export-dataset")
+def export_dataset(
+    out: Annotated[Path, typer.Option(help="File to write (.csv or .parquet).")],
+    file_format: Annotated[ExportFormat | None, typer.Option("--format", help="Default: from the extension.")] = None,
+    source: SourceOpt = Source.store,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    lookback: LookbackOpt = "30d",
+    klines_dir: KlinesOpt = None,
+    symbols: SymbolsOpt = None,
+    interval: IntervalOpt = None,
+    horizons: HorizonsOpt = None,
+    process: ProcessOpt = "ar1",
+    candles: CandlesOpt = 20_000,
+) -> None:
+    """Write the labelled dataset (features, targets, direction, split) for training elsewhere."""
+    from training.export import write_dataset
+
+    settings = _settings(symbols=symbols, interval=interval, horizons=horizons)
+    data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
+    chosen = file_format.value if file_format else out.suffix.lstrip(".").lower()
+    written = write_dataset(data, out, chosen)
+    typer.echo(f"wrote {written.rows} rows x {written.columns} columns to {out} ({chosen}); "
+               f"scaler fitted on the training part: {written.scaler_path}")
+
+
+@app.command()
+def register(
+    model_path: Annotated[Path, typer.Argument(help="A .keras file taking (lag, n_features) windows.")],
+    scaler: Annotated[Path | None, typer.Option(help="scaler.json from export-dataset, if the model used it.")] = None,
+    source: SourceOpt = Source.store,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    lookback: LookbackOpt = "30d",
+    klines_dir: KlinesOpt = None,
+    symbols: SymbolsOpt = None,
+    interval: IntervalOpt = None,
+    horizons: HorizonsOpt = None,
+    process: ProcessOpt = "ar1",
+    candles: CandlesOpt = 20_000,
+) -> None:
+    """Put a locally trained Keras model through the same evaluation, registration and gate."""
+    from training.trainer import load_external
+
+    settings = _settings(symbols=symbols, interval=interval, horizons=horizons)
+    data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
+    external = load_external(model_path, data, scaler)
+    _print_session(_session(settings, data, [], apply_gate=True, external=[external]))
+
+
+@app.command()
+def compare(
+    name: NameOpt = None,
+    symbols: SymbolsOpt = None,
+    interval: IntervalOpt = None,
+    horizons: HorizonsOpt = None,
+) -> None:
+    """Registered versions side by side with their test metrics and gate decisions."""
+    from training.compare import versions_table
+    from training.registry import make_registry
+
+    settings = _settings(symbols=symbols, interval=interval, horizons=horizons)
+    model_name = _model_name(settings, name)
+    typer.echo(versions_table(model_name, make_registry(settings.registry).versions(model_name)))
+
+
+def _override(action: str, name: str | None, version: str | None, reason: str, **scope: Any) -> None:
+    from training.pipeline import manual_decision
+    from training.registry import make_registry
+    from training.tracking import RunTracker
+
+    settings = _settings(**scope)
+    model_name = _model_name(settings, name)
+    try:
+        champion = manual_decision(
+            make_registry(settings.registry), RunTracker(settings.registry), model_name, action, reason, version
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"{model_name}: champion is now {('v' + champion) if champion else 'none'} ({action}: {reason})")
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="Version to make champion.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded with the decision).")],
+    name: NameOpt = None,
+    symbols: SymbolsOpt = None,
+    interval: IntervalOpt = None,
+    horizons: HorizonsOpt = None,
+) -> None:
+    """Manual override: make VERSION the champion, recording the reason."""
+    _override("promote", name, version, reason, symbols=symbols, interval=interval, horizons=horizons)
+
+
+@app.command()
+def demote(
+    reason: Annotated[str, typer.Option(help="Why (recorded with the decision).")],
+    to: Annotated[str | None, typer.Option(help="Version to fall back to (default: no champion).")] = None,
+    name: NameOpt = None,
+    symbols: SymbolsOpt = None,
+    interval: IntervalOpt = None,
+    horizons: HorizonsOpt = None,
+) -> None:
+    """Manual override: remove the champion (or fall back to --to), recording the reason."""
+    _override("demote", name, to, reason, symbols=symbols, interval=interval, horizons=horizons)
+
+
+@app.command()
+def schedule(
+    every: Annotated[str, typer.Option(help="Time between sessions, e.g. 1d, 6h.")] = "1d",
+    runs: Annotated[int, typer.Option(help="Stop after this many sessions; 0 runs forever.")] = 0,
+    source: SourceOpt = Source.store,
+    lookback: LookbackOpt = "30d",
+    klines_dir: KlinesOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    process: ProcessOpt = "ar1",
+    candles: CandlesOpt = 20_000,
+) -> None:
+    """Retrain challengers on the latest --lookback every --every and apply the same gate."""
+    settings = _settings()
+    serve_metrics(settings.metrics_port)
+    period_s = interval_ms(every) / 1000
+    done = 0
+    while True:
+        started = time.monotonic()
+        try:
+            data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
+            _print_session(_session(settings, data, settings.model_kinds(), apply_gate=True))
+        except Exception:
+            # One bad session (no data yet, store down) must not stop the schedule.
+            log.exception("scheduled training session failed")
+        done += 1
+        if runs and done >= runs:
+            return
+        pause = max(0.0, period_s - (time.monotonic() - started))
+        log.info("next training session", in_s=round(pause), every=every)
+        time.sleep(pause)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,75 @@
+"""Where feature frames come from: the offline feature store, exchange kline files, or generated candles.
+
+All three give the offline store's shape (``symbol, interval, timestamp_ms,
+feature_set_version, close`` + features), computed by the same feature code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import structlog
+
+log = structlog.get_logger(__name__)
+
+# Features of the first candles need history: the hourly ones a full day of it.
+WARMUP = timedelta(days=1, hours=1)
+
+
+def utc_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def from_feature_store(symbols: Sequence[str], interval: str, start_ms: int, end_ms: int) -> pd.DataFrame:
+    """Offline rows of the configured feature store (``FEATURE_STORE`` and its settings).
+
+    Read by symbol and time range: features are already as of their own timestamp, so no
+    point-in-time join is needed (and one would not fit a year of minutes in memory).
+    """
+    from feature_pipeline.config import Settings as FeatureSettings
+    from feature_pipeline.store import make_feature_store
+
+    store = make_feature_store(FeatureSettings())
+    try:
+        frame = store.read_offline(list(symbols), interval, start_ms, end_ms)
+    finally:
+        store.close()
+    log.info("features read from the offline store", rows=len(frame), symbols=list(symbols), interval=interval)
+    return frame
+
+
+def from_kline_files(root: Path, symbols: Sequence[str], interval: str, start: date, end: date) -> pd.DataFrame:
+    """Features computed from exchange kline files under ``root`` for days ``start`` .. ``end`` - 1."""
+    from tickcast.features import compute_history
+    from tickcast.klines import find_kline_files, read_kline_files
+
+    frames = []
+    for symbol in symbols:
+        first_day = (datetime.combine(start, datetime.min.time()) - WARMUP).date()
+        paths = find_kline_files(root, symbol, interval, first_day, end - timedelta(days=1))
+        if not paths:
+            raise FileNotFoundError(f"no {symbol} {interval} kline files under {root} for {start} .. {end}")
+        candles = read_kline_files(paths, symbol=symbol, interval=interval)
+        features = compute_history(candles)
+        frames.append(features[(features["timestamp_ms"] >= utc_ms(start)) & (features["timestamp_ms"] < utc_ms(end))])
+        log.info("features computed from kline files", symbol=symbol, files=len(paths), rows=len(frames[-1]))
+    return pd.concat(frames, ignore_index=True)
+
+
+def from_synthetic(symbols: Sequence[str], interval: str, candles: int, process: str, seed: int) -> pd.DataFrame:
+    """Features of generated candles (``source="synthetic"``): demos and checks, never real training."""
+    from tickcast.features import compute_history
+    from training.synthetic import synthetic_candles
+
+    start_ms = utc_ms(date(2024, 1, 1))
+    history = pd.concat(
+        [
+            synthetic_candles(symbol, interval, start_ms, candles, process, seed=seed + index)  # type: ignore[arg-type]
+            for index, symbol in enumerate(symbols)
+        ],
+        ignore_index=True,
+    )
+    return compute_history(history.drop(columns=["source"]))
