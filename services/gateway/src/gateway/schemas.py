@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from tickcast.contracts import EpochMs, Symbol
 
@@ -36,12 +36,23 @@ class SymbolList(BaseModel):
 class SymbolRequestBody(BaseModel):
     """Ask the trade producer to start following a symbol."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"symbol": "SOLUSDT"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"symbol": "SOLUSDT", "lookback_minutes": 60}]},
+    )
 
     symbol: Symbol
     lookback_minutes: int | None = Field(
-        None, ge=1, le=7 * 24 * 60, description="History to backfill first, in minutes; none for the default.",
+        None, ge=0, le=7 * 24 * 60, description="History to backfill first, in minutes; none for the producer's default.",
     )
+
+    @field_validator("lookback_minutes", mode="before")
+    @classmethod
+    def _a_json_integer(cls, value: object) -> object:
+        # JSON Schema's integer: 60 or 60.0, but not false (pydantic's lax mode reads it as 0) nor "60".
+        is_integer = isinstance(value, int) and not isinstance(value, bool)
+        if value is None or is_integer or (isinstance(value, float) and value.is_integer()):
+            return value
+        raise ValueError("must be a whole number of minutes")
 
 
 class SymbolRequestAccepted(BaseModel):

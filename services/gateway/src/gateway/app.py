@@ -1,0 +1,107 @@
+"""Builds the FastAPI application: routes, error answers, startup and shutdown of its clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from gateway import errors
+from gateway.config import GatewaySettings
+from gateway.fanout import PredictionFanout
+from gateway.metrics import RequestMetricsMiddleware
+from gateway.relay import PredictionRelay
+from gateway.routes import candles, dashboard, health, live, models, predictions, symbols
+from gateway.store import PredictionStore, RedisTimeouts, StoreUnavailable, connect, connection_name
+from gateway.symbol_requests import SymbolRequester
+from tickcast.redis_keys import RedisKeys
+
+log = structlog.get_logger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+DESCRIPTION = """
+Price predictions made by Tickcast's models, the candles they were made from, and the models
+themselves, read from the online store (Redis) that inference keeps up to date.
+
+* **Errors** are JSON `{"detail": "..."}`: an unknown symbol is a `404`, a malformed parameter
+  a `422` (with the offending field), Redis not answering a `503`, never a hang.
+* **Live feed**: `WS /ws/predictions?symbols=BTCUSDT,ETHUSDT` sends each new prediction as one
+  JSON text message (schema: `Prediction`) as soon as inference makes it; without `symbols`,
+  every symbol. A malformed filter closes the socket with code 1008 and the reason.
+* **Write endpoints** need an `X-API-Key` header when the gateway is started with `GATEWAY_API_KEYS`.
+* **Dashboard** at `/`.
+"""
+
+TAGS = [
+    {"name": "predictions", "description": "Forecasts, newest first or as a page of history."},
+    {"name": "candles", "description": "OHLCV candles the forecasts are made from."},
+    {"name": "symbols", "description": "Which markets are followed; asking for a new one."},
+    {"name": "models", "description": "The served model (champion) and its offline and live metrics."},
+    {"name": "operations", "description": "Readiness and Prometheus metrics."},
+]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: GatewaySettings = app.state.settings
+    keys = RedisKeys(settings.redis.key_prefix)
+    timeouts = RedisTimeouts(
+        connect_s=settings.redis_connect_timeout_s,
+        reply_s=settings.redis_timeout_s,
+        max_connections=settings.redis_max_connections,
+    )
+    app.state.store = PredictionStore(
+        connect(settings.redis.url, timeouts, connection_name(keys.prefix, "reads")), keys,
+    )
+    app.state.fanout = PredictionFanout(settings.ws_queue_size)
+    app.state.relay = PredictionRelay(
+        connect(settings.redis.url, timeouts, connection_name(keys.prefix, "relay"), health_check_interval_s=10),
+        keys.predictions_channel(),
+        app.state.fanout,
+    )
+    app.state.symbol_requester = SymbolRequester(settings.kafka, settings.kafka_timeout_s)
+    app.state.relay.start()
+    if not settings.api_keys:
+        log.warning("no GATEWAY_API_KEYS: write endpoints are open to anyone who can reach the gateway")
+    log.info("gateway ready", redis=_without_password(settings.redis.url), key_prefix=keys.prefix,
+             symbol_requests_topic=app.state.symbol_requester.topic)
+    try:
+        yield
+    finally:
+        await app.state.relay.stop()
+        await app.state.store.close()
+        app.state.symbol_requester.close()
+
+
+def _without_password(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}://{'***@' if at and credentials else ''}{host}"
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """The gateway for ``settings`` (by default, from the environment)."""
+    app = FastAPI(
+        title="Tickcast gateway",
+        version=version("gateway"),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings or GatewaySettings()
+    app.add_exception_handler(StoreUnavailable, errors.store_unavailable)
+    app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_middleware(RequestMetricsMiddleware)
+    routers = [module.router for module in (predictions, candles, symbols, models, health, live, dashboard)]
+    for router in routers:
+        app.include_router(router)
+    app.state.allowed_methods = errors.AllowedMethods(routers)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

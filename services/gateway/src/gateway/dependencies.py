@@ -1,0 +1,27 @@
+"""What route handlers receive: the objects the application built at startup."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from gateway.fanout import SYMBOL_PATTERN
+from gateway.schemas import ErrorMessage
+from gateway.store import PredictionStore
+
+
+def _store(request: Request) -> PredictionStore:
+    return request.app.state.store
+
+
+Store = Annotated[PredictionStore, Depends(_store)]
+
+SymbolPath = Annotated[
+    str,
+    Path(pattern=SYMBOL_PATTERN, description="Exchange symbol, upper case.", examples=["BTCUSDT"]),
+]
+
+# Documented answers shared by the routes that read Redis.
+STORE_UNAVAILABLE = {503: {"model": ErrorMessage, "description": "Redis did not answer; retry later."}}
+UNKNOWN_SYMBOL = {404: {"model": ErrorMessage, "description": "The store has no data for this symbol."}}

@@ -1,0 +1,91 @@
+"""The one Redis subscription of a gateway process, relayed to its WebSocket clients.
+
+It reconnects by itself (with backoff) when Redis goes away; ``listening`` tells
+whether the subscription is currently confirmed by Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gateway.fanout import PredictionFanout
+from gateway.metrics import PREDICTIONS_REFUSED, PREDICTIONS_RELAYED, RELAY_RECONNECTS, WS_MESSAGES_DROPPED
+from tickcast.contracts import ContractError, Prediction
+
+log = structlog.get_logger(__name__)
+
+_BACKOFF_FIRST_S = 0.2
+_BACKOFF_MAX_S = 5.0
+_POLL_S = 1.0
+
+
+class PredictionRelay:
+    """Subscribes to the predictions channel and hands each valid Prediction to the fanout."""
+
+    def __init__(self, redis: Redis, channel: str, fanout: PredictionFanout) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._fanout = fanout
+        self._task: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="prediction-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._redis.aclose()
+
+    async def _run(self) -> None:
+        backoff = _BACKOFF_FIRST_S
+        while True:
+            try:
+                await self._listen()
+            except (RedisError, OSError) as exc:
+                if self.listening.is_set():
+                    backoff = _BACKOFF_FIRST_S  # it had worked: start the backoff over
+                self.listening.clear()
+                RELAY_RECONNECTS.inc()
+                log.warning("prediction channel lost, resubscribing", channel=self._channel,
+                            error=str(exc) or type(exc).__name__, retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+
+    async def _listen(self) -> None:
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.subscribe(self._channel)
+            while True:
+                message = await pubsub.get_message(timeout=_POLL_S)
+                if message is None:
+                    continue
+                if message["type"] == "subscribe":
+                    self.listening.set()
+                    log.info("listening for predictions", channel=self._channel)
+                elif message["type"] == "message":
+                    self._relay(message["data"])
+        finally:
+            self.listening.clear()
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()
+
+    def _relay(self, data: bytes) -> None:
+        try:
+            prediction = Prediction.parse(data)
+        except ContractError as exc:
+            PREDICTIONS_REFUSED.inc()
+            log.warning("not a prediction on the channel", channel=self._channel, reason=str(exc))
+            return
+        PREDICTIONS_RELAYED.inc()
+        _reached, dropped = self._fanout.deliver(prediction.symbol, data.decode())
+        if dropped:
+            WS_MESSAGES_DROPPED.inc(dropped)
+            log.warning("slow WebSocket clients lost a prediction", symbol=prediction.symbol, clients=dropped)

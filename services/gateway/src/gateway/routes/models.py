@@ -1,0 +1,30 @@
+"""``/models``: the champion, the versions predicting now, and their offline and live metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway import model_info
+from gateway.dependencies import STORE_UNAVAILABLE, Store
+from gateway.responses import valid_documents
+from gateway.schemas import ModelsOverview
+from tickcast.contracts import Prediction
+
+router = APIRouter(tags=["models"])
+
+
+@router.get("/models", responses=STORE_UNAVAILABLE, summary="Served model and its metrics")
+async def models(store: Store) -> ModelsOverview:
+    """The model inference serves (the champion) with its offline metrics, the model versions
+    behind each symbol's newest prediction, and the live metrics of every model on every symbol."""
+    champion = model_info.served_model(await store.served_model())
+    symbols = await store.symbols()
+    latest = [
+        Prediction.parse(document)
+        for document in valid_documents(Prediction, await store.latest_predictions(symbols), "*")
+    ]
+    live = []
+    for key, fields in await store.live_metrics():
+        if (parts := model_info.split_live_metrics_key(key, store.keys.prefix)) is not None:
+            live.append(model_info.live_metrics(*parts, fields))
+    return ModelsOverview(champion=champion, versions=model_info.versions_in_use(latest), live_metrics=live)

@@ -1,0 +1,124 @@
+"""The dashboard in headless Chromium: the chart and the table fill from Redis, then update live.
+
+Uses Debian's ``chromium`` (``apt-get install -y chromium``), never a downloaded browser build.
+The screenshot is saved in pytest's temporary directory and its path printed.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+import gateway as gateway_package
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+VENDOR_BUNDLE = Path(gateway_package.__file__).parent / "static/vendor/lightweight-charts.standalone.production.js"
+WAIT_MS = 15_000
+
+
+@dataclass
+class Browser:
+    page: Page
+    script_errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            opened = Browser(chromium.new_page(viewport={"width": 1280, "height": 900}, locale="en-US"))
+            opened.page.on("pageerror", lambda error: opened.script_errors.append(str(error)))
+            yield opened
+        finally:
+            chromium.close()
+
+
+def _fill_store(store_writer) -> list:
+    store_writer.set_served_model("tickcast-1m-h5", "3", {"mae": 0.00041, "skill": 0.061}, horizon=5)
+    store_writer.set_live_metrics("tickcast-1m-h5", "BTCUSDT", model_version="3", mae=0.00052,
+                                  persistence_mae=0.00061, skill=0.148, hit_rate=0.57, count=58)
+    walk = random.Random(7)
+    closes = [42_000.0]
+    for _ in range(60):
+        closes.append(round(closes[-1] + walk.gauss(0, 25), 2))
+    store_writer.add_candles(*(
+        store_writer.candle("BTCUSDT", index=i, open_=closes[i], close=closes[i + 1]) for i in range(60)
+    ))
+    store_writer.add_candles(store_writer.candle("ETHUSDT", index=0, close=2_300.0))
+    predictions = [
+        store_writer.prediction("BTCUSDT", minute=i, price=round(closes[i + 1] + walk.gauss(0, 20), 2), model_version="3")
+        for i in range(40, 60)
+    ]
+    store_writer.add_predictions(*predictions)
+    return predictions
+
+
+def test_the_dashboard_draws_the_store_and_follows_the_live_feed(
+    browser: Browser, gateway, store_writer, tmp_path: Path
+) -> None:
+    if not VENDOR_BUNDLE.exists():
+        pytest.skip("the chart library is not built: run services/gateway/frontend/build.sh")
+    page = browser.page
+    predictions = _fill_store(store_writer)
+
+    page.goto(f"{gateway.url}/?symbol=BTCUSDT")
+
+    page.wait_for_selector("body[data-chart='ready']", timeout=WAIT_MS)
+    page.wait_for_selector("body[data-candles='60']", timeout=WAIT_MS)
+    page.wait_for_selector(f"body[data-predictions='{len(predictions)}']", timeout=WAIT_MS)
+    page.wait_for_selector("body[data-feed='open']", timeout=WAIT_MS)
+    assert page.locator("#chart canvas").count() > 0
+    assert page.locator("#predictions tbody tr").count() == len(predictions)
+    assert page.locator("#model-facts").inner_text().count("tickcast-1m-h5") == 1
+    assert "0.1480" in page.locator("#live-metrics").inner_text()
+    assert page.locator("#symbol option").all_inner_texts() == ["BTCUSDT", "ETHUSDT"]
+
+    # A prediction published now appears at the top of the table without a reload.
+    store_writer.wait_for_subscribers(1)
+    live = store_writer.prediction("BTCUSDT", minute=60, price=42_424.24, model_version="3")
+    store_writer.add_predictions(live)
+    store_writer.publish(live)
+    page.wait_for_selector(f"body[data-predictions='{len(predictions) + 1}']", timeout=WAIT_MS)
+    newest_row = page.locator("#predictions tbody tr").first
+    assert newest_row.get_attribute("data-as-of") == str(live.as_of_ms)
+    assert "42,424.24" in newest_row.inner_text()
+
+    screenshot = tmp_path / "dashboard.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    print(f"dashboard screenshot: {screenshot}")
+    assert screenshot.stat().st_size > 20_000  # a drawn chart, not an empty page
+    assert browser.script_errors == []
+
+
+def test_without_the_chart_bundle_the_page_says_how_to_build_it(browser: Browser, gateway, store_writer) -> None:
+    page = browser.page
+    _fill_store(store_writer)
+    # As if services/gateway/frontend/build.sh had never run: the bundle is not there.
+    page.route("**/static/vendor/**", lambda route: route.fulfill(status=404, body="not found"))
+
+    page.goto(gateway.url)
+
+    page.wait_for_selector("body[data-chart='missing-library']", timeout=WAIT_MS)
+    assert "services/gateway/frontend/build.sh" in page.locator("#notice").inner_text()
+    # The rest of the dashboard still works.
+    page.wait_for_selector("body[data-predictions='20']", timeout=WAIT_MS)

@@ -1,0 +1,80 @@
+"""A prediction published on the Redis channel reaches the WebSocket clients that asked for its symbol."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from gateway.store import connection_name
+from tickcast.contracts import Prediction
+
+pytestmark = pytest.mark.integration
+
+RECEIVE_TIMEOUT_S = 10
+
+
+def test_a_published_prediction_reaches_the_client_that_wants_its_symbol(gateway, store_writer) -> None:
+    with connect(f"{gateway.ws_url}/ws/predictions?symbols=BTCUSDT") as client:
+        store_writer.wait_for_subscribers(1)
+        store_writer.publish(store_writer.prediction("ETHUSDT", minute=1))
+        btc = store_writer.prediction("BTCUSDT", minute=1, price=43_210.0)
+        store_writer.publish(btc)
+
+        # ETHUSDT went first; the client asked only for BTCUSDT, so the first thing it gets is btc.
+        assert Prediction.parse(client.recv(timeout=RECEIVE_TIMEOUT_S)) == btc
+
+
+def test_without_a_filter_a_client_receives_every_symbol_in_order(gateway, store_writer) -> None:
+    sent = [store_writer.prediction(symbol, minute=m) for m, symbol in enumerate(["BTCUSDT", "ETHUSDT", "SOLUSDT"])]
+    with connect(f"{gateway.ws_url}/ws/predictions") as client:
+        store_writer.wait_for_subscribers(1)
+        for prediction in sent:
+            store_writer.publish(prediction)
+
+        assert [Prediction.parse(client.recv(timeout=RECEIVE_TIMEOUT_S)) for _ in sent] == sent
+
+
+def test_many_clients_share_one_redis_subscription(gateway, store_writer) -> None:
+    with ExitStack() as stack:
+        clients = [stack.enter_context(connect(f"{gateway.ws_url}/ws/predictions?symbols=BTCUSDT")) for _ in range(3)]
+        store_writer.wait_for_subscribers(1)
+        prediction = store_writer.prediction("BTCUSDT", minute=3)
+        # One subscriber on the channel however many clients: the gateway fans out itself.
+        assert store_writer.publish(prediction) == 1
+        for client in clients:
+            assert Prediction.parse(client.recv(timeout=RECEIVE_TIMEOUT_S)) == prediction
+
+
+def test_a_message_that_is_not_a_prediction_is_not_relayed(gateway, store_writer) -> None:
+    with connect(f"{gateway.ws_url}/ws/predictions") as client:
+        store_writer.wait_for_subscribers(1)
+        store_writer.client.publish(store_writer.keys.predictions_channel(), b'{"symbol": "BTCUSDT", "price": 1}')
+        valid = store_writer.prediction("BTCUSDT", minute=4)
+        store_writer.publish(valid)
+
+        assert Prediction.parse(client.recv(timeout=RECEIVE_TIMEOUT_S)) == valid
+
+
+def test_the_feed_resumes_after_redis_drops_the_subscription(gateway, store_writer) -> None:
+    with connect(f"{gateway.ws_url}/ws/predictions?symbols=BTCUSDT") as client:
+        store_writer.wait_for_subscribers(1)
+        # Redis closes this gateway's subscription, as on a restart or a failover.
+        relay_name = connection_name(store_writer.keys.prefix, "relay")
+        [relay] = [c for c in store_writer.client.client_list() if c["name"] == relay_name]
+        assert store_writer.client.client_kill_filter(_id=relay["id"]) == 1
+        store_writer.wait_for_subscribers(1)
+        after = store_writer.prediction("BTCUSDT", minute=5)
+        store_writer.publish(after)
+
+        assert Prediction.parse(client.recv(timeout=RECEIVE_TIMEOUT_S)) == after
+
+
+def test_a_malformed_symbol_filter_closes_the_socket_with_the_reason(gateway) -> None:
+    with connect(f"{gateway.ws_url}/ws/predictions?symbols=btc-usdt") as client:
+        with pytest.raises(ConnectionClosed) as closed:
+            client.recv(timeout=RECEIVE_TIMEOUT_S)
+    assert closed.value.rcvd.code == 1008
+    assert "not a symbol" in closed.value.rcvd.reason
