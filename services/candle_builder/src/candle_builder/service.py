@@ -1,0 +1,76 @@
+"""Assembles the quixstreams application of the candle builder from its settings."""
+
+from __future__ import annotations
+
+import structlog
+from quixstreams import Application
+from quixstreams.kafka import ConnectionConfig
+from tickcast.kafka import ensure_topics
+from tickcast.topics import Topic, TopicNames
+
+from candle_builder.config import Settings
+from candle_builder.stream import CandleOperator, OperatorConfig
+
+log = structlog.get_logger(__name__)
+
+
+def build_application(settings: Settings) -> Application:
+    """An exactly-once application reading trades and writing candles, ready to ``run()``."""
+    topics = TopicNames(settings.kafka)
+    group = settings.consumer_group()
+    member = f"{group}-{settings.candle_instance_id}"
+    app = Application(
+        broker_address=ConnectionConfig.from_librdkafka_dict(settings.kafka.client_config()),
+        consumer_group=group,
+        auto_offset_reset="earliest",
+        processing_guarantee="exactly-once",
+        commit_interval=settings.candle_commit_interval_s,
+        consumer_poll_timeout=settings.candle_tick_ms / 1000,
+        state_dir=settings.candle_state_dir,
+        loglevel=None,  # quixstreams' records go through our structured handler
+        auto_create_topics=True,
+        producer_extra_config={
+            # A fixed id per replica: a restarted replica fences its killed predecessor
+            # and aborts its open transaction at once, instead of after the timeout.
+            "transactional.id": member,
+            "transaction.timeout.ms": settings.candle_transaction_timeout_ms,
+            "linger.ms": 5,
+            "compression.type": "lz4",
+        },
+        consumer_extra_config={
+            # Static membership: a restarted replica takes its partitions back without
+            # waiting for the killed one's session to expire.
+            "group.instance.id": member,
+            "isolation.level": "read_committed",
+        },
+    )
+    trades = app.topic(topics(Topic.TRADES), key_deserializer="bytes", value_deserializer="bytes")
+    sdf = app.dataframe(trades)
+    CandleOperator(
+        sdf,
+        OperatorConfig(
+            plan=settings.window_plan(),
+            candles_topic=topics(Topic.CANDLES),
+            dead_letter_topic=topics.dlq(Topic.TRADES),
+            max_future_ms=settings.candle_max_future_ms,
+            tick_s=settings.candle_tick_ms / 1000,
+            emit_commit_gap_s=settings.candle_emit_commit_gap_ms / 1000,
+        ),
+    )
+    return app
+
+
+def run(settings: Settings) -> None:
+    """Create missing topics, then build candles until SIGTERM/SIGINT."""
+    ensure_topics(settings.kafka, TopicNames(settings.kafka).specs())
+    plan = settings.window_plan()
+    log.info(
+        "candle builder starting",
+        intervals=",".join(plan.intervals),
+        base_ms=plan.base_ms,
+        grace_ms=plan.grace_ms,
+        group=settings.consumer_group(),
+        instance=settings.candle_instance_id,
+        state_dir=str(settings.candle_state_dir),
+    )
+    build_application(settings).run()

@@ -1,0 +1,312 @@
+"""The quixstreams side of the candle builder: trades in, candles and dead letters out.
+
+Why not quixstreams' own ``tumbling_window``
+-------------------------------------------
+Its windows close only when a newer message arrives (for the key, or with
+``closing_strategy="partition"`` for the partition); they know nothing of gap
+fills; one window definition serves one interval; and late messages reach a
+logging callback, not the stream. So this operator keeps quixstreams for what it
+does well, consuming, the transactional state store, exactly-once checkpoints,
+and adds the windows of :mod:`candle_builder.windowing` on top:
+
+* **Record path** (:meth:`CandleOperator.on_message`, an ``sdf.update`` step):
+  parse the trade, put it in its window, and produce the candles its timestamp
+  closes. Refused messages go to the dead-letter topic.
+* **Clock path** (:meth:`CandleOperator.tick`, run by the application loop
+  between messages and while idle, via the dataframe registry's periodic tasks):
+  a partition that receives nothing has its watermark advanced by the wall time
+  it has been idle, which closes windows of symbols that stopped trading. It also
+  commits the checkpoint early once candles are waiting, so they become visible
+  to ``read_committed`` readers within a fraction of a second instead of at the
+  next regular commit.
+
+Exactly once
+------------
+Candles, dead letters, window state and input offsets all go through the
+application's transactional producer and state store, so they commit in one
+Kafka transaction per checkpoint. Window state is written through to the
+checkpoint's state transaction after every change; the in-memory builders are
+caches of it, reloaded whenever the store partition is reassigned.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from quixstreams.context import message_context
+from quixstreams.dataframe import StreamingDataFrame
+from quixstreams.models.messagecontext import MessageContext
+from quixstreams.state.base import State, Store, StorePartition
+from tickcast.contracts import Candle, ContractError, DeadLetter, Trade
+
+from candle_builder import metrics
+from candle_builder.windowing import (
+    PartitionCandleBuilder,
+    RefusedTrade,
+    WindowPlan,
+    check_not_in_future,
+)
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "candle-builder"
+STATE_PREFIX = b"candle-builder"
+META_KEY = "meta"
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    plan: WindowPlan
+    candles_topic: str
+    dead_letter_topic: str
+    max_future_ms: int
+    tick_s: float
+    emit_commit_gap_s: float
+
+
+@dataclass
+class _Partition:
+    """One assigned partition: its builder, the store partition it was loaded from, its idle clock."""
+
+    store_partition: StorePartition
+    builder: PartitionCandleBuilder
+    last_arrival: float = field(default_factory=time.monotonic)
+
+
+class _Counts:
+    """Per-message counters kept as plain ints and published to Prometheus on each tick."""
+
+    __slots__ = ("accepted", "late", "trades_in")
+
+    def __init__(self) -> None:
+        self.trades_in = self.accepted = self.late = 0
+
+
+def open_key(symbol: str) -> str:
+    return f"open:{symbol}"
+
+
+def series_key(symbol: str) -> str:
+    return f"series:{symbol}"
+
+
+def load_builder(state: State, plan: WindowPlan) -> PartitionCandleBuilder:
+    meta = state.get(META_KEY)
+    if not meta:
+        return PartitionCandleBuilder(plan)
+    symbols = meta["symbols"]
+    return PartitionCandleBuilder.restore(
+        plan,
+        meta,
+        open_states={symbol: state.get(open_key(symbol)) for symbol in symbols},
+        series_states={symbol: state.get(series_key(symbol)) for symbol in symbols},
+    )
+
+
+def save_changes(state: State, builder: PartitionCandleBuilder) -> None:
+    """Write what changed in ``builder`` into the checkpoint's state transaction."""
+    if builder.dirty_open:
+        for symbol in builder.dirty_open:
+            state.set(open_key(symbol), builder.symbols[symbol].open_state())
+        builder.dirty_open.clear()
+    if builder.dirty_series:
+        for symbol in builder.dirty_series:
+            state.set(series_key(symbol), builder.symbols[symbol].series_state())
+        builder.dirty_series.clear()
+    if builder.dirty_meta:
+        state.set(META_KEY, builder.meta_state())
+        builder.dirty_meta = False
+
+
+class CandleOperator:
+    """Turns the trades of a ``StreamingDataFrame`` into candles; see the module docstring."""
+
+    def __init__(self, sdf: StreamingDataFrame, config: OperatorConfig) -> None:
+        self._config = config
+        self._context = sdf.processing_context
+        self._stream_id = sdf.stream_id
+        self._store: Store | None = None
+        self._partitions: dict[int, _Partition] = {}
+        self._states: dict[int, State] = {}
+        self._states_checkpoint: object = None
+        self._counts = _Counts()
+        self._grace_s = config.plan.grace_ms / 1000
+        # Candles produced but not yet committed: when, and in which checkpoint.
+        self._unpublished_since: float | None = None
+        self._unpublished_checkpoint: object = None
+        self._last_forced_commit = 0.0
+        self._next_tick = 0.0
+
+        sdf.register_store()
+        sdf.update(self.on_message, metadata=True)
+        self._context.dataframe_registry.register_periodic_task(self.tick)
+
+    # --- record path -----------------------------------------------------------------------
+
+    def on_message(self, value: bytes | None, key: bytes | None, _timestamp: int, _headers: Any) -> None:
+        context = message_context()
+        partition = self._partition(context.partition)
+        partition.last_arrival = time.monotonic()
+        self._counts.trades_in += 1
+        try:
+            if value is None:
+                raise ContractError("Trade", "<payload>", None, "empty message (tombstone)")
+            trade = Trade.parse(value)
+            check_not_in_future(trade, int(time.time() * 1000), self._config.max_future_ms)
+            candles = partition.builder.add(trade)
+        except ContractError as exc:
+            self._dead_letter(context, key, value, str(exc), "ContractError")
+            metrics.TRADES_REJECTED.labels("ContractError").inc()
+            return
+        except RefusedTrade as exc:
+            self._dead_letter(context, key, value, str(exc), exc.error_type, symbol=trade.symbol)
+            if exc.error_type == "LateTrade":
+                self._counts.late += 1
+            else:
+                metrics.TRADES_REJECTED.labels(exc.error_type).inc()
+            return
+        self._counts.accepted += 1
+        if candles:
+            self._emit(candles)
+        save_changes(self._state(context.partition), partition.builder)
+
+    # --- clock path ------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Called by the run loop after every message and every empty poll: keep it cheap."""
+        now = time.monotonic()
+        if self._unpublished_since is not None:
+            self._publish_if_due(now)
+        if now < self._next_tick:
+            return
+        self._next_tick = now + self._config.tick_s
+        if self._context.state_manager.recovery_required:
+            return
+        self._close_idle_partitions(now)
+        self._publish_counts()
+
+    def _close_idle_partitions(self, now: float) -> None:
+        wall_ms = time.time() * 1000
+        for number in list(self._get_store().partitions):
+            partition = self._partition(number)
+            builder = partition.builder
+            if builder.max_ts is None:
+                continue
+            # Nothing arrived for `idle` seconds: event time has moved on by as much.
+            idle_ms = int((now - partition.last_arrival) * 1000)
+            candles = builder.advance(builder.max_ts + idle_ms)
+            if candles:
+                log.debug("idle windows closed", partition=number, candles=len(candles), idle_ms=idle_ms)
+                self._emit(candles)
+                save_changes(self._state(number), builder)
+            metrics.WATERMARK_LAG.labels(str(number)).set((wall_ms - builder.max_ts) / 1000)
+
+    def _publish_if_due(self, now: float) -> None:
+        checkpoint = self._context.checkpoint
+        if checkpoint is not self._unpublished_checkpoint:
+            self._unpublished_since = None  # the regular commit already published them
+            return
+        if now - self._last_forced_commit < self._config.emit_commit_gap_s:
+            return
+        self._last_forced_commit = now
+        self._unpublished_since = None
+        self._context.commit_checkpoint(force=True)
+
+    # --- output ----------------------------------------------------------------------------
+
+    def _emit(self, candles: list[Candle]) -> None:
+        producer = self._context.producer
+        topic = self._config.candles_topic
+        wall_s = time.time()
+        for candle in candles:
+            producer.produce(topic=topic, value=candle.to_json_bytes(), key=candle.key)
+            metrics.CANDLES_OUT.labels(candle.interval, "gap_fill" if candle.is_gap_fill else "trades").inc()
+            metrics.WINDOW_CLOSE_LAG.observe(wall_s - (candle.close_time_ms + 1) / 1000 - self._grace_s)
+        if self._unpublished_since is None:
+            self._unpublished_since = time.monotonic()
+            self._unpublished_checkpoint = self._context.checkpoint
+
+    def _dead_letter(
+        self,
+        context: MessageContext,
+        key: bytes | None,
+        value: bytes | None,
+        reason: str,
+        error_type: str,
+        symbol: str | None = None,
+    ) -> None:
+        key_text = key.decode(errors="replace") if key else None
+        letter = DeadLetter(
+            symbol=symbol or key_text,
+            source_topic=context.topic,
+            partition=context.partition,
+            offset=context.offset,
+            message_key=key_text,
+            payload=(value or b"").decode(errors="replace"),
+            reason=reason,
+            error_type=error_type,
+            service=SERVICE,
+            failed_at_ms=int(time.time() * 1000),
+        )
+        log.warning(
+            "trade refused",
+            error_type=error_type,
+            reason=reason,
+            topic=context.topic,
+            partition=context.partition,
+            offset=context.offset,
+        )
+        self._context.producer.produce(
+            topic=self._config.dead_letter_topic, value=letter.to_json_bytes(), key=key
+        )
+
+    def _publish_counts(self) -> None:
+        counts = self._counts
+        if counts.trades_in:
+            metrics.TRADES_IN.inc(counts.trades_in)
+            metrics.TRADES_ACCEPTED.inc(counts.accepted)
+            metrics.TRADES_LATE.inc(counts.late)
+            counts.trades_in = counts.accepted = counts.late = 0
+        skipped = sum(partition.builder.skipped_gap_windows for partition in self._partitions.values())
+        if skipped:
+            metrics.GAP_WINDOWS_SKIPPED.inc(skipped)
+            for partition in self._partitions.values():
+                partition.builder.skipped_gap_windows = 0
+
+    # --- state -----------------------------------------------------------------------------
+
+    def _get_store(self) -> Store:
+        if self._store is None:
+            self._store = self._context.state_manager.get_store(stream_id=self._stream_id)
+        return self._store
+
+    def _state(self, number: int) -> State:
+        """The state of partition ``number`` inside the current checkpoint's transaction."""
+        checkpoint = self._context.checkpoint
+        if checkpoint is not self._states_checkpoint:
+            self._states = {}
+            self._states_checkpoint = checkpoint
+        state = self._states.get(number)
+        if state is None:
+            transaction = checkpoint.get_store_transaction(stream_id=self._stream_id, partition=number)
+            state = self._states[number] = transaction.as_state(prefix=STATE_PREFIX)
+        return state
+
+    def _partition(self, number: int) -> _Partition:
+        """The builder of a partition, (re)loaded from the store when it was (re)assigned."""
+        store_partition = self._get_store().partitions[number]
+        partition = self._partitions.get(number)
+        if partition is None or partition.store_partition is not store_partition:
+            builder = load_builder(self._state(number), self._config.plan)
+            partition = self._partitions[number] = _Partition(store_partition, builder)
+            log.info(
+                "partition loaded",
+                partition=number,
+                symbols=len(builder.symbols),
+                watermark=builder.max_ts,
+                closed_through=builder.closed_through,
+            )
+        return partition
