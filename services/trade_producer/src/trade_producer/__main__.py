@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
 import typer
@@ -18,6 +18,9 @@ from trade_producer.dumpfile import DumpKind, discover
 from trade_producer.shutdown import stop_on_signals
 from trade_producer.sink import TradeSink
 from trade_producer.topic_tail import read_high_water_marks
+
+if TYPE_CHECKING:
+    from trade_producer.rest import ExchangeRest
 
 log = structlog.get_logger("trade_producer")
 
@@ -142,6 +145,125 @@ def synthetic(
             sink.flush(settings.flush_timeout_seconds)
     warn_not_real(names)
     log.info("synthetic finished", produced=produced, skipped_duplicates=sink.skipped, stopped_early=stop.is_set())
+
+
+def _utc_ms(text: str) -> int:
+    try:
+        return _parse_start(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z) or 'now'") from error
+
+
+@app.command()
+def backfill(
+    symbol: Annotated[str, typer.Argument(help="Exchange symbol, e.g. BTCUSDT.")],
+    start: Annotated[str, typer.Option(help="UTC start, ISO 8601 (e.g. 2024-01-01T00:00:00Z), inclusive.")],
+    end: Annotated[str, typer.Option(help="UTC end, ISO 8601 or 'now', exclusive.")] = "now",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Fetch a symbol's trades for a UTC time range from the REST API, paged by trade id.
+
+    Honours the exchange's rate limits (X-MBX-USED-WEIGHT-1M, 429 Retry-After, 418).
+    Resumes after the last trade id already on the topic, so a re-run adds nothing.
+    """
+    import asyncio
+
+    from trade_producer.backfill import backfill as run_backfill
+    from trade_producer.dedupe import id_space
+    from trade_producer.rest import ExchangeRest
+
+    settings = Settings()
+    topics = _start(settings)
+    start_ms, end_ms = _utc_ms(start), _utc_ms(end)
+    if end_ms <= start_ms:
+        raise typer.BadParameter("--end must be after --start")
+    symbol = symbol.upper()
+    topic = topics(Topic.TRADES)
+    marks = read_high_water_marks(settings.kafka, topic, [id_space(symbol, aggregate=False)])
+    sink = TradeSink(settings.kafka, topic, marks)
+
+    async def run() -> int:
+        rest = _rest(settings)
+        try:
+            return await run_backfill(rest, sink, symbol, start_ms, end_ms, stop.is_set, progress=progress)
+        finally:
+            await rest.close()
+
+    with stop_on_signals() as stop:
+        try:
+            produced = asyncio.run(run())
+        finally:
+            sink.flush(settings.flush_timeout_seconds)
+    log.info("backfill finished", symbol=symbol, produced=produced, skipped_duplicates=sink.skipped)
+
+
+def _rest(settings: Settings) -> ExchangeRest:
+    from trade_producer.rest import ExchangeRest
+
+    return ExchangeRest.connect(
+        settings.binance_api_url,
+        api_key=settings.binance_api_key,
+        weight_budget=settings.rest_weight_budget,
+        max_retries=settings.rest_max_retries,
+        page_size=settings.rest_page_size,
+    )
+
+
+@app.command()
+def live(
+    symbols: Annotated[
+        str | None, typer.Option(help="Comma-separated symbols; default TRADE_PRODUCER_SYMBOLS (BTCUSDT,ETHUSDT).")
+    ] = None,
+    control: Annotated[bool, typer.Option(help="Listen on the symbol-requests topic for symbols to add.")] = True,
+) -> None:
+    """Stream Binance spot trades over multiplexed websockets until SIGTERM.
+
+    Reconnects with exponential back-off and jitter, and before the 24 h connection
+    limit; after every reconnect the gap since the last produced trade id is filled
+    from REST. On SIGTERM the producer flushes and exits.
+    """
+    import asyncio
+    import signal
+
+    from trade_producer.config import parse_symbols
+    from trade_producer.dedupe import id_space
+    from trade_producer.live import LiveStreams
+    from trade_producer.symbol_requests import SymbolRequestListener
+
+    settings = Settings()
+    topics = _start(settings)
+    names = parse_symbols(symbols) if symbols else settings.symbol_list()
+    topic = topics(Topic.TRADES)
+    marks = read_high_water_marks(
+        settings.kafka, topic, {id_space(name, aggregate=False) for name in names}, chunk=settings.dedupe_scan_chunk
+    )
+    sink = TradeSink(settings.kafka, topic, marks)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        rest = _rest(settings)
+        try:
+            known = await rest.trading_symbols()
+            if unknown := [name for name in names if name not in known]:
+                raise typer.BadParameter(f"not trading on the exchange: {', '.join(unknown)}")
+            streams = LiveStreams(settings, rest, sink, stop)
+            tasks = [asyncio.create_task(streams.run(names), name="streams")]
+            if control:
+                tasks.append(asyncio.create_task(SymbolRequestListener(settings, streams, rest, sink).run(stop)))
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            stop.set()
+            await asyncio.gather(*tasks)
+        finally:
+            await rest.close()
+            log.warning("live streaming stopped, flushing")
+
+    try:
+        asyncio.run(run())
+    finally:
+        sink.flush(settings.flush_timeout_seconds)
 
 
 if __name__ == "__main__":

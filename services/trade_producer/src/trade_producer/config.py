@@ -21,6 +21,7 @@ class Settings(ServiceSettings):
 
     symbols: str = Field(DEFAULT_SYMBOLS, description="Comma-separated symbols streamed live.")
     binance_api_url: str = Field("https://api.binance.com/api", description="REST base URL (ends in /api).")
+    binance_api_key: str | None = Field(None, description="Optional API key (public market data needs none).")
     binance_stream_url: str = Field("wss://stream.binance.com:9443/", description="Websocket base URL.")
     streams_per_connection: int = Field(200, ge=1, le=1024, description="Symbols multiplexed on one websocket.")
     socket_queue_size: int = Field(10_000, ge=100, description="Messages buffered per websocket connection.")

@@ -1,0 +1,170 @@
+"""Binance REST through python-binance's ``AsyncClient``, within the exchange's rate limits.
+
+Every response's ``X-MBX-USED-WEIGHT-1M`` is read; when it reaches the budget the
+next call waits for the next minute's window. A 429 (too many requests) or 418
+(banned for ignoring 429s) is honoured by sleeping ``Retry-After`` seconds;
+network errors and 5xx are retried with exponential back-off and jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import structlog
+from binance import AsyncClient
+from binance.exceptions import BinanceAPIException, BinanceRequestException
+
+from tickcast.contracts import Trade, TradeSource
+from trade_producer.binance_format import RejectedInput, trade_from_rest
+from trade_producer.metrics import REJECTED_MESSAGES, REST_BACKOFFS
+
+log = structlog.get_logger(__name__)
+
+WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+MINUTE_MS = 60_000
+
+
+class ExchangeUnavailable(RuntimeError):
+    """The exchange did not answer usefully after every retry; never papered over with fake data."""
+
+
+def backoff_seconds(attempt: int, initial: float, ceiling: float, rng: random.Random) -> float:
+    """Exponential back-off with full jitter: uniform in [initial/2, min(ceiling, initial * 2**attempt)]."""
+    upper = min(ceiling, initial * 2**attempt)
+    return rng.uniform(min(initial / 2, upper), upper)
+
+
+def weight_pause_seconds(used_weight: int | None, budget: int, now_ms: int) -> float:
+    """How long to wait before the next call: until the next minute once the budget is used."""
+    if used_weight is None or used_weight < budget:
+        return 0.0
+    return (MINUTE_MS - now_ms % MINUTE_MS) / 1000 + 0.05
+
+
+def retry_after_seconds(headers: Any, default: float) -> float:
+    try:
+        return max(float(headers.get("Retry-After")), 0.0)
+    except (TypeError, ValueError):
+        return default
+
+
+class ExchangeRest:
+    """The REST calls the producer needs, paced by the exchange's own weight accounting."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        weight_budget: int = 4800,
+        max_retries: int = 8,
+        page_size: int = 1000,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.client = client
+        self.weight_budget = weight_budget
+        self.max_retries = max_retries
+        self.page_size = page_size
+        self.used_weight: int | None = None
+        self._sleep = sleep
+        self._rng = random.Random()
+
+    @classmethod
+    def connect(cls, api_url: str, api_key: str | None = None, **options: Any) -> ExchangeRest:
+        """A client pointed at ``api_url`` (``https://api.binance.com/api`` or a local stand-in)."""
+        client = AsyncClient(api_key=api_key)
+        client.API_URL = api_url.rstrip("/")
+        return cls(client, **options)
+
+    async def close(self) -> None:
+        await self.client.close_connection()
+
+    async def _call(self, name: str, request: Callable[..., Awaitable[Any]], **params: Any) -> Any:
+        for attempt in range(self.max_retries + 1):
+            if pause := weight_pause_seconds(self.used_weight, self.weight_budget, int(time.time() * 1000)):
+                REST_BACKOFFS.labels("weight budget").inc()
+                log.warning("REST weight budget reached, waiting", used_weight=self.used_weight, seconds=pause)
+                await self._sleep(pause)
+                self.used_weight = None
+            try:
+                result = await request(**params)
+                self._read_weight(self.client.response)
+                return result
+            except BinanceAPIException as error:
+                self._read_weight(error.response)
+                if error.status_code in (429, 418):
+                    wait = retry_after_seconds(error.response.headers, default=60.0)
+                    reason = "429 too many requests" if error.status_code == 429 else "418 banned"
+                elif error.status_code >= 500:
+                    wait, reason = self._backoff(attempt), f"{error.status_code} server error"
+                else:
+                    raise  # a request the exchange refuses (unknown symbol, bad id): retrying will not help
+            except (aiohttp.ClientError, asyncio.TimeoutError, BinanceRequestException) as error:
+                wait, reason = self._backoff(attempt), f"network: {type(error).__name__}"
+            REST_BACKOFFS.labels(reason.split(":")[0]).inc()
+            log.warning("REST call backing off", call=name, reason=reason, seconds=round(wait, 3), attempt=attempt + 1)
+            await self._sleep(wait)
+        raise ExchangeUnavailable(f"{name} failed after {self.max_retries + 1} attempts")
+
+    def _backoff(self, attempt: int) -> float:
+        return backoff_seconds(attempt, initial=0.5, ceiling=30.0, rng=self._rng)
+
+    def _read_weight(self, response: Any) -> None:
+        headers = getattr(response, "headers", None) or {}
+        if (value := headers.get(WEIGHT_HEADER)) is not None:
+            try:
+                self.used_weight = int(value)
+            except ValueError:
+                pass
+
+    async def trading_symbols(self) -> set[str]:
+        """Symbols the exchange lists with status TRADING."""
+        info = await self._call("exchangeInfo", self.client.get_exchange_info)
+        return {entry["symbol"] for entry in info.get("symbols", []) if entry.get("status") == "TRADING"}
+
+    async def first_trade_id_at(self, symbol: str, start_ms: int) -> int | None:
+        """Id of the first trade at or after ``start_ms`` (from the aggregate trade that holds it)."""
+        rows = await self._call("aggTrades", self.client.get_aggregate_trades, symbol=symbol, startTime=start_ms, limit=1)
+        return int(rows[0]["f"]) if rows else None
+
+    async def trades_from(
+        self,
+        symbol: str,
+        from_id: int,
+        source: TradeSource,
+        before_id: int | None = None,
+        before_ms: int | None = None,
+    ) -> AsyncIterator[list[Trade]]:
+        """Pages of trades by id from ``from_id``, stopping before ``before_id`` or ``before_ms``."""
+        next_id = from_id
+        while before_id is None or next_id < before_id:
+            limit = self.page_size if before_id is None else min(self.page_size, before_id - next_id)
+            rows = await self._call(
+                "historicalTrades", self.client.get_historical_trades, symbol=symbol, fromId=next_id, limit=limit
+            )
+            if not rows:
+                return
+            page: list[Trade] = []
+            finished = False
+            for row in rows:
+                try:
+                    trade = trade_from_rest(symbol, row, source)
+                except RejectedInput as rejected:
+                    REJECTED_MESSAGES.labels(source, rejected.reason).inc()
+                    log.warning("REST row rejected", symbol=symbol, reason=str(rejected), raw=rejected.payload)
+                    continue
+                if (before_id is not None and trade.trade_id >= before_id) or (
+                    before_ms is not None and trade.timestamp_ms >= before_ms
+                ):
+                    finished = True
+                    break
+                page.append(trade)
+            if page:
+                yield page
+            last_id = int(rows[-1].get("id", next_id)) if isinstance(rows[-1], dict) else next_id
+            if finished or last_id < next_id:
+                return
+            next_id = last_id + 1

@@ -1,0 +1,103 @@
+"""The control topic: symbols to add to the live streams while running.
+
+Each request is checked against the exchange's symbol list, its history is
+backfilled (``lookback_minutes``, or the configured default), then the symbol
+joins the live streams; the gap between backfill and stream is filled by id like
+any other. Invalid or unknown requests go to ``symbol-requests.dlq``. The offset
+is committed once a request is fully handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+from confluent_kafka import Consumer, Message
+
+from tickcast.contracts import ContractError
+from tickcast.control import SymbolRequest
+from tickcast.kafka import CheckedProducer, consumer_config, dead_letter
+from tickcast.topics import Topic, TopicNames
+from trade_producer.backfill import backfill
+from trade_producer.config import Settings
+from trade_producer.dedupe import id_space
+from trade_producer.live import LiveStreams
+from trade_producer.metrics import REJECTED_MESSAGES
+from trade_producer.rest import ExchangeRest
+from trade_producer.sink import TradeSink
+from trade_producer.topic_tail import read_high_water_marks
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "trade_producer"
+
+
+class SymbolRequestListener:
+    def __init__(self, settings: Settings, live: LiveStreams, rest: ExchangeRest, sink: TradeSink) -> None:
+        self._settings = settings
+        self._live = live
+        self._rest = rest
+        self._sink = sink
+        self._topics = TopicNames(settings.kafka)
+        self._dead_letters = CheckedProducer(settings.kafka)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        topic = self._topics(Topic.SYMBOL_REQUESTS)
+        group = f"{self._settings.kafka.topic_prefix}trade-producer-control"
+        consumer = Consumer(consumer_config(self._settings.kafka, group_id=group))
+        consumer.subscribe([topic])
+        log.info("listening for symbol requests", topic=topic, group=group)
+        try:
+            while not stop.is_set():
+                message = await asyncio.to_thread(consumer.poll, 0.5)
+                if message is None:
+                    continue
+                if message.error() is not None:
+                    log.warning("control topic error", topic=topic, error=str(message.error()))
+                    continue
+                await self.handle(message)
+                consumer.commit(message=message, asynchronous=False)
+        finally:
+            consumer.close()
+            self._dead_letters.flush()
+
+    async def handle(self, message: Message) -> None:
+        try:
+            request = SymbolRequest.parse(message.value() or b"")
+        except ContractError as error:
+            self._refuse(message, str(error), "ContractError")
+            return
+        symbol = request.symbol
+        if symbol in self._live.symbols:
+            log.info("symbol already streamed", symbol=symbol)
+            return
+        if symbol not in await self._rest.trading_symbols():
+            self._refuse(message, f"{symbol} is not a trading symbol on the exchange", "UnknownSymbol")
+            return
+        lookback = request.lookback_minutes
+        lookback = self._settings.control_lookback_minutes if lookback is None else lookback
+        await asyncio.to_thread(self._load_mark, symbol)
+        if lookback:
+            end_ms = int(time.time() * 1000)
+            produced = await backfill(
+                self._rest, self._sink, symbol, end_ms - lookback * 60_000, end_ms, progress=False
+            )
+            log.info("requested symbol backfilled", symbol=symbol, lookback_minutes=lookback, trades=produced)
+        self._live.add_symbol(symbol)
+
+    def _load_mark(self, symbol: str) -> None:
+        # Trades of this symbol may already be on the topic (an earlier run, a replay).
+        space = id_space(symbol, aggregate=False)
+        marks = read_high_water_marks(
+            self._settings.kafka, self._topics(Topic.TRADES), [space], chunk=self._settings.dedupe_scan_chunk
+        )
+        if (last := marks.get(space)) is not None:
+            self._sink.marks.raise_to(space, last)
+
+    def _refuse(self, message: Message, reason: str, error_type: str) -> None:
+        REJECTED_MESSAGES.labels("control", error_type).inc()
+        log.warning("symbol request refused", reason=reason, raw=(message.value() or b"").decode(errors="replace"))
+        letter = dead_letter(message, reason=reason, error_type=error_type, service=SERVICE)
+        self._dead_letters.send(self._topics.dlq(Topic.SYMBOL_REQUESTS), letter)
+        self._dead_letters.flush()

@@ -1,0 +1,127 @@
+"""Live streaming through the real python-binance client against a loopback exchange."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from support.kafka import Record, consume
+from tickcast.contracts import Trade
+from tickcast.settings import KafkaSettings
+from tickcast.topics import Topic, TopicNames
+
+from .fake_binance import FakeBinance, stream_frame
+from .live_process import live_producer
+
+pytestmark = pytest.mark.integration
+
+
+def _trades(records: list[Record]) -> dict[str, list[Trade]]:
+    by_symbol: dict[str, list[Trade]] = {}
+    for record in records:
+        trade = Trade.parse(record.value)
+        assert record.key == trade.symbol.encode()
+        by_symbol.setdefault(trade.symbol, []).append(trade)
+    return by_symbol
+
+
+def _assert_exactly_the_market(fake: FakeBinance, symbol: str, produced: list[Trade]) -> None:
+    market = fake.all_trades(symbol)
+    assert [trade.trade_id for trade in produced] == [row["id"] for row in market]
+    for trade, row in zip(produced, market, strict=True):
+        assert (trade.price, trade.quantity, trade.timestamp_ms, trade.is_buyer_maker) == (
+            float(row["price"]), float(row["qty"]), row["time"], row["isBuyerMaker"]
+        )  # fmt: skip
+
+
+def _wait_for_count(settings: KafkaSettings, topic: str, expected: int, timeout: float = 60) -> list[Record]:
+    deadline = time.monotonic() + timeout
+    records: list[Record] = []
+    while time.monotonic() < deadline:
+        records = consume(settings, topic, expected=expected, timeout=10, idle=0.5)
+        if len(records) >= expected:
+            return records
+    return records
+
+
+def test_forced_disconnect_mid_stream_yields_every_trade_once(
+    kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
+    with FakeBinance({"BTCUSDT": 1_000, "ETHUSDT": 50_000}) as fake:
+        with live_producer(fake, "--symbols", "BTCUSDT,ETHUSDT", "--no-control") as producer:
+            fake.wait_for_subscribers(1, symbols={"BTCUSDT", "ETHUSDT"})
+            fake.run_market(trades_per_second=200)
+            time.sleep(1.0)
+            # Bad exchange input is counted and logged, and the stream goes on.
+            fake.send_raw("{not json")
+            fake.send_raw('{"stream":"btcusdt@kline_1m","data":{"e":"kline","s":"BTCUSDT"}}')
+            fake.send_raw(stream_frame("BTCUSDT", {"id": 1_000, "price": "abc", "qty": "1", "time": 1, "isBuyerMaker": True}))
+            time.sleep(0.5)
+            # The exchange drops the connection and refuses new ones while the market keeps trading.
+            fake.drop_connections(refuse_for_seconds=1.5)
+            time.sleep(1.5)
+            fake.wait_for_subscribers(1, symbols={"BTCUSDT", "ETHUSDT"})
+            time.sleep(1.0)
+            fake.stop_market()
+            fake.trade("BTCUSDT")
+            fake.trade("ETHUSDT")
+            total = sum(len(fake.all_trades(symbol)) for symbol in ("BTCUSDT", "ETHUSDT"))
+            records = _wait_for_count(kafka_settings, topics(Topic.TRADES), total)
+            producer.terminate()
+
+    assert producer.exit_code == 0, producer.stderr[-3000:]
+    produced = _trades(records)
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        _assert_exactly_the_market(fake, symbol, produced[symbol])
+    sources = {trade.source for trades in produced.values() for trade in trades}
+    assert sources == {"live", "gap_fill"}
+    assert fake.connections >= 2
+    log = producer.stderr
+    assert "stream disconnected, reconnecting" in log and "gap filled" in log
+    assert "malformed frame" in log and "{not json" in log
+    assert "unknown event" in log and "kline_1m" in log
+    assert "invalid trade" in log and "'abc'" in log
+    assert "trades flushed" in log
+
+
+def test_proactive_reconnects_before_the_connection_age_limit_lose_nothing(
+    kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
+    with FakeBinance({"BTCUSDT": 7_000}) as fake:
+        with live_producer(
+            fake, "--symbols", "BTCUSDT", "--no-control", TRADE_PRODUCER_CONNECTION_MAX_AGE_SECONDS="1"
+        ) as producer:
+            fake.wait_for_subscribers(1)
+            fake.run_market(trades_per_second=150)
+            time.sleep(4.0)
+            fake.stop_market()
+            fake.wait_for_subscribers(1)
+            fake.trade("BTCUSDT")
+            records = _wait_for_count(kafka_settings, topics(Topic.TRADES), len(fake.all_trades("BTCUSDT")))
+            producer.terminate()
+
+    assert producer.exit_code == 0, producer.stderr[-3000:]
+    _assert_exactly_the_market(fake, "BTCUSDT", _trades(records)["BTCUSDT"])
+    assert fake.connections >= 3
+    assert "reason=max_age" in producer.stderr
+
+
+def test_restart_continues_from_the_topic_without_repeats(kafka_settings: KafkaSettings, topics: TopicNames) -> None:
+    with FakeBinance({"ETHUSDT": 10}) as fake:
+        with live_producer(fake, "--symbols", "ETHUSDT", "--no-control") as first:
+            fake.wait_for_subscribers(1)
+            fake.trade("ETHUSDT", 50)
+            _wait_for_count(kafka_settings, topics(Topic.TRADES), 50)
+            first.terminate()
+        fake.trade("ETHUSDT", 30)  # while no producer runs
+        with live_producer(fake, "--symbols", "ETHUSDT", "--no-control") as second:
+            fake.wait_for_subscribers(1)
+            fake.trade("ETHUSDT", 5)
+            records = _wait_for_count(kafka_settings, topics(Topic.TRADES), 85)
+            second.terminate()
+
+    assert first.exit_code == 0 and second.exit_code == 0, second.stderr[-3000:]
+    produced = _trades(records)["ETHUSDT"]
+    _assert_exactly_the_market(fake, "ETHUSDT", produced)
+    assert [t.source for t in produced].count("gap_fill") == 30
