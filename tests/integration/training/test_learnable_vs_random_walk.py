@@ -36,7 +36,7 @@ def _prepared(settings: TrainingSettings, process: str) -> PreparedDataset:
     frame = generated_feature_frame(process, CANDLES)  # type: ignore[arg-type]
     return prepare_dataset(
         frame, settings.horizon_list(), settings.dead_band, settings.interval, settings.interval_ms(),
-        settings.lag_window, settings.validation_fraction, settings.test_fraction,
+        settings.lag_window, settings.validation_fraction, settings.test_fraction, settings.excluded_features(),
     )
 
 

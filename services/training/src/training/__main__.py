@@ -92,7 +92,7 @@ def _prepare(
             frame = sources.from_feature_store(symbols, interval, sources.utc_ms(first), sources.utc_ms(last))
     return prepare_dataset(
         frame, settings.horizon_list(), settings.dead_band, interval, settings.interval_ms(), settings.lag_window,
-        settings.validation_fraction, settings.test_fraction,
+        settings.validation_fraction, settings.test_fraction, settings.excluded_features(),
     )
 
 

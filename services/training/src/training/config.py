@@ -62,6 +62,11 @@ class TrainingSettings(ServiceSettings):
     dead_band: float = Field(0.0005, ge=0, description="|log return| at or under this is the 'flat' direction class.")
     lag_window: int = Field(16, ge=1, description="Feature vectors seen by the conv and LSTM models.")
     models: str = Field("mlp,conv,lstm", description="Comma-separated model kinds to train: mlp, conv, lstm.")
+    exclude_features: str = Field(
+        "atr_14,macd,macd_signal,macd_hist",
+        description="Comma-separated features not fed to models: these are in price units, so their range "
+        "moves with the price level and the test period's values fall outside what training saw.",
+    )
     validation_fraction: float = Field(0.15, gt=0, lt=0.5)
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
     epochs: int = Field(30, ge=1)
@@ -89,6 +94,9 @@ class TrainingSettings(ServiceSettings):
         if not horizons or min(horizons) < 1:
             raise ValueError(f"TRAINING_HORIZONS must list positive integers, got {self.horizons!r}")
         return horizons
+
+    def excluded_features(self) -> list[str]:
+        return [part.strip() for part in self.exclude_features.split(",") if part.strip()]
 
     def model_kinds(self) -> list[str]:
         kinds = [part.strip().lower() for part in self.models.split(",") if part.strip()]

@@ -229,13 +229,20 @@ def prepare_dataset(
     lag_window: int,
     validation_fraction: float,
     test_fraction: float,
+    exclude_features: Sequence[str] = (),
 ) -> PreparedDataset:
-    """Label, split by time (gaps of the longest horizon) and window a feature frame."""
+    """Label, split by time (gaps of the longest horizon) and window a feature frame.
+
+    ``exclude_features`` are left out of the model inputs (e.g. features in price units,
+    whose range in the test period need not resemble the training period's).
+    """
     if frame.empty:
         raise ValueError("the feature frame is empty: nothing to train on")
     horizons = list(horizons)
     labelled = add_labels(frame, horizons, dead_band, interval_ms)
-    feature_names = feature_columns(labelled)
+    feature_names = [name for name in feature_columns(labelled) if name not in set(exclude_features)]
+    if not feature_names:
+        raise ValueError("no feature columns left to train on")
     split = walk_forward_split(
         labelled["timestamp_ms"].to_numpy(), validation_fraction, test_fraction, max(horizons), interval_ms
     )

@@ -1,0 +1,73 @@
+"""The Hopsworks registry behind the same interface: the same session, gate and serving path,
+with a fake standing in for the ``hopsworks`` client (login, model registry, models).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.config import RegistrySettings, TrainingSettings
+from training.dataset import prepare_dataset
+from training.pipeline import manual_decision, run_session
+from training.registry import make_registry
+from training.registry.hopsworks_registry import _model_registry
+from training.serving import champion_version, load_champion
+from training.tracking import RunTracker
+
+from .fake_hopsworks import FakeProject
+from .frames import generated_feature_frame
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def hopsworks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeProject:
+    import hopsworks as client
+
+    fake = FakeProject(tmp_path / "hopsworks-models")
+    monkeypatch.setattr(client, "login", fake.login)
+    _model_registry.cache_clear()
+    yield fake
+    _model_registry.cache_clear()
+
+
+def test_session_gate_and_serving_through_hopsworks(
+    hopsworks: FakeProject, fresh_registry_settings: RegistrySettings, tmp_path: Path
+) -> None:
+    registry_settings = fresh_registry_settings.model_copy(
+        update={"backend": "hopsworks", "hopsworks_host": "cluster.example", "hopsworks_project": "tickcast"}
+    )
+    settings = TrainingSettings(
+        horizons="5", lag_window=4, epochs=8, batch_size=128, patience=3, output_dir=tmp_path / "out",
+        registry=registry_settings,
+    )
+    data = prepare_dataset(
+        generated_feature_frame("ar1", 1440 + 5000), [5], settings.dead_band, "1m", 60_000, 4, 0.15, 0.15,
+        settings.excluded_features(),
+    )
+    registry = make_registry(registry_settings)
+    result = run_session(
+        settings, data, registry, RunTracker(registry_settings), kinds=["mlp"], show_progress=False
+    )
+
+    assert hopsworks.logins[0]["host"] == "cluster.example" and hopsworks.logins[0]["project"] == "tickcast"
+    stored = hopsworks.model_registry.get_models("tickcast_btcusdt_1m_h5")
+    assert [model.version for model in stored] == [1]
+    assert stored[0].training_metrics["test_mae"] == pytest.approx(result.candidates[0].evaluation.mae)
+    assert result.decision is not None and result.decision.promote
+    assert champion_version(registry_settings, result.model_name) == "1"
+
+    served = load_champion(registry_settings, result.model_name)
+    assert served is not None
+    windows = data.test.last(served.lag_window)
+    np.testing.assert_array_equal(served.predict(windows), result.candidates[0].trained.servable.predict(windows))
+
+    summary = registry.versions(result.model_name)[0]
+    assert summary.is_champion and summary.tags["gate.decision"] == "promote"
+    manual_decision(registry, RunTracker(registry_settings), result.model_name, "demote", "drift seen live")
+    assert champion_version(registry_settings, result.model_name) is None
+    assert registry.versions(result.model_name)[0].tags["gate.reason"] == "drift seen live"
+    assert len(hopsworks.logins) == 1  # one login, reused by every later call
