@@ -11,12 +11,13 @@ import pytest
 import redis
 
 from inference.config import Settings
-from support.kafka import produce_raw
 from tickcast.contracts import Contract
+from tickcast.kafka import CheckedProducer
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
 from training.config import RegistrySettings
+from training.registry import make_registry
 
 
 @pytest.fixture
@@ -32,12 +33,17 @@ def inference_settings(kafka_settings: KafkaSettings, redis_settings: RedisSetti
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def registry_settings(tmp_path_factory: pytest.TempPathFactory) -> RegistrySettings:
-    """A fresh MLflow registry (SQLite and local artifacts) per test module."""
+    """A fresh MLflow registry (SQLite and local artifacts), its database created up front.
+
+    Creating the database takes seconds; tests use their own model names, so one registry serves all.
+    """
     root: Path = tmp_path_factory.mktemp("mlflow")
-    return RegistrySettings(backend="mlflow", home=root, mlflow_tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
-                            mlflow_artifact_root=(root / "artifacts").as_uri())
+    settings = RegistrySettings(backend="mlflow", home=root, mlflow_tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
+                                mlflow_artifact_root=(root / "artifacts").as_uri())
+    make_registry(settings)
+    return settings
 
 
 @pytest.fixture
@@ -77,9 +83,13 @@ def keys(redis_settings: RedisSettings) -> RedisKeys:
 
 
 @pytest.fixture
-def send(kafka_settings: KafkaSettings, topics: TopicNames) -> Callable[[Topic, list[Contract]], None]:
+def send(kafka_settings: KafkaSettings, topics: TopicNames) -> Iterator[Callable[[Topic, list[Contract]], None]]:
+    """Produce contract messages (keyed by symbol) and wait until the broker has them all."""
+    producer = CheckedProducer(kafka_settings, **{"linger.ms": 1})
+
     def send_messages(topic: Topic, messages: list[Contract]) -> None:
-        produce_raw(kafka_settings, topics(topic), [(m.key, m.to_json_bytes()) for m in messages])
+        for message in messages:
+            producer.send(topics(topic), message)
+        producer.flush()
 
-    return send_messages
-
+    yield send_messages

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from tickcast.intervals import interval_ms
@@ -10,7 +12,15 @@ from tickcast.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="INFERENCE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="INFERENCE_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
+
+    # The settings every service shares keep their shared names (LOG_LEVEL...) despite the prefix.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias=AliasChoices("INFERENCE_LOG_LEVEL", "LOG_LEVEL"))
+    log_format: Literal["json", "console"] = Field(
+        "console", validation_alias=AliasChoices("INFERENCE_LOG_FORMAT", "LOG_FORMAT"))
+    metrics_port: int = Field(0, ge=0, validation_alias=AliasChoices("INFERENCE_METRICS_PORT", "METRICS_PORT"))
 
     # What is served. The registered model name is derived from these unless given.
     symbols: str = Field("BTCUSDT", description="Comma-separated symbols the champion was trained on.")
@@ -21,9 +31,12 @@ class Settings(ServiceSettings):
 
     # Kafka consumption.
     group_id: str = Field("inference", description="Consumer group shared by every inference instance.")
-    transactional_id: str | None = Field(
-        None, description="Stable per instance (e.g. the pod name), so a restart aborts its predecessor's open "
-        "transaction at once instead of after its timeout. Default: unique per process.",
+    instance_id: str | None = Field(
+        None,
+        description="Stable name of this instance (e.g. the pod name), used as transactional.id and static "
+        "group.instance.id: a restart then fences its predecessor's open transaction and takes its partitions "
+        "back at once instead of after the session timeout. Unset: a unique transactional.id per process and "
+        "dynamic membership (a stopped instance hands its partitions over at once).",
     )
     batch_max_messages: int = Field(5000, ge=1, description="Most messages turned into one prediction batch.")
     batch_linger_ms: int = Field(20, ge=0, description="Wait after the first message for others arriving with it.")

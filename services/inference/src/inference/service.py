@@ -95,10 +95,11 @@ class InferenceService:
         self._watcher.start()
 
         kafka = self._settings.kafka
-        transactional_id = self._settings.transactional_id or f"{SERVICE}-{socket.gethostname()}-{os.getpid()}-" \
-                                                               f"{uuid.uuid4().hex[:8]}"
-        self._producer = TransactionalProducer(kafka, transactional_id)
-        self._consumer = Consumer(consumer_config(kafka, self._settings.group_id))
+        instance_id = self._settings.instance_id
+        membership = {"group.instance.id": instance_id} if instance_id else {}
+        self._producer = TransactionalProducer(kafka, instance_id or f"{SERVICE}-{socket.gethostname()}-"
+                                                                     f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        self._consumer = Consumer(consumer_config(kafka, self._settings.group_id, **membership))
         self._consumer.subscribe([self._features_topic, self._candles_topic],
                                  on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
         log.info("consuming", topics=[self._features_topic, self._candles_topic], group=self._settings.group_id)
