@@ -83,7 +83,8 @@ def test_hard_kill_mid_stream_then_restart_loses_and_repeats_nothing(
     env = {
         **os.environ,
         "INFERENCE_GROUP_ID": inference_settings.group_id,
-        "INFERENCE_INSTANCE_ID": f"{inference_settings.group_id}-0",  # the restart fences its predecessor
+        "INFERENCE_TRANSACTIONAL_ID": f"{inference_settings.group_id}-0",  # the restart fences its predecessor
+        "INFERENCE_SESSION_TIMEOUT_MS": "6000",  # the group notices the killed instance sooner
         "INFERENCE_MODEL_NAME": "tickcast-nochampion-1m-h5",  # no champion: the baseline is served
         "INFERENCE_CHAMPION_POLL_SECONDS": "60",
         "MLFLOW_TRACKING_URI": registry_settings.tracking_uri(),

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 
 import pytest
-from inference import metrics
+from prometheus_client import REGISTRY
 from inference.model import BASELINE_NAME, BASELINE_VERSION
 from inference.service import InferenceService
 from integration.inference.harness import running, wait_for
@@ -27,6 +27,11 @@ def candle(symbol: str, step: int, close: float) -> Candle:
     return Candle(symbol=symbol, interval="1m", open_time_ms=open_time, close_time_ms=open_time + MINUTE_MS - 1,
                   open=close, high=close, low=close, close=close, volume=1.0, quote_volume=close,
                   trade_count=1, taker_buy_base_volume=0.5, taker_buy_quote_volume=close / 2, vwap=close)
+
+
+def sample(name: str, **labels: str) -> float:
+    """A metric's current value in this process's Prometheus registry (0 if never set)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def predictions_on_topic(kafka_settings, topics, expected: int) -> list[tuple[bytes | None, Prediction]]:
@@ -75,6 +80,9 @@ def test_champion_predictions_candles_and_live_scores(
     vectors = [vector("BTCUSDT", step, ret_1=ret_for("BTCUSDT", step), close=closes[step]) for step in range(6)]
     candles = [candle("BTCUSDT", step, closes[step]) for step in range(12)]
 
+    predictions_before = sample("inference_predictions_total", model_name="m", model_version="3")
+    latencies_before = sample("inference_close_to_prediction_seconds_count")
+
     with running(InferenceService(inference_settings, registry)):
         send(Topic.FEATURES, vectors)
         published = predictions_on_topic(kafka_settings, topics, expected=len(vectors))
@@ -98,6 +106,12 @@ def test_champion_predictions_candles_and_live_scores(
     expected_hits = sum((p.predicted_return > 0.0005) for p in by_step.values()) / 6
     assert float(live["hit_rate"]) == pytest.approx(expected_hits)
 
+    assert sample("inference_predictions_total", model_name="m", model_version="3") == predictions_before + 6
+    assert sample("inference_close_to_prediction_seconds_count") == latencies_before + 6
+    assert sample("inference_served_model_info", model_name="m", model_version="3", feature_set_version="fs-a") == 1
+    assert sample("inference_live_mae", model_name="m", symbol="BTCUSDT") == pytest.approx(float(live["mae"]))
+    assert sample("inference_live_hit_rate", model_name="m", symbol="BTCUSDT") == float(live["hit_rate"])
+
     stored = redis_client.zrange(keys.candles("BTCUSDT", "1m"), 0, -1, withscores=True)
     assert [int(score) for _, score in stored] == [c.open_time_ms for c in candles]
     assert Candle.parse(stored[-1][0]) == candles[-1]
@@ -112,7 +126,7 @@ def test_mismatched_feature_set_goes_to_the_dead_letter_topic_and_the_stream_goe
     registry.register(LinearModel("m", "1", weight=1.0, feature_set_version="fs-a"))
     registry.set_champion("1")
     stream = [vector("BTCUSDT", 0), vector("BTCUSDT", 1, fs="fs-old"), vector("BTCUSDT", 2), vector("ETHUSDT", 2)]
-    refused_before = metrics.REFUSED.labels("features", "FeatureSetMismatch")._value.get()
+    refused_before = sample("inference_refused_total", topic="features", reason="FeatureSetMismatch")
 
     with running(InferenceService(inference_settings, registry)):
         send(Topic.FEATURES, stream)
@@ -126,7 +140,7 @@ def test_mismatched_feature_set_goes_to_the_dead_letter_topic_and_the_stream_goe
     assert "'fs-old'" in letter.reason and "'fs-a'" in letter.reason
     assert letter.source_topic == topics(Topic.FEATURES) and letter.message_key == "BTCUSDT"
     assert json.loads(letter.payload)["feature_set_version"] == "fs-old"
-    assert metrics.REFUSED.labels("features", "FeatureSetMismatch")._value.get() == refused_before + 1
+    assert sample("inference_refused_total", topic="features", reason="FeatureSetMismatch") == refused_before + 1
 
 
 def test_champion_swap_mid_stream_loses_and_repeats_nothing(

@@ -31,12 +31,12 @@ class Settings(ServiceSettings):
 
     # Kafka consumption.
     group_id: str = Field("inference", description="Consumer group shared by every inference instance.")
-    instance_id: str | None = Field(
-        None,
-        description="Stable name of this instance (e.g. the pod name), used as transactional.id and static "
-        "group.instance.id: a restart then fences its predecessor's open transaction and takes its partitions "
-        "back at once instead of after the session timeout. Unset: a unique transactional.id per process and "
-        "dynamic membership (a stopped instance hands its partitions over at once).",
+    transactional_id: str | None = Field(
+        None, description="Stable per instance (e.g. the pod name), so a restart fences its predecessor's open "
+        "transaction at once instead of after the transaction timeout. Default: unique per process.",
+    )
+    session_timeout_ms: int = Field(
+        45_000, ge=6_000, description="How long a silent instance keeps its partitions before the group moves them.",
     )
     batch_max_messages: int = Field(5000, ge=1, description="Most messages turned into one prediction batch.")
     batch_linger_ms: int = Field(20, ge=0, description="Wait after the first message for others arriving with it.")

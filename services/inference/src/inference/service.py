@@ -95,11 +95,15 @@ class InferenceService:
         self._watcher.start()
 
         kafka = self._settings.kafka
-        instance_id = self._settings.instance_id
-        membership = {"group.instance.id": instance_id} if instance_id else {}
-        self._producer = TransactionalProducer(kafka, instance_id or f"{SERVICE}-{socket.gethostname()}-"
-                                                                     f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        self._consumer = Consumer(consumer_config(kafka, self._settings.group_id, **membership))
+        transactional_id = self._settings.transactional_id or f"{SERVICE}-{socket.gethostname()}-" \
+                                                               f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._producer = TransactionalProducer(kafka, transactional_id)
+        self._consumer = Consumer(consumer_config(
+            kafka, self._settings.group_id,
+            # Range assignment gives one instance the same partition numbers of features and
+            # candles: a symbol's predictions and the candles that score them meet in one process.
+            **{"partition.assignment.strategy": "range", "session.timeout.ms": self._settings.session_timeout_ms},
+        ))
         self._consumer.subscribe([self._features_topic, self._candles_topic],
                                  on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
         log.info("consuming", topics=[self._features_topic, self._candles_topic], group=self._settings.group_id)
