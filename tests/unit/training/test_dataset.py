@@ -69,7 +69,7 @@ def test_split_is_time_ordered_with_gaps_of_the_horizon() -> None:
     # The last training label (5 candles ahead) ends before validation starts; same for test.
     assert train.max() + 5 * MINUTE_MS < validation.min()
     assert validation.max() + 5 * MINUTE_MS < test.min()
-    assert (parts == "").sum() == 10
+    assert (parts == "gap").sum() == 10
     assert len(test) == len(validation) == int(990 * 0.2)
     assert test.max() == timestamps.max()
 

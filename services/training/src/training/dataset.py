@@ -83,8 +83,8 @@ class TimeSplit:
     gap_candles: int
 
     def part_of(self, timestamps: np.ndarray) -> np.ndarray:
-        """'train', 'validation', 'test', or '' (in a gap) for each timestamp."""
-        parts = np.full(len(timestamps), "", dtype=object)
+        """'train', 'validation', 'test', or 'gap' for each timestamp."""
+        parts = np.full(len(timestamps), "gap", dtype=object)
         parts[(timestamps >= self.train_start_ms) & (timestamps < self.train_end_ms)] = "train"
         parts[(timestamps >= self.validation_start_ms) & (timestamps < self.validation_end_ms)] = "validation"
         parts[(timestamps >= self.test_start_ms) & (timestamps < self.test_end_ms)] = "test"
@@ -214,7 +214,7 @@ class PreparedDataset:
         return self.labelled[name].to_numpy()[samples.rows]
 
     def with_split_column(self) -> pd.DataFrame:
-        """The labelled frame plus which part each row belongs to ('' in the gaps)."""
+        """The labelled frame plus which part each row belongs to ('gap' between parts)."""
         frame = self.labelled.copy()
         frame[SPLIT_COLUMN] = self.split.part_of(frame["timestamp_ms"].to_numpy())
         return frame

@@ -1,6 +1,6 @@
 """The labelled dataset as a file, for people who train on their own machine.
 
-Rows keep their ``split`` (train / validation / test, '' in the gaps), so a model
+Rows keep their ``split`` (train, validation, test, or gap), so a model
 trained elsewhere can respect the same time split, and the training-part scaler is
 written beside the file so ``register --scaler`` applies exactly what was used.
 """

@@ -1,0 +1,105 @@
+"""The command line end to end on generated candles: train, export, register a local model,
+compare, and the manual overrides; all against a throw-away MLflow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.fs
+import pytest
+from typer.testing import CliRunner
+
+from training.__main__ import app
+from training.config import RegistrySettings
+from training.mlflow_support import experiment_id, mlflow_client
+from training.registry import make_registry
+from training.scaling import Scaler
+
+pytestmark = pytest.mark.slow
+
+SYNTHETIC = ["--source", "synthetic", "--candles", "4500"]
+NAME = "tickcast-btcusdt-1m-h5"
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, fresh_registry_settings: RegistrySettings, tmp_path: Path) -> RegistrySettings:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh_registry_settings.tracking_uri())
+    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", fresh_registry_settings.artifact_root())
+    monkeypatch.setenv("TRAINING_OUTPUT_DIR", str(tmp_path / "sessions"))
+    for key, value in {"EPOCHS": "3", "MODELS": "mlp", "LAG_WINDOW": "4", "BATCH_SIZE": "128"}.items():
+        monkeypatch.setenv(f"TRAINING_{key}", value)
+    return fresh_registry_settings
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_export_dataset_keeps_the_time_split_and_the_training_scaler(cli_env: RegistrySettings, tmp_path: Path) -> None:
+    _run("export-dataset", "--out", str(tmp_path / "data.csv"), *SYNTHETIC)
+    _run("export-dataset", "--out", str(tmp_path / "data.parquet"), *SYNTHETIC)
+    csv = pd.read_csv(tmp_path / "data.csv")
+    parquet = pd.read_parquet(tmp_path / "data.parquet", filesystem=pyarrow.fs.LocalFileSystem())
+    pd.testing.assert_frame_equal(csv, parquet, check_dtype=False)
+    assert {"target_h5", "direction", "next_return", "split", "ret_1", "close"} <= set(csv.columns)
+    times = {part: csv.loc[csv["split"] == part, "timestamp_ms"] for part in ("train", "validation", "test")}
+    assert times["train"].max() + 5 * 60_000 < times["validation"].min()
+    assert times["validation"].max() + 5 * 60_000 < times["test"].min()
+    scaler = Scaler.load(tmp_path / "data.scaler.json")
+    train = csv[csv["split"] == "train"].iloc[3:]  # rows with a full window of 4 candles
+    index = list(scaler.feature_names).index("ret_1")
+    assert scaler.mean[index] == pytest.approx(train["ret_1"].mean(), rel=1e-6)  # fitted on train only
+    assert scaler.mean[index] != pytest.approx(csv["ret_1"].mean(), rel=1e-6)
+
+
+def test_train_register_compare_promote_demote(cli_env: RegistrySettings, tmp_path: Path) -> None:
+    output = _run("train", *SYNTHETIC)
+    for row in ("persistence", "ema_drift", "mlp"):
+        assert f"\n{row} " in output
+    assert "gate: v1" in output
+
+    # A user trains a model of their own on the exported file, then registers it.
+    _run("export-dataset", "--out", str(tmp_path / "data.csv"), *SYNTHETIC)
+    local_model = _train_locally(tmp_path / "data.csv", tmp_path / "data.scaler.json", tmp_path / "mine.keras")
+    output = _run("register", str(local_model), "--scaler", str(tmp_path / "data.scaler.json"), *SYNTHETIC)
+    assert "\nkeras " in output and "gate: v2" in output
+
+    table = _run("compare")
+    assert NAME in table and "keras" in table and "mlp" in table
+
+    assert "champion is now v2" in _run("promote", "2", "--reason", "reviewed by hand")
+    registry = make_registry(cli_env)
+    assert registry.champion_version(NAME) == "2"
+    assert "champion is now none" in _run("demote", "--reason", "bad week live")
+    assert registry.champion_version(NAME) is None
+
+    bad = CliRunner().invoke(app, ["promote", "9", "--reason", "typo"])
+    assert bad.exit_code != 0 and "no version 9" in bad.output
+
+    decisions = mlflow_client(cli_env).search_runs([experiment_id(cli_env, f"{cli_env.mlflow_experiment}-gate")])
+    reasons = {run.data.tags.get("gate.reason") for run in decisions}
+    assert {"reviewed by hand", "bad week live"} <= reasons
+    assert len(decisions) == 4  # two gate decisions and two manual ones
+
+
+def _train_locally(csv_path: Path, scaler_path: Path, out: Path) -> Path:
+    import keras
+
+    frame = pd.read_csv(csv_path)
+    scaler = Scaler.load(scaler_path)
+    train = frame[(frame["split"] == "train") & frame["target_h5"].notna()]
+    inputs = scaler.transform(train[list(scaler.feature_names)].to_numpy()[:, None, :])
+    targets = scaler.scale_targets(train[["target_h5"]].to_numpy())
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((1, len(scaler.feature_names))), keras.layers.Flatten(),
+                              keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    model.compile("adam", "huber")
+    model.fit(inputs, targets, epochs=2, batch_size=128, verbose=0)
+    model.save(out)
+    assert np.isfinite(model.predict(inputs[:3], verbose=0)).all()
+    return out
