@@ -104,17 +104,30 @@ class CandleAccumulator:
             self.high = max(self.high, price)
             self.low = min(self.low, price)
         self.trade_count += last_id - first_id + 1
-        self.volume, self.volume_c = _compensated_add(self.volume, self.volume_c, quantity)
-        self.quote_volume, self.quote_volume_c = _compensated_add(
-            self.quote_volume, self.quote_volume_c, quote
+        # Compensated sums, written out: this runs once per trade.
+        total = self.volume
+        new_total = total + quantity
+        self.volume_c += (
+            (total - new_total) + quantity if total >= quantity else (quantity - new_total) + total
         )
+        self.volume = new_total
+        total = self.quote_volume
+        new_total = total + quote
+        self.quote_volume_c += (total - new_total) + quote if total >= quote else (quote - new_total) + total
+        self.quote_volume = new_total
         if not trade.is_buyer_maker:
-            self.taker_base, self.taker_base_c = _compensated_add(
-                self.taker_base, self.taker_base_c, quantity
+            total = self.taker_base
+            new_total = total + quantity
+            self.taker_base_c += (
+                (total - new_total) + quantity if total >= quantity else (quantity - new_total) + total
             )
-            self.taker_quote, self.taker_quote_c = _compensated_add(
-                self.taker_quote, self.taker_quote_c, quote
+            self.taker_base = new_total
+            total = self.taker_quote
+            new_total = total + quote
+            self.taker_quote_c += (
+                (total - new_total) + quote if total >= quote else (quote - new_total) + total
             )
+            self.taker_quote = new_total
 
     def merge(self, other: CandleAccumulator) -> None:
         """Fold another window's aggregate in (used to roll small windows into larger ones)."""

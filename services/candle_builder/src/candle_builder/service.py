@@ -50,6 +50,7 @@ def build_application(settings: Settings) -> Application:
         sdf,
         OperatorConfig(
             plan=settings.window_plan(),
+            trades_topic=topics(Topic.TRADES),
             candles_topic=topics(Topic.CANDLES),
             dead_letter_topic=topics.dlq(Topic.TRADES),
             max_future_ms=settings.candle_max_future_ms,
