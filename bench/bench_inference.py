@@ -34,6 +34,7 @@ from inference.service import InferenceService
 from tickcast.contracts import FeatureVector
 from tickcast.intervals import interval_ms
 from tickcast.kafka import CheckedProducer, ensure_topics
+from tickcast.logging import configure_logging
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
@@ -171,6 +172,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default=None, help="Redis URL (default: REDIS_URL).")
     parser.add_argument("--skip-unbatched", action="store_true", help="Leave out the slow batch-of-one run.")
     args = parser.parse_args()
+    configure_logging("WARNING")
 
     kafka = KafkaSettings(**({"bootstrap_servers": args.bootstrap} if args.bootstrap else {}))
     redis_settings = RedisSettings(**({"url": args.redis_url} if args.redis_url else {}))

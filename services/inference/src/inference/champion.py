@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Protocol
 
+import numpy as np
 import structlog
 
 from training.config import RegistrySettings
@@ -20,6 +21,9 @@ from inference import metrics
 from inference.model import Servable, ServedModel
 
 log = structlog.get_logger(__name__)
+
+# Two sizes: a traced graph then generalises over the batch dimension instead of retracing.
+WARM_UP_BATCH_SIZES = (1, 32)
 
 
 class ChampionSource(Protocol):
@@ -57,6 +61,12 @@ class RegistryChampions:
 def served(model: Servable) -> ServedModel:
     offline = getattr(model, "offline_metrics", None) or {}
     return ServedModel(model, int(time.time() * 1000), {name: float(value) for name, value in offline.items()})
+
+
+def warm_up(model: Servable) -> None:
+    """Predict on blank windows of two batch sizes, so graph tracing happens here, not on the first batch."""
+    for batch_size in WARM_UP_BATCH_SIZES:
+        model.predict(np.zeros((batch_size, model.lag_window, len(model.feature_names)), dtype=np.float32))
 
 
 class ChampionWatcher:
@@ -106,6 +116,7 @@ class ChampionWatcher:
             metrics.LOAD_FAILURES.inc()
             log.error("champion refused", model=model.name, version=model.version, reason=problem)
             return
+        warm_up(model)
         with self._lock:
             self._ready = served(model)
         log.info("champion loaded", model=model.name, version=model.version,

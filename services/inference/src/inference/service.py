@@ -155,8 +155,8 @@ class InferenceService:
         first = self._consumer.poll(0.5)
         if first is None:
             return []
-        rest = self._consumer.consume(self._settings.batch_max_messages - 1,
-                                      timeout=self._settings.batch_linger_ms / 1000)
+        more = self._settings.batch_max_messages - 1
+        rest = self._consumer.consume(more, timeout=self._settings.batch_linger_ms / 1000) if more else []
         return self._drop_revoked([m for m in [first, *rest] if not self._is_noise(m)])
 
     @staticmethod
@@ -216,7 +216,7 @@ class InferenceService:
                 self._producer.send(self._predictions_topic, prediction)
             for message, reason, error_type in inbox.refused:
                 self._refuse(message, reason, error_type)
-            self._store.write_batch(predictions, inbox.candles, scores)
+            new_in_redis = self._store.write_batch(predictions, inbox.candles, scores)
             in_redis_s = time.time()
             in_redis = time.perf_counter()
             self._producer.commit(self._consumer, next_offsets(messages))
@@ -229,7 +229,7 @@ class InferenceService:
 
         self._observe(predictions, scores, in_redis_s, len(inbox.vectors))
         log.debug("batch done", messages=len(messages), vectors=len(inbox.vectors), candles=len(inbox.candles),
-                  refused=len(inbox.refused), predict_ms=round((predicted - started) * 1000, 1),
+                  refused=len(inbox.refused), repeats=len(predictions) - new_in_redis, predict_ms=round((predicted - started) * 1000, 1),
                   redis_ms=round((in_redis - predicted) * 1000, 1),
                   commit_ms=round((committed - in_redis) * 1000, 1))
 
