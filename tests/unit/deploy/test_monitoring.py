@@ -403,7 +403,6 @@ def test_every_long_running_tickcast_service_is_scraped():
 # plain name, expose nothing in compose. An XPASS here means the marker can go.
 PREFIXED_IN_COMPOSE = {
     "trade-producer": "may read only TRADE_PRODUCER_METRICS_PORT; compose sets METRICS_PORT",
-    "inference": "may read only INFERENCE_METRICS_PORT; compose sets METRICS_PORT",
     "training": "may read only TRAINING_METRICS_PORT; compose sets METRICS_PORT",
 }
 
