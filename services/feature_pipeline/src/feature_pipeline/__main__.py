@@ -29,10 +29,15 @@ def _settings() -> Settings:
 def stream() -> None:
     """Run the faust worker: consume candles, write vectors to the store and the features topic."""
     from feature_pipeline.app import StructlogWorker, build_app
+    from feature_pipeline.store import make_feature_store
 
     settings = _settings()
     serve_metrics(settings.metrics_port)
-    StructlogWorker(build_app(settings), settings).execute_from_commandline()
+    feature_store = make_feature_store(settings)
+    try:
+        StructlogWorker(build_app(settings, feature_store), settings).execute_from_commandline()
+    finally:
+        feature_store.close()
 
 
 @app.command()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import faust
@@ -23,10 +23,19 @@ from faust.types import EventT
 
 from feature_pipeline import metrics
 from feature_pipeline.config import Settings
-from feature_pipeline.processing import BatchOutcome, RawCandle, compute_batch, parse_batch, state_key
-from feature_pipeline.store import FeatureStore, make_feature_store
-from tickcast.contracts import DeadLetter
-from tickcast.features import SymbolWindow
+from feature_pipeline.processing import (
+    BatchOutcome,
+    RawCandle,
+    SymbolState,
+    compute_batch,
+    merge_in_order,
+    offset_holes,
+    parse_batch,
+    state_key,
+)
+from feature_pipeline.topic_reader import read_range
+from feature_pipeline.store import FeatureStore
+from tickcast.contracts import Candle, DeadLetter
 from tickcast.logging import configure_logging
 from tickcast.topics import Topic, TopicNames
 
@@ -47,7 +56,10 @@ class StructlogWorker(faust.Worker):
         configure_logging(self._settings.log_level, self._settings.log_format, service=SERVICE)
 
 
-def build_app(settings: Settings, store_factory: Callable[[Settings], FeatureStore] = make_feature_store) -> faust.App:
+def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
+    """The worker's app. The store is opened beforehand: an agent that blocks while events
+    queue up is where faust can drop events (a flow suspension cancels a blocked delivery).
+    """
     names = TopicNames(settings.kafka)
     brokers = ";".join(f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(","))
     datadir = Path(settings.faust_data_dir).resolve() / settings.app_id()
@@ -60,6 +72,8 @@ def build_app(settings: Settings, store_factory: Callable[[Settings], FeatureSto
         topic_partitions=settings.kafka.partitions,
         topic_replication_factor=settings.kafka.replication_factor,
         broker_commit_interval=settings.commit_interval_s,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=settings.faust_web_port > 0,
@@ -75,22 +89,18 @@ def build_app(settings: Settings, store_factory: Callable[[Settings], FeatureSto
         value_type=bytes,
         partitions=settings.kafka.partitions,
     )
-    holder: dict[str, FeatureStore] = {}
-
-    @app.task
-    async def open_store() -> None:
-        holder["store"] = await asyncio.get_running_loop().run_in_executor(None, store_factory, settings)
-        log.info("feature store ready", adapter=settings.feature_store)
-
-    async def store() -> FeatureStore:
-        while "store" not in holder:
-            await asyncio.sleep(0.05)
-        return holder["store"]
+    def _reread(holes: dict[int, tuple[int, int]]) -> list[tuple[RawCandle, Candle]]:
+        recovered = []
+        for partition, (first, last) in holes.items():
+            messages = read_range(settings.kafka, candles.get_topic_name(), partition, first, last)
+            recovered += parse_batch(messages)[0]
+        log.warning("undelivered candles re-read from the topic", holes=holes, candles=len(recovered))
+        return recovered
 
     @app.agent(candles)
     async def compute_features(stream: faust.StreamT) -> None:
         async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
-            await _handle_batch(events, await store())
+            await _handle_batch(events, feature_store)
 
     async def _handle_batch(events: Sequence[EventT], feature_store: FeatureStore) -> None:
         started = time.perf_counter()
@@ -99,11 +109,19 @@ def build_app(settings: Settings, store_factory: Callable[[Settings], FeatureSto
             for event in events
         ]
         parsed, rejected = parse_batch(messages)
-        states = {key: windows.get(key) for key in {state_key(c.symbol, c.interval) for _, c in parsed}}
+        states: dict[bytes, SymbolState] = {}
+        for message, candle in parsed:
+            key = state_key(candle.symbol, candle.interval)
+            if key not in states and (blob := windows.get(key)) is not None:
+                if (state := SymbolState.decode(blob, message.partition)) is not None:
+                    states[key] = state
         loop = asyncio.get_running_loop()
-        outcome: BatchOutcome = await loop.run_in_executor(
-            None, compute_batch, parsed, lambda key: _decode(states.get(key))
-        )
+        holes = offset_holes(parsed, states)
+        if holes:
+            recovered = await loop.run_in_executor(None, _reread, holes)
+            parsed = merge_in_order(parsed, recovered)
+            metrics.REREAD.inc(len(recovered))
+        outcome: BatchOutcome = await loop.run_in_executor(None, compute_batch, parsed, states.get)
         outcome.rejected = rejected
         if outcome.vectors:
             write_started = time.perf_counter()
@@ -116,18 +134,16 @@ def build_app(settings: Settings, store_factory: Callable[[Settings], FeatureSto
             await dead_letters.send(key=letter.key, value=letter.to_json_bytes())
             log.warning("candle refused", partition=rejected.message.partition, offset=rejected.message.offset,
                         reason=rejected.reason)
-        for key, (window, partition) in outcome.states.items():
-            blob = window.encode()
+        for key, state in outcome.states.items():
+            blob = state.encode()
             # Explicit partition: the window lives in the changelog partition of its candles.
             windows.data[key] = blob
-            windows.send_changelog(partition, key, blob)
+            windows.send_changelog(state.partition, key, blob)
         _record(outcome, time.perf_counter() - started)
+        log.debug("batch processed", candles=len(messages), vectors=len(outcome.vectors),
+                  rejected=len(outcome.rejected), pushed=dict(outcome.pushed), states=len(outcome.states))
 
     return app
-
-
-def _decode(blob: bytes | None) -> SymbolWindow | None:
-    return None if blob is None else SymbolWindow.decode(blob)
 
 
 def _dead_letter(message: RawCandle, reason: str, error_type: str, topic: str) -> DeadLetter:

@@ -35,6 +35,9 @@ class Settings(ServiceSettings):
     batch_max: int = Field(2000, ge=1, description="Candles processed (and stored) per batch at most.")
     batch_within_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch, seconds.")
     commit_interval_s: float = Field(1.0, gt=0, description="How often processed offsets are committed.")
+    session_timeout_s: float = Field(
+        30.0, gt=0, description="Consumer session timeout: how soon a dead worker's partitions move on."
+    )
 
     def app_id(self) -> str:
         """The faust app id under the topic prefix, so its internal topics are isolated too."""

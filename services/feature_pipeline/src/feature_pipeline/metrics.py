@@ -20,3 +20,6 @@ STORE_WRITE_SECONDS = Histogram(
     "feature_pipeline_store_write_seconds", "Time of one feature-store write.", buckets=LATENCY_BUCKETS
 )
 BACKFILL_ROWS = Counter("feature_pipeline_backfill_rows_total", "Feature rows written by backfills.")
+REREAD = Counter(
+    "feature_pipeline_reread_candles_total", "Candles re-read from the topic because faust did not deliver them."
+)

@@ -4,17 +4,27 @@ Each candle is parsed, pushed into its symbol's :class:`SymbolWindow` and, once 
 window's lookbacks are full, turned into a :class:`FeatureVector` by the same
 computation the backfill uses. A payload that is not a valid candle becomes a
 dead letter with the reason.
+
+Every state also remembers the Kafka offset of its newest candle. When a symbol's
+next candle leaves a hole in time *and* in offsets, the missing candles may be in
+the topic but were not delivered (faust can drop queued events when it suspends
+its flow for a seek or a rebalance): :func:`offset_holes` names the offset ranges
+to re-read before anything is gap-filled, so a gap fill only ever stands for a
+candle that does not exist.
 """
 
 from __future__ import annotations
 
+import struct
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tickcast.contracts import Candle, ContractError, FeatureVector
 from tickcast.features import FEATURE_SET_VERSION, Bar, Pushed, SymbolWindow
 from tickcast.intervals import interval_ms
+
+_OFFSET = struct.Struct("<q")
 
 
 @dataclass(frozen=True)
@@ -35,11 +45,28 @@ class Rejected:
 
 
 @dataclass
+class SymbolState:
+    """A symbol's window and where its newest candle is in the candles topic."""
+
+    window: SymbolWindow
+    partition: int = -1
+    offset: int = -1
+
+    def encode(self) -> bytes:
+        return _OFFSET.pack(self.offset) + self.window.encode()
+
+    @classmethod
+    def decode(cls, blob: bytes, partition: int) -> SymbolState | None:
+        """None when the window was written by another feature-set version."""
+        window = SymbolWindow.decode(blob[_OFFSET.size :])
+        return None if window is None else cls(window, partition, _OFFSET.unpack_from(blob)[0])
+
+
+@dataclass
 class BatchOutcome:
     vectors: list[FeatureVector] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
-    # state key -> (window after the batch, partition of its last candle)
-    states: dict[bytes, tuple[SymbolWindow, int]] = field(default_factory=dict)
+    states: dict[bytes, SymbolState] = field(default_factory=dict)
     pushed: Counter[str] = field(default_factory=Counter)
     filled: int = 0
 
@@ -60,25 +87,61 @@ def parse_batch(messages: Sequence[RawCandle]) -> tuple[list[tuple[RawCandle, Ca
     return parsed, rejected
 
 
+def offset_holes(
+    candles: Sequence[tuple[RawCandle, Candle]], states: dict[bytes, SymbolState]
+) -> dict[int, tuple[int, int]]:
+    """Per partition, the offset range ``[first, last)`` that may hold undelivered candles.
+
+    A hole is where a symbol's next candle is more than one interval after its
+    previous one while offsets were skipped in between.
+    """
+    newest: dict[bytes, tuple[int, int]] = {
+        key: (state.window.last.open_time_ms, state.offset)
+        for key, state in states.items()
+        if state.window.last is not None and state.offset >= 0
+    }
+    holes: dict[int, tuple[int, int]] = {}
+    for message, candle in sorted(candles, key=lambda pair: (pair[0].partition, pair[0].offset)):
+        key = state_key(candle.symbol, candle.interval)
+        if key in newest:
+            open_time, offset = newest[key]
+            skipped_time = candle.open_time_ms > open_time + interval_ms(candle.interval)
+            if skipped_time and message.offset > offset + 1:
+                first, last = holes.get(message.partition, (offset + 1, message.offset))
+                holes[message.partition] = (min(first, offset + 1), max(last, message.offset))
+        if key not in newest or message.offset > newest[key][1]:
+            newest[key] = (candle.open_time_ms, message.offset)
+    return holes
+
+
+def merge_in_order(
+    candles: Iterable[tuple[RawCandle, Candle]], recovered: Iterable[tuple[RawCandle, Candle]]
+) -> list[tuple[RawCandle, Candle]]:
+    """Both lists in topic order, each message once."""
+    unique = {(message.partition, message.offset): (message, candle) for message, candle in [*recovered, *candles]}
+    return [unique[position] for position in sorted(unique)]
+
+
 def compute_batch(
-    candles: Sequence[tuple[RawCandle, Candle]], load_state: Callable[[bytes], SymbolWindow | None]
+    candles: Sequence[tuple[RawCandle, Candle]], load_state: Callable[[bytes], SymbolState | None]
 ) -> BatchOutcome:
-    """Vectors for a batch of parsed candles, in message order per symbol, and the new states."""
+    """Vectors for a batch of parsed candles, in topic order per symbol, and the new states."""
     outcome = BatchOutcome()
     for message, candle in candles:
         key = state_key(candle.symbol, candle.interval)
-        if key in outcome.states:
-            window = outcome.states[key][0]
-        else:
-            window = load_state(key) or SymbolWindow(interval_ms(candle.interval))
-        filled_before = window.filled
-        pushed = window.push(Bar.from_candle(candle))
+        state = outcome.states.get(key) or load_state(key) or SymbolState(SymbolWindow(interval_ms(candle.interval)))
+        outcome.states[key] = state
+        if message.offset <= state.offset:
+            outcome.pushed[Pushed.DUPLICATE.value] += 1  # delivered again: already in the window
+            continue
+        filled_before = state.window.filled
+        pushed = state.window.push(Bar.from_candle(candle))
         outcome.pushed[pushed.value] += 1
-        outcome.filled += window.filled - filled_before
-        outcome.states[key] = (window, message.partition)
+        outcome.filled += state.window.filled - filled_before
+        state.partition, state.offset = message.partition, message.offset
         if pushed in (Pushed.DUPLICATE, Pushed.LATE):
             continue
-        values = window.values()
+        values = state.window.values()
         if values is not None:
             outcome.vectors.append(
                 FeatureVector(
@@ -94,9 +157,9 @@ def compute_batch(
 
 
 def process_batch(
-    messages: Sequence[RawCandle], load_state: Callable[[bytes], SymbolWindow | None]
+    messages: Sequence[RawCandle], load_state: Callable[[bytes], SymbolState | None]
 ) -> BatchOutcome:
-    """:func:`parse_batch` then :func:`compute_batch`."""
+    """:func:`parse_batch` then :func:`compute_batch` (no re-reading)."""
     candles, rejected = parse_batch(messages)
     outcome = compute_batch(candles, load_state)
     outcome.rejected = rejected
