@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import structlog
 import typer
@@ -19,7 +19,7 @@ from trade_producer.shutdown import stop_on_signals
 from trade_producer.sink import TradeSink
 from trade_producer.topic_tail import read_high_water_marks
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # python-binance takes seconds to import: only live and backfill load it
     from trade_producer.rest import ExchangeRest
 
 log = structlog.get_logger("trade_producer")
@@ -34,6 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
 )
 
 
@@ -170,7 +171,7 @@ def backfill(
 
     from trade_producer.backfill import backfill as run_backfill
     from trade_producer.dedupe import id_space
-    from trade_producer.rest import ExchangeRest
+    from trade_producer.rest import ExchangeUnavailable
 
     settings = Settings()
     topics = _start(settings)
@@ -192,9 +193,16 @@ def backfill(
     with stop_on_signals() as stop:
         try:
             produced = asyncio.run(run())
+        except ExchangeUnavailable as error:
+            _fail(error)
         finally:
             sink.flush(settings.flush_timeout_seconds)
     log.info("backfill finished", symbol=symbol, produced=produced, skipped_duplicates=sink.skipped)
+
+
+def _fail(error: Exception) -> NoReturn:
+    log.error("exchange unreachable", error=str(error))
+    raise typer.Exit(code=2)
 
 
 def _rest(settings: Settings) -> ExchangeRest:
@@ -228,6 +236,7 @@ def live(
     from trade_producer.config import parse_symbols
     from trade_producer.dedupe import id_space
     from trade_producer.live import LiveStreams
+    from trade_producer.rest import ExchangeUnavailable
     from trade_producer.symbol_requests import SymbolRequestListener
 
     settings = Settings()
@@ -262,6 +271,8 @@ def live(
 
     try:
         asyncio.run(run())
+    except ExchangeUnavailable as error:
+        _fail(error)
     finally:
         sink.flush(settings.flush_timeout_seconds)
 

@@ -138,6 +138,9 @@ class LiveStreams:
                     log.info("stream connected", connection=shard.index, symbols=len(shard.symbols))
                     failures = 0
                     reason = await self._read(socket, shard)
+                    if socket.ws is not None:
+                        # Closing first ends python-binance's read loop now, not at its next frame.
+                        await socket.ws.close()
             except Exception as error:  # any failure of the connection means: back off and reconnect
                 reason = "disconnect"
                 delay = backoff_seconds(

@@ -83,6 +83,7 @@ class ExchangeRest:
         await self.client.close_connection()
 
     async def _call(self, name: str, request: Callable[..., Awaitable[Any]], **params: Any) -> Any:
+        reason = "not tried"
         for attempt in range(self.max_retries + 1):
             if pause := weight_pause_seconds(self.used_weight, self.weight_budget, int(time.time() * 1000)):
                 REST_BACKOFFS.labels("weight budget").inc()
@@ -107,7 +108,10 @@ class ExchangeRest:
             REST_BACKOFFS.labels(reason.split(":")[0]).inc()
             log.warning("REST call backing off", call=name, reason=reason, seconds=round(wait, 3), attempt=attempt + 1)
             await self._sleep(wait)
-        raise ExchangeUnavailable(f"{name} failed after {self.max_retries + 1} attempts")
+        raise ExchangeUnavailable(
+            f"Binance REST {name} at {self.client.API_URL} failed after {self.max_retries + 1} attempts "
+            f"(last: {reason}); no trades were invented in its place"
+        )
 
     def _backoff(self, attempt: int) -> float:
         return backoff_seconds(attempt, initial=0.5, ceiling=30.0, rng=self._rng)
