@@ -17,13 +17,20 @@ BASELINE_VERSION = "baseline"
 
 
 class Servable(Protocol):
-    name: str
-    version: str
-    feature_names: list[str]
-    feature_set_version: str
-    interval: str
-    horizon: int
-    lag_window: int
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def feature_names(self) -> list[str]: ...
+    @property
+    def feature_set_version(self) -> str: ...
+    @property
+    def interval(self) -> str: ...
+    @property
+    def horizon(self) -> int: ...
+    @property
+    def lag_window(self) -> int: ...
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """(n, lag_window, n_features) -> (n,) predicted log return."""

@@ -81,7 +81,8 @@ class LiveScorer:
 
     def on_prediction(self, prediction: Prediction, base_close: float) -> None:
         symbol, target = prediction.symbol, prediction.target_time_ms
-        target_close = self._closes.get(symbol, {}).get(target)
+        closes = self._closes.get(symbol)
+        target_close = closes.get(target) if closes else None
         if target_close is not None:
             self._score(prediction, base_close, target_close)
             return
@@ -95,11 +96,13 @@ class LiveScorer:
         closes[open_time_ms] = close
         while len(closes) > self._max_pending:
             closes.popitem(last=False)
-        for item in self._awaiting.get(symbol, {}).pop(open_time_ms, []):
+        awaiting = self._awaiting.get(symbol)
+        for item in awaiting.pop(open_time_ms, []) if awaiting else []:
             self._score(item.prediction, item.base_close, close)
 
     def pending(self, symbol: str) -> int:
-        return sum(len(items) for items in self._awaiting.get(symbol, {}).values())
+        awaiting = self._awaiting.get(symbol)
+        return sum(len(items) for items in awaiting.values()) if awaiting else 0
 
     def drain_changes(self) -> list[LiveScore]:
         """Summaries of every (model, symbol) scored since the last drain."""
