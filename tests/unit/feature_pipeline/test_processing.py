@@ -1,0 +1,81 @@
+"""The stream's per-batch logic without a broker: vectors, dead letters, duplicates, holes."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from feature_pipeline.processing import (
+    RawCandle,
+    SymbolState,
+    compute_batch,
+    merge_in_order,
+    offset_holes,
+    parse_batch,
+    process_batch,
+    state_key,
+)
+from tickcast.features import FEATURE_SET_VERSION, compute_history
+from tickcast.klines import frame_to_candles
+
+KEY = state_key("BTCUSDT", "1m")
+
+
+def _messages(frame: pd.DataFrame, first_offset: int = 0) -> list[RawCandle]:
+    return [
+        RawCandle(b"BTCUSDT", candle.to_json_bytes(), 0, first_offset + index)
+        for index, candle in enumerate(frame_to_candles(frame))
+    ]
+
+
+def test_batches_with_carried_state_give_the_batch_path_vectors(btc_week: pd.DataFrame) -> None:
+    history = btc_week.iloc[: 1440 + 300]
+    messages = _messages(history)
+    states: dict[bytes, SymbolState] = {}
+    vectors = []
+    for first in range(0, len(messages), 250):
+        outcome = process_batch(messages[first : first + 250], states.get)
+        states = {key: SymbolState.decode(state.encode(), state.partition) for key, state in outcome.states.items()}
+        vectors += outcome.vectors
+    expected = compute_history(history)
+    assert [v.timestamp_ms for v in vectors] == expected["timestamp_ms"].tolist()
+    assert all(v.feature_set_version == FEATURE_SET_VERSION for v in vectors)
+    last = expected.iloc[-1]
+    assert vectors[-1].close == last["close"] and vectors[-1].values["macd"] == last["macd"]
+    assert states[KEY].offset == len(messages) - 1
+
+
+def test_malformed_payloads_are_rejected_with_the_reason() -> None:
+    bad = [RawCandle(b"BTCUSDT", b"not json", 1, 7), RawCandle(b"X", b'{"symbol": "btc"}', 1, 8)]
+    candles, rejected = parse_batch(bad)
+    assert candles == [] and [r.message.offset for r in rejected] == [7, 8]
+    assert "not valid JSON" in rejected[0].reason and "symbol" in rejected[1].reason
+
+
+def test_redelivered_messages_change_nothing(btc_week: pd.DataFrame) -> None:
+    messages = _messages(btc_week.iloc[: 1440 + 20])
+    first = process_batch(messages, lambda key: None)
+    replay = process_batch(messages[-10:], first.states.get)
+    assert replay.vectors == [] and replay.pushed == {"duplicate": 10}
+
+
+def test_a_hole_in_time_and_offsets_is_named_for_rereading(btc_week: pd.DataFrame) -> None:
+    messages = _messages(btc_week.iloc[:1500], first_offset=100)
+    known = process_batch(messages[:1000], lambda key: None).states
+    delivered = parse_batch(messages[1031:1040])[0]  # 31 candles were not delivered
+    holes = offset_holes(delivered, known)
+    assert holes == {0: (1100, 1131)}
+    recovered = parse_batch(messages[1000:1031])[0]
+    merged = merge_in_order(delivered, recovered + delivered[:2])
+    assert [m.offset for m, _ in merged] == list(range(1100, 1140))
+    outcome = compute_batch(merged, known.get)
+    assert outcome.filled == 0 and outcome.pushed == {"appended": 40}
+
+
+def test_a_real_gap_is_not_a_hole_and_is_filled(btc_week: pd.DataFrame) -> None:
+    messages = _messages(btc_week.iloc[:1500])
+    known = process_batch(messages[:1000], lambda key: None).states
+    # The next message in the topic is 5 minutes later: nothing to re-read, five flat candles.
+    later = RawCandle(b"BTCUSDT", messages[1005].value, 0, 1000)
+    parsed = parse_batch([later])[0]
+    assert offset_holes(parsed, known) == {}
+    assert compute_batch(parsed, known.get).filled == 5
