@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from inference.model import BASELINE_NAME, BASELINE_VERSION
 from inference.service import InferenceService
 from integration.inference.harness import running, wait_for
-from support.kafka import consume
+from support.kafka import consume, produce_raw
 from tickcast.contracts import Candle, DeadLetter, Prediction
 from tickcast.topics import Topic
 from unit.inference.linear_models import BASE_MS, MINUTE_MS, InMemoryChampions, LinearModel, ret_for, vector
@@ -178,3 +178,24 @@ def test_champion_swap_mid_stream_loses_and_repeats_nothing(
         served = [version for _, version in ordered]
         assert served == sorted(served)
     assert redis_client.hget(keys.served_model(), "version") == "2"
+
+
+def test_malformed_input_is_dead_lettered_and_other_intervals_skipped(
+    inference_settings, kafka_settings, topics, send
+):
+    registry = InMemoryChampions("m")  # baseline: any feature set is fine
+    five_minute = vector("BTCUSDT", 0, interval="5m", interval_ms=5 * MINUTE_MS)
+
+    with running(InferenceService(inference_settings, registry)):
+        produce_raw(kafka_settings, topics(Topic.FEATURES), [(b"BTCUSDT", b"{not json")])
+        produce_raw(kafka_settings, topics(Topic.CANDLES), [(b"ETHUSDT", b'{"symbol": "ETHUSDT"}')])
+        send(Topic.FEATURES, [five_minute, vector("BTCUSDT", 1)])
+        published = predictions_on_topic(kafka_settings, topics, expected=1)
+        features_dead = consume(kafka_settings, topics.dlq(Topic.FEATURES), expected=1, timeout=30)
+        candles_dead = consume(kafka_settings, topics.dlq(Topic.CANDLES), expected=1, timeout=30)
+
+    assert [(p.symbol, p.interval, p.as_of_ms) for _, p in published] == [("BTCUSDT", "1m", BASE_MS + MINUTE_MS)]
+    (bad_vector,) = [DeadLetter.parse(record.value) for record in features_dead]
+    assert bad_vector.payload == "{not json" and "not valid JSON" in bad_vector.reason
+    (bad_candle,) = [DeadLetter.parse(record.value) for record in candles_dead]
+    assert bad_candle.source_topic == topics(Topic.CANDLES) and bad_candle.error_type == "ContractError"
