@@ -169,7 +169,29 @@ def gateway(redis_settings: RedisSettings, start_gateway: Callable[[GatewaySetti
 
 
 @pytest.fixture
-def http(gateway: RunningGateway) -> Iterator[httpx.Client]:
-    # The timeout turns a hang into a failure instead of a stuck test.
-    with httpx.Client(base_url=gateway.url, timeout=10.0) as client:
+def http_client() -> Callable[[RunningGateway], httpx.Client]:
+    """An HTTP client for a gateway; the timeout turns a hang into a failure instead of a stuck test."""
+
+    def client(gateway: RunningGateway) -> httpx.Client:
+        return httpx.Client(base_url=gateway.url, timeout=10.0)
+
+    return client
+
+
+@pytest.fixture
+def http(gateway: RunningGateway, http_client: Callable[[RunningGateway], httpx.Client]) -> Iterator[httpx.Client]:
+    with http_client(gateway) as client:
         yield client
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll ``condition`` until it holds (asynchronous effects), failing after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"condition not met within {timeout}s"
+        time.sleep(0.02)
+
+
+@pytest.fixture(name="wait_until")
+def wait_until_fixture() -> Callable[[Callable[[], bool], float], None]:
+    return wait_until

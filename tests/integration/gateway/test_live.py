@@ -1,4 +1,5 @@
-"""A prediction published on the Redis channel reaches the WebSocket clients that asked for its symbol."""
+"""A prediction published on the Redis channel reaches the WebSocket clients that asked for its symbol,
+and the in-memory copy behind GET .../latest."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from gateway.config import GatewaySettings
 from gateway.store import connection_name
 from tickcast.contracts import Prediction
 
@@ -78,3 +80,49 @@ def test_a_malformed_symbol_filter_closes_the_socket_with_the_reason(gateway) ->
             client.recv(timeout=RECEIVE_TIMEOUT_S)
     assert closed.value.rcvd.code == 1008
     assert "not a symbol" in closed.value.rcvd.reason
+
+
+def test_latest_follows_each_published_prediction_at_once(
+    redis_settings, start_gateway, store_writer, http_client, wait_until
+) -> None:
+    # A long time to live: only the channel can explain seeing the newer prediction.
+    gateway = start_gateway(GatewaySettings(redis=redis_settings, latest_cache_ttl_s=300))
+    store_writer.wait_for_subscribers(1)
+    first = store_writer.prediction("BTCUSDT", minute=1)
+    store_writer.add_predictions(first)
+    with http_client(gateway) as http:
+        assert Prediction.parse(http.get("/predictions/BTCUSDT/latest").content) == first
+        second = store_writer.prediction("BTCUSDT", minute=2)
+        store_writer.add_predictions(second)
+        store_writer.publish(second)  # what inference does: write, then publish
+        wait_until(lambda: Prediction.parse(http.get("/predictions/BTCUSDT/latest").content) == second)
+
+
+def test_latest_reads_redis_again_once_the_subscription_is_lost(
+    redis_settings, start_gateway, store_writer, http_client, wait_until
+) -> None:
+    gateway = start_gateway(GatewaySettings(redis=redis_settings, latest_cache_ttl_s=300))
+    store_writer.wait_for_subscribers(1)
+    first = store_writer.prediction("BTCUSDT", minute=1)
+    store_writer.add_predictions(first)
+    with http_client(gateway) as http:
+        assert Prediction.parse(http.get("/predictions/BTCUSDT/latest").content) == first
+        # Written without publishing: the in-memory copy cannot know about it...
+        unpublished = store_writer.prediction("BTCUSDT", minute=2)
+        store_writer.add_predictions(unpublished)
+        assert Prediction.parse(http.get("/predictions/BTCUSDT/latest").content) == first
+        # ...until the subscription drops, when the gateway stops trusting its copy.
+        relay_name = connection_name(store_writer.keys.prefix, "relay")
+        [relay] = [c for c in store_writer.client.client_list() if c["name"] == relay_name]
+        store_writer.client.client_kill_filter(_id=relay["id"])
+        wait_until(lambda: Prediction.parse(http.get("/predictions/BTCUSDT/latest").content) == unpublished)
+
+
+def test_with_the_cache_off_latest_is_whatever_redis_holds(redis_settings, start_gateway, store_writer, http_client) -> None:
+    gateway = start_gateway(GatewaySettings(redis=redis_settings, latest_cache_ttl_s=0))
+    store_writer.wait_for_subscribers(1)
+    with http_client(gateway) as http:
+        for minute in range(3):
+            prediction = store_writer.prediction("BTCUSDT", minute=minute)
+            store_writer.add_predictions(prediction)
+            assert Prediction.parse(http.get("/predictions/BTCUSDT/latest").content) == prediction

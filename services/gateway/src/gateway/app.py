@@ -14,7 +14,9 @@ from starlette.exceptions import HTTPException
 
 from gateway import errors
 from gateway.config import GatewaySettings
+from gateway.dependencies import LatestReads
 from gateway.fanout import PredictionFanout
+from gateway.latest_cache import LatestPredictions
 from gateway.metrics import RequestMetricsMiddleware
 from gateway.relay import PredictionRelay
 from gateway.routes import candles, dashboard, health, live, models, predictions, symbols
@@ -61,11 +63,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         connect(settings.redis.url, timeouts, connection_name(keys.prefix, "reads")), keys,
     )
     app.state.fanout = PredictionFanout(settings.ws_queue_size)
+    app.state.latest = LatestPredictions(settings.latest_cache_ttl_s)
     app.state.relay = PredictionRelay(
-        connect(settings.redis.url, timeouts, connection_name(keys.prefix, "relay"), health_check_interval_s=10),
+        connect(settings.redis.url, timeouts, connection_name(keys.prefix, "relay"), health_check_interval_s=10,
+                retries=0),
         keys.predictions_channel(),
         app.state.fanout,
+        app.state.latest,
     )
+    app.state.latest_reads = LatestReads(app.state.latest, app.state.store)
     app.state.symbol_requester = SymbolRequester(settings.kafka, settings.kafka_timeout_s)
     app.state.relay.start()
     if not settings.api_keys:

@@ -39,6 +39,11 @@ class GatewaySettings(ServiceSettings):
         5.0, gt=0, validation_alias="GATEWAY_KAFKA_TIMEOUT_S",
         description="POST /symbols answers 503 when the broker has not acknowledged within this time.",
     )
+    latest_cache_ttl_s: float = Field(
+        1.0, ge=0, validation_alias="GATEWAY_LATEST_CACHE_TTL_S",
+        description="How long GET .../latest trusts its in-memory copy, kept current by the predictions "
+        "channel, before reading Redis again; 0 reads Redis every time.",
+    )
     ws_queue_size: int = Field(
         256, ge=1, validation_alias="GATEWAY_WS_QUEUE_SIZE",
         description="Predictions buffered per WebSocket client; a slower client loses the oldest.",

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
 from gateway.fanout import SYMBOL_PATTERN
+from gateway.latest_cache import LatestPredictions
 from gateway.schemas import ErrorMessage
 from gateway.store import PredictionStore
 
 
-def _store(request: Request) -> PredictionStore:
+# Async on purpose: FastAPI runs a plain-def dependency in its thread pool, which costs
+# more than the rest of a cached read.
+async def _store(request: Request) -> PredictionStore:
     return request.app.state.store
+
+
+@dataclass(frozen=True)
+class LatestReads:
+    """What GET .../latest needs, in one place on the application's state."""
+
+    cache: LatestPredictions
+    store: PredictionStore
 
 
 Store = Annotated[PredictionStore, Depends(_store)]

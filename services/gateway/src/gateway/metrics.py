@@ -44,6 +44,7 @@ class RequestMetricsMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,6 +64,14 @@ class RequestMetricsMiddleware:
         finally:
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
-            HTTP_REQUESTS.labels(method, label, str(status)).inc()
-            HTTP_LATENCY.labels(method, label).observe(time.perf_counter() - started)
+            counter, latency = self._series(scope["method"], label, status)
+            counter.inc()
+            latency.observe(time.perf_counter() - started)
+
+    def _series(self, method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+        # labels() takes a lock and builds a key on every call; the set of series is small, so keep them.
+        key = (method, route, status)
+        if (series := self._children.get(key)) is None:
+            series = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_LATENCY.labels(method, route))
+            self._children[key] = series
+        return series

@@ -1,7 +1,9 @@
-"""The one Redis subscription of a gateway process, relayed to its WebSocket clients.
+"""The one Redis subscription of a gateway process, relayed to its WebSocket clients and latest cache.
 
 It reconnects by itself (with backoff) when Redis goes away; ``listening`` tells
-whether the subscription is currently confirmed by Redis.
+whether the subscription is currently confirmed by Redis. The client it is given must
+not retry on its own (``retries=0``): a silent reconnection would hide the gap in
+which predictions were missed, and the latest cache must hear of every gap.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.fanout import PredictionFanout
+from gateway.latest_cache import LatestPredictions
 from gateway.metrics import PREDICTIONS_REFUSED, PREDICTIONS_RELAYED, RELAY_RECONNECTS, WS_MESSAGES_DROPPED
 from tickcast.contracts import ContractError, Prediction
 
@@ -25,12 +28,13 @@ _POLL_S = 1.0
 
 
 class PredictionRelay:
-    """Subscribes to the predictions channel and hands each valid Prediction to the fanout."""
+    """Subscribes to the predictions channel; hands each valid Prediction to the fanout and the cache."""
 
-    def __init__(self, redis: Redis, channel: str, fanout: PredictionFanout) -> None:
+    def __init__(self, redis: Redis, channel: str, fanout: PredictionFanout, latest: LatestPredictions) -> None:
         self._redis = redis
         self._channel = channel
         self._fanout = fanout
+        self._latest = latest
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
@@ -69,11 +73,13 @@ class PredictionRelay:
                     continue
                 if message["type"] == "subscribe":
                     self.listening.set()
+                    self._latest.subscription_up()
                     log.info("listening for predictions", channel=self._channel)
                 elif message["type"] == "message":
                     self._relay(message["data"])
         finally:
             self.listening.clear()
+            self._latest.subscription_down()
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()
 
@@ -85,6 +91,7 @@ class PredictionRelay:
             log.warning("not a prediction on the channel", channel=self._channel, reason=str(exc))
             return
         PREDICTIONS_RELAYED.inc()
+        self._latest.offer_published(prediction.symbol, prediction.as_of_ms, data)
         _reached, dropped = self._fanout.deliver(prediction.symbol, data.decode())
         if dropped:
             WS_MESSAGES_DROPPED.inc(dropped)

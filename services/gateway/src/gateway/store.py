@@ -46,18 +46,21 @@ def connection_name(key_prefix: str, role: str) -> str:
     return re.sub(r"[^\w:.-]", "_", f"{key_prefix}gateway-{role}")
 
 
-def connect(url: str, timeouts: RedisTimeouts, name: str, health_check_interval_s: int = 0) -> Redis:
+def connect(
+    url: str, timeouts: RedisTimeouts, name: str, *, health_check_interval_s: int = 0, retries: int = 1,
+) -> Redis:
     """A client that fails fast: short timeouts, one immediate retry only for a dropped connection.
 
     redis-py's default retry policy backs off for seconds; a gateway must answer 503 instead.
     The single retry covers pooled connections that died when Redis restarted.
-    ``health_check_interval_s`` makes an idle connection (a subscription) PING, so a dead one is noticed.
+    ``health_check_interval_s`` makes an idle connection (a subscription) PING, so a dead one is noticed;
+    a subscription takes ``retries=0``, because its owner must know when it reconnects.
     """
     return Redis.from_url(
         url,
         socket_connect_timeout=timeouts.connect_s,
         socket_timeout=timeouts.reply_s,
-        retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
+        retry=Retry(NoBackoff(), retries=retries, supported_errors=(RedisConnectionError,)),
         max_connections=timeouts.max_connections,
         health_check_interval=health_check_interval_s,
         client_name=name,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from gateway.dependencies import STORE_UNAVAILABLE, UNKNOWN_SYMBOL, Store, SymbolPath
-from gateway.responses import StoredJSONResponse, json_array, valid_documents
+from gateway.dependencies import STORE_UNAVAILABLE, UNKNOWN_SYMBOL, LatestReads, Store, SymbolPath
+from gateway.responses import StoredJSONResponse, json_array, parse_or_none, valid_documents
 from tickcast.contracts import MAX_EPOCH_MS, MIN_EPOCH_MS, Prediction
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])
@@ -21,16 +21,29 @@ MAX_LIMIT = 1000
     responses={**UNKNOWN_SYMBOL, **STORE_UNAVAILABLE},
     summary="Newest prediction of a symbol",
 )
-async def latest_prediction(symbol: SymbolPath, store: Store) -> StoredJSONResponse:
-    """The forecast inference made most recently for ``symbol``."""
+async def latest_prediction(symbol: SymbolPath, request: Request) -> StoredJSONResponse:
+    """The forecast inference made most recently for ``symbol``.
+
+    Served from memory while the gateway's subscription to new predictions is up (each one
+    replaces the copy as it is made), from Redis otherwise and at least every
+    ``GATEWAY_LATEST_CACHE_TTL_S``."""
+    # The hottest endpoint reads the application's state directly: resolving a dependency
+    # would cost it about a third of its time (bench/bench_gateway.py).
+    latest: LatestReads = request.app.state.latest_reads
+    cache, store = latest.cache, latest.store
+    if (cached := cache.get(symbol)) is not None:
+        return StoredJSONResponse(cached)
+    token = cache.read_token()
     stored = await store.latest_prediction(symbol)
-    if stored is None or not valid_documents(Prediction, [stored], symbol):
+    prediction = parse_or_none(Prediction, stored, symbol) if stored is not None else None
+    if prediction is None:
         detail = (
             f"no prediction for symbol {symbol!r} yet"
             if await store.is_known(symbol)
             else f"unknown symbol {symbol!r}: GET /symbols lists the known ones"
         )
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
+    cache.offer_read(symbol, prediction.as_of_ms, stored, token)
     return StoredJSONResponse(stored)
 
 

@@ -16,7 +16,7 @@ from gateway.symbol_requests import RequestNotDelivered, SymbolRequester
 router = APIRouter(prefix="/symbols", tags=["symbols"])
 
 
-def _requester(request: Request) -> SymbolRequester:
+async def _requester(request: Request) -> SymbolRequester:
     return request.app.state.symbol_requester
 
 
