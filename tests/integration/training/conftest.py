@@ -1,27 +1,46 @@
-"""Fixtures of the training tests: a fresh MLflow (SQLite + local artifacts) per module."""
+"""Fixtures of the training tests: throw-away MLflow registries (SQLite + local artifacts).
+
+Creating MLflow's SQLite schema takes seconds, so it is created once per session and
+each registry starts from a copy of that empty database.
+"""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from training.config import RegistrySettings
+from training.mlflow_support import mlflow_client
+
+
+@pytest.fixture(scope="session")
+def empty_mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("mlflow-template")
+    mlflow_client(_settings_in(root)).search_experiments()  # creates the schema
+    return root / "mlflow.db"
 
 
 @pytest.fixture(scope="module")
-def registry_settings(tmp_path_factory: pytest.TempPathFactory) -> RegistrySettings:
+def registry_settings(tmp_path_factory: pytest.TempPathFactory, empty_mlflow_db: Path) -> RegistrySettings:
     """Shared by the tests of a module: each test uses its own model names."""
-    return _mlflow_in(tmp_path_factory.mktemp("mlflow"))
+    return _registry_from(empty_mlflow_db, tmp_path_factory.mktemp("mlflow"))
 
 
 @pytest.fixture
-def fresh_registry_settings(tmp_path: Path) -> RegistrySettings:
+def fresh_registry_settings(tmp_path: Path, empty_mlflow_db: Path) -> RegistrySettings:
     """A registry of its own, for tests about which version is champion."""
-    return _mlflow_in(tmp_path / "mlflow")
+    return _registry_from(empty_mlflow_db, tmp_path / "mlflow")
 
 
-def _mlflow_in(root: Path) -> RegistrySettings:
+def _registry_from(template: Path, root: Path) -> RegistrySettings:
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, root / "mlflow.db")
+    return _settings_in(root)
+
+
+def _settings_in(root: Path) -> RegistrySettings:
     return RegistrySettings(
         backend="mlflow",
         home=root,
