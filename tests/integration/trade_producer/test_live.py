@@ -49,8 +49,11 @@ def test_forced_disconnect_mid_stream_yields_every_trade_once(
     kafka_settings: KafkaSettings, topics: TopicNames
 ) -> None:
     with FakeBinance({"BTCUSDT": 1_000, "ETHUSDT": 50_000}) as fake:
-        with live_producer(fake, "--symbols", "BTCUSDT,ETHUSDT", "--no-control") as producer:
-            fake.wait_for_subscribers(1, symbols={"BTCUSDT", "ETHUSDT"})
+        # One stream per connection, so the two symbols also exercise multiplexing over several sockets.
+        with live_producer(
+            fake, "--symbols", "BTCUSDT,ETHUSDT", "--no-control", TRADE_PRODUCER_STREAMS_PER_CONNECTION="1"
+        ) as producer:
+            fake.wait_for_subscribers(2)
             fake.run_market(trades_per_second=200)
             time.sleep(1.0)
             # Bad exchange input is counted and logged, and the stream goes on.
@@ -61,7 +64,7 @@ def test_forced_disconnect_mid_stream_yields_every_trade_once(
             # The exchange drops the connection and refuses new ones while the market keeps trading.
             fake.drop_connections(refuse_for_seconds=1.5)
             time.sleep(1.5)
-            fake.wait_for_subscribers(1, symbols={"BTCUSDT", "ETHUSDT"})
+            fake.wait_for_subscribers(2)
             time.sleep(1.0)
             fake.stop_market()
             fake.trade("BTCUSDT")
@@ -76,7 +79,7 @@ def test_forced_disconnect_mid_stream_yields_every_trade_once(
         _assert_exactly_the_market(fake, symbol, produced[symbol])
     sources = {trade.source for trades in produced.values() for trade in trades}
     assert sources == {"live", "gap_fill"}
-    assert fake.connections >= 2
+    assert fake.connections >= 4  # two connections, each reopened
     log = producer.stderr
     assert "stream disconnected, reconnecting" in log and "gap filled" in log
     assert "malformed frame" in log and "{not json" in log

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -14,7 +19,7 @@ from tickcast.contracts import Trade
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 
-from .conftest import run_cli
+from .conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -103,3 +108,56 @@ def test_paced_replay_follows_trade_time(
     assert seconds >= span_ms / 1000 / 20 * 0.95
     records = consume(kafka_settings, topics(Topic.TRADES), expected=200)
     assert [orjson.loads(record.value)["trade_id"] for record in records] == [int(l.split(",")[0]) for l in lines]
+
+
+def test_zipped_agg_trades_in_microseconds_with_header(
+    kafka_settings: KafkaSettings, topics: TopicNames, tmp_path: Path
+) -> None:
+    # The 2025+ layout: aggTrades, header row, microsecond transact_time.
+    rows = [
+        (3_400_000_000 + i, f"{94_000 + i * 0.01:.8f}", f"{0.0005 * (i % 5 + 1):.8f}", 4_300_000_000 + 3 * i,
+         4_300_000_002 + 3 * i, 1_735_689_600_000_000 + 1_000 * i + 7, "True" if i % 2 else "False", "True")
+        for i in range(500)
+    ]  # fmt: skip
+    text = "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker,is_best_match\n"
+    text += "".join(",".join(map(str, row)) + "\n" for row in rows)
+    path = tmp_path / "ETHUSDT-aggTrades-2025-01-01.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ETHUSDT-aggTrades-2025-01-01.csv", text)
+
+    result = run_cli("replay", str(path), "--no-progress")
+
+    assert result.returncode == 0, result.stderr
+    records = consume(kafka_settings, topics(Topic.TRADES), expected=len(rows))
+    trades = [Trade.parse(record.value) for record in records]
+    assert [(t.trade_id, t.first_trade_id, t.last_trade_id, t.timestamp_ms) for t in trades] == [
+        (row[0], row[3], row[4], row[5] // 1000) for row in rows
+    ]
+    assert [(t.price, t.quantity, t.is_buyer_maker) for t in trades] == [
+        (float(row[1]), float(row[2]), row[6] == "True") for row in rows
+    ]
+    assert all(t.symbol == "ETHUSDT" and t.trade_count == 3 and t.source == "replay" for t in trades)
+
+
+def test_sigterm_during_replay_flushes_what_was_sent_and_exits_cleanly(
+    kafka_settings: KafkaSettings, topics: TopicNames, real_trade_files: list[Path]
+) -> None:
+    source = real_trade_files[1]  # three minutes of trades: at 1x the replay is still running when stopped
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trade_producer", "replay", str(source), "--speed", "1", "--no-progress"],
+        stderr=subprocess.PIPE, text=True, env=os.environ.copy(), cwd=ROOT,
+    )  # fmt: skip
+    records: list[Record] = []
+    deadline = time.monotonic() + 60
+    while not records and time.monotonic() < deadline:  # wait until it is really producing
+        records = consume(kafka_settings, topics(Topic.TRADES), timeout=2, idle=0.5)
+    process.send_signal(signal.SIGTERM)
+    _out, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 0, stderr[-3000:]
+    assert "stopped_early=True" in stderr and "trades flushed" in stderr
+    produced = int(stderr.split("replay finished")[1].split("produced=")[1].split()[0])
+    records = consume(kafka_settings, topics(Topic.TRADES), expected=produced)
+    expected = _expected_rows(source)
+    assert 0 < produced < len(expected)
+    assert _as_rows(records) == expected[:produced]

@@ -34,7 +34,7 @@ def test_trades_file_with_or_without_header_plain_or_zipped(tmp_path: Path, head
     text = (TRADE_HEADER if header else "") + TRADE_ROWS
     csv_name = "BTCUSDT-trades-2021-01-01.csv"
     if zipped:
-        path = tmp_path / f"{csv_name}.zip"
+        path = tmp_path / "BTCUSDT-trades-2021-01-01.zip"  # Binance's own name for the archive
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(csv_name, text)
     else:
@@ -119,8 +119,12 @@ def test_folder_is_replayed_in_date_order(tmp_path: Path) -> None:
     for day in ("2021-01-03", "2021-01-01", "2021-01-02"):
         (tmp_path / f"BTCUSDT-trades-{day}.csv").write_text(TRADE_ROWS)
     (tmp_path / "nested").mkdir()
-    (tmp_path / "nested" / "BTCUSDT-trades-2020-12-31.csv.zip").write_bytes(b"")
-    assert [dump.date for dump in discover(tmp_path)] == ["2020-12-31", "2021-01-01", "2021-01-02", "2021-01-03"]
+    (tmp_path / "nested" / "BTCUSDT-trades-2020-12-31.zip").write_bytes(b"")
+    (tmp_path / "nested" / "BTCUSDT-trades-2020-12-31.zip.CHECKSUM").write_text("0" * 64)
+    (tmp_path / "BTCUSDT-trades-2020-12.csv.zip").write_bytes(b"")  # a monthly file
+    assert [dump.date for dump in discover(tmp_path)] == [
+        "2020-12", "2020-12-31", "2021-01-01", "2021-01-02", "2021-01-03"
+    ]  # fmt: skip
 
 
 def test_file_of_another_format_is_refused_clearly(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import structlog
 import typer
 
+from tickcast.kafka import ensure_topics
 from tickcast.logging import configure_logging
 from tickcast.metrics import serve_metrics
 from tickcast.topics import Topic, TopicNames
@@ -46,7 +47,14 @@ def main() -> None:
 def _start(settings: Settings) -> TopicNames:
     configure_logging(settings.log_level, settings.log_format, service="trade_producer")
     serve_metrics(settings.metrics_port)
-    return TopicNames(settings.kafka)
+    topics = TopicNames(settings.kafka)
+    # Idempotent: a fresh broker works without a separate create-topics step.
+    ensure_topics(settings.kafka, [spec for spec in topics.specs() if spec.name in _needed(topics)])
+    return topics
+
+
+def _needed(topics: TopicNames) -> set[str]:
+    return {topics(Topic.TRADES), topics(Topic.SYMBOL_REQUESTS), topics.dlq(Topic.SYMBOL_REQUESTS)}
 
 
 @app.command()

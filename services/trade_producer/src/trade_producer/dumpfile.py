@@ -27,7 +27,7 @@ AGG_TRADE_COLUMNS = (
 )  # fmt: skip
 
 _FILE_NAME = re.compile(
-    r"^(?P<symbol>[A-Z0-9]+)-(?P<kind>trades|aggTrades)-(?P<date>\d{4}-\d{2}(?:-\d{2})?)\.csv(?:\.zip)?$"
+    r"^(?P<symbol>[A-Z0-9]+)-(?P<kind>trades|aggTrades)-(?P<date>\d{4}-\d{2}(?:-\d{2})?)(?:\.csv)?(?:\.zip)?$"
 )
 BLOCK_BYTES = 8 << 20
 
@@ -65,7 +65,7 @@ def describe(path: Path, symbol: str | None = None, kind: DumpKind | None = None
     if symbol is None or kind is None:
         raise DumpFileError(
             f"{path.name}: cannot tell symbol and kind from the name (expected e.g. "
-            "BTCUSDT-trades-2024-01-01.csv.zip); pass --symbol and --kind"
+            "BTCUSDT-trades-2024-01-01.zip); pass --symbol and --kind"
         )
     return DumpFile(path=path, symbol=symbol.upper(), kind=kind, date=match["date"] if match else "")
 
