@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import time
+import urllib.request
 
 import pytest
 
@@ -35,6 +37,24 @@ def _assert_exactly_the_market(fake: FakeBinance, symbol: str, produced: list[Tr
         )  # fmt: skip
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _scrape(port: int) -> dict[tuple[str, str], float]:
+    """``/metrics`` as {(name, labels): value}."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    samples: dict[tuple[str, str], float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, value = line.rsplit(" ", 1)
+            name, _, labels = series.partition("{")
+            samples[(name, labels.rstrip("}"))] = float(value)
+    return samples
+
+
 def _wait_for_count(settings: KafkaSettings, topic: str, expected: int, timeout: float = 60) -> list[Record]:
     deadline = time.monotonic() + timeout
     records: list[Record] = []
@@ -50,9 +70,11 @@ def test_forced_disconnect_mid_stream_yields_every_trade_once(
 ) -> None:
     with FakeBinance({"BTCUSDT": 1_000, "ETHUSDT": 50_000}) as fake:
         # One stream per connection, so the two symbols also exercise multiplexing over several sockets.
+        metrics_port = _free_port()
         with live_producer(
-            fake, "--symbols", "BTCUSDT,ETHUSDT", "--no-control", TRADE_PRODUCER_STREAMS_PER_CONNECTION="1"
-        ) as producer:
+            fake, "--symbols", "BTCUSDT,ETHUSDT", "--no-control",
+            TRADE_PRODUCER_STREAMS_PER_CONNECTION="1", TRADE_PRODUCER_METRICS_PORT=str(metrics_port),
+        ) as producer:  # fmt: skip
             fake.wait_for_subscribers(2)
             fake.run_market(trades_per_second=200)
             time.sleep(1.0)
@@ -71,10 +93,22 @@ def test_forced_disconnect_mid_stream_yields_every_trade_once(
             fake.trade("ETHUSDT")
             total = sum(len(fake.all_trades(symbol)) for symbol in ("BTCUSDT", "ETHUSDT"))
             records = _wait_for_count(kafka_settings, topics(Topic.TRADES), total)
+            latency_count = ("trade_producer_produce_latency_seconds_count", "")
+            deadline = time.monotonic() + 10  # delivery reports of the last trades may still be in flight
+            while (metrics := _scrape(metrics_port))[latency_count] < total and time.monotonic() < deadline:
+                time.sleep(0.2)
             producer.terminate()
 
     assert producer.exit_code == 0, producer.stderr[-3000:]
     produced = _trades(records)
+    gap_filled = sum(trade.source == "gap_fill" for trade in produced["BTCUSDT"])
+    assert metrics[("trade_producer_gap_fill_trades_total", 'symbol="BTCUSDT"')] == gap_filled
+    live_eth = sum(trade.source == "live" for trade in produced["ETHUSDT"])
+    assert metrics[("trade_producer_trades_produced_total", 'source="live",symbol="ETHUSDT"')] == live_eth
+    assert metrics[("trade_producer_reconnects_total", 'reason="disconnect"')] >= 2
+    for reason in ("malformed frame", "unknown event", "invalid trade"):
+        assert metrics[("trade_producer_rejected_messages_total", f'reason="{reason}",source="live"')] >= 1
+    assert metrics[latency_count] == total  # every trade acknowledged, and timed
     for symbol in ("BTCUSDT", "ETHUSDT"):
         _assert_exactly_the_market(fake, symbol, produced[symbol])
     sources = {trade.source for trades in produced.values() for trade in trades}

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trade_producer.binance_format import (
-    RejectedInput,
-    trade_from_rest,
-    trade_from_rest_aggregate,
-    trade_from_stream,
-)
+from trade_producer.binance_format import RejectedInput, trade_from_rest, trade_from_stream
 
 FRAME = {
     "stream": "btcusdt@trade",
@@ -46,18 +41,11 @@ def test_bad_frames_are_refused_with_their_payload(payload: object, reason: str)
     assert refused.value.payload is payload
 
 
-def test_rest_rows_plain_and_aggregate() -> None:
+def test_rest_historical_trade_rows() -> None:
     row = {"id": 28457, "price": "4.00000100", "qty": "12.00000000", "quoteQty": "48.000012",
            "time": 1499865549590, "isBuyerMaker": True, "isBestMatch": True}  # fmt: skip
     trade = trade_from_rest("BNBBTC", row, "gap_fill")
     assert (trade.trade_id, trade.price, trade.quote_quantity, trade.source) == (28457, 4.000001, 48.000012, "gap_fill")
     assert not trade.is_aggregate
-
-    agg = {"a": 26129, "p": "0.01633102", "q": "4.70443515", "f": 27781, "l": 27783, "T": 1498793709153,
-           "m": True, "M": True}  # fmt: skip
-    aggregate = trade_from_rest_aggregate("BNBBTC", agg, "backfill")
-    assert (aggregate.trade_id, aggregate.first_trade_id, aggregate.last_trade_id, aggregate.trade_count) == (
-        26129, 27781, 27783, 3
-    )  # fmt: skip
     with pytest.raises(RejectedInput, match="malformed REST row"):
         trade_from_rest("BNBBTC", {"id": 1}, "backfill")

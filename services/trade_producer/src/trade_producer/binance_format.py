@@ -72,21 +72,3 @@ def trade_from_rest(symbol: str, row: Any, source: TradeSource) -> Trade:
         raise RejectedInput("malformed REST row", f"missing field {missing}", row) from None
     return _trade(fields, row)
 
-
-def trade_from_rest_aggregate(symbol: str, row: Any, source: TradeSource) -> Trade:
-    """A ``/api/v3/aggTrades`` row: one aggregate trade standing for trades ``f``..``l``."""
-    try:
-        fields = {
-            "symbol": symbol,
-            "trade_id": row["a"],
-            "price": row["p"],
-            "quantity": row["q"],
-            "timestamp_ms": row["T"],
-            "is_buyer_maker": row["m"],
-            "first_trade_id": row["f"],
-            "last_trade_id": row["l"],
-            "source": source,
-        }
-    except (KeyError, TypeError) as missing:
-        raise RejectedInput("malformed REST row", f"missing field {missing}", row) from None
-    return _trade(fields, row)
