@@ -5,7 +5,7 @@ produces one FeatureVector per symbol for the candle that just closed, and
 times, per symbol, the moment its prediction is published by Redis (the
 inference service publishes in the same script call that writes latest and
 history). Latency = that moment - the candle's close. The inference service runs
-in this process, in a thread, against the real broker and Redis.
+in its own process, as deployed, against the real broker and Redis.
 
 Configurations are compared side by side: the persistence baseline, a real Keras
 MLP (batched, as served), and the same MLP with batching turned off.
@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from multiprocessing.synchronize import Event as EventType
 
 import numpy as np
 import redis
@@ -112,6 +114,23 @@ def wait_for_boundary(span_ms: int) -> int:
     return int(boundary)
 
 
+def serve(settings: Settings, model_kind: str, ready: EventType, stop: EventType) -> None:
+    """The inference service as deployed: alone in its own process."""
+    configure_logging("WARNING")
+    model = keras_mlp(settings.interval, settings.horizon) if model_kind == "mlp" else None
+    service = InferenceService(settings, StaticChampion(model))
+    stopping = threading.Event()
+
+    def relay() -> None:
+        service.assigned.wait()
+        ready.set()
+        stop.wait()
+        stopping.set()
+
+    threading.Thread(target=relay, daemon=True).start()
+    service.run(stopping)
+
+
 def run_config(config: Config, kafka: KafkaSettings, redis_settings: RedisSettings, symbols: list[str],
                rounds: int, interval: str) -> list[np.ndarray]:
     """Latencies (seconds) of each round, warm-up round first."""
@@ -121,13 +140,13 @@ def run_config(config: Config, kafka: KafkaSettings, redis_settings: RedisSettin
     ensure_topics(kafka, TopicNames(kafka).specs())
     settings = Settings(kafka=kafka, redis=redis_settings, group_id=f"{prefix}inference", interval=interval,
                         horizon=5, batch_max_messages=config.batch_max_messages, champion_poll_seconds=3600)
-    model = keras_mlp(interval, 5) if config.model == "mlp" else None
-    service = InferenceService(settings, StaticChampion(model))
-    stop = threading.Event()
-    runner = threading.Thread(target=service.run, args=(stop,), daemon=True)
-    runner.start()
-    if not service.assigned.wait(60):
-        raise RuntimeError("inference got no partitions within 60 s")
+    spawn = multiprocessing.get_context("spawn")
+    ready, stop = spawn.Event(), spawn.Event()
+    server = spawn.Process(target=serve, args=(settings, config.model, ready, stop), daemon=True)
+    server.start()
+    if not ready.wait(180):
+        server.kill()
+        raise RuntimeError("inference got no partitions within 180 s")
 
     client = redis.Redis.from_url(redis_settings.url)
     arrivals = Arrivals(client, RedisKeys(prefix).predictions_channel())
@@ -156,7 +175,7 @@ def run_config(config: Config, kafka: KafkaSettings, redis_settings: RedisSettin
     finally:
         arrivals.close()
         stop.set()
-        runner.join(timeout=30)
+        server.join(timeout=60)
         for key in client.scan_iter(match=f"{prefix}*"):
             client.delete(key)
         client.close()

@@ -11,7 +11,7 @@ Kafka transaction commits and may be replayed after a crash:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import redis
@@ -23,28 +23,43 @@ from tickcast.settings import RedisSettings
 from inference.model import ServedModel
 from inference.scoring import LiveScore
 
-# KEYS: latest, history, symbols set. ARGV: prediction JSON, as_of_ms, model name,
-# model version, history cap, history TTL (s), channel, symbol. Returns 1 if new, 0 if a repeat.
-_WRITE_PREDICTION = """
-local as_of = tonumber(ARGV[2])
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], as_of, as_of)) do
-  local seen = cjson.decode(member)
-  if seen['model_name'] == ARGV[3] and seen['model_version'] == ARGV[4] then
-    return 0
+# One call writes a chunk of predictions (one script run instead of one per prediction).
+# KEYS: the symbols set, then latest and history of each prediction.
+# ARGV: history cap, history TTL (s), channel, then JSON, as_of_ms, model name, model version and
+# symbol of each prediction. Returns how many were new (not repeats).
+_WRITE_PREDICTIONS = """
+local cap, ttl, channel = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+
+local function write(latest, history, json, as_of, model_name, model_version, symbol)
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', history, as_of, as_of)) do
+    local seen = cjson.decode(member)
+    if seen['model_name'] == model_name and seen['model_version'] == model_version then
+      return 0
+    end
   end
+  local current = redis.call('GET', latest)
+  if (not current) or tonumber(cjson.decode(current)['as_of_ms']) <= as_of then
+    redis.call('SET', latest, json)
+  end
+  redis.call('ZREMRANGEBYSCORE', history, as_of, as_of)
+  redis.call('ZADD', history, as_of, json)
+  redis.call('ZREMRANGEBYRANK', history, 0, -(cap + 1))
+  redis.call('EXPIRE', history, ttl)
+  redis.call('SADD', KEYS[1], symbol)
+  redis.call('PUBLISH', channel, json)
+  return 1
 end
-local current = redis.call('GET', KEYS[1])
-if (not current) or tonumber(cjson.decode(current)['as_of_ms']) <= as_of then
-  redis.call('SET', KEYS[1], ARGV[1])
+
+local new = 0
+for i = 0, (#KEYS - 1) / 2 - 1 do
+  local arg = 4 + 5 * i
+  new = new + write(KEYS[2 + 2 * i], KEYS[3 + 2 * i], ARGV[arg], tonumber(ARGV[arg + 1]), ARGV[arg + 2],
+                    ARGV[arg + 3], ARGV[arg + 4])
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], as_of, as_of)
-redis.call('ZADD', KEYS[2], as_of, ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
-redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
-redis.call('SADD', KEYS[3], ARGV[8])
-redis.call('PUBLISH', ARGV[7], ARGV[1])
-return 1
+return new
 """
+# Predictions per script run: long enough to amortise the call, short enough not to hold Redis up.
+_CHUNK = 250
 
 
 @dataclass(frozen=True)
@@ -60,28 +75,27 @@ class RedisStore:
         self._client = redis.Redis.from_url(settings.url)
         self.keys = RedisKeys(settings.key_prefix)
         self._retention = retention
-        self._write_prediction = self._client.register_script(_WRITE_PREDICTION)
+        self._write_predictions = self._client.register_script(_WRITE_PREDICTIONS)
 
     def ping(self) -> None:
         self._client.ping()
 
     def write_batch(
         self,
-        predictions: Iterable[Prediction],
+        predictions: Sequence[Prediction],
         candles: Iterable[Candle],
         scores: Iterable[LiveScore],
     ) -> int:
         """Write one batch in a single round trip; return how many predictions were new."""
         pipe = self._client.pipeline(transaction=False)
-        written = 0
-        for prediction in predictions:
-            self._queue_prediction(pipe, prediction)
-            written += 1
+        chunks = range(0, len(predictions), _CHUNK)
+        for start in chunks:
+            self._queue_predictions(pipe, predictions[start : start + _CHUNK])
         self._queue_candles(pipe, candles)
         for score in scores:
             pipe.hset(self.keys.live_metrics(score.model_name, score.symbol), mapping=live_score_fields(score))
         results = pipe.execute()
-        return sum(int(result) for result in results[:written])
+        return sum(int(result) for result in results[: len(chunks)])
 
     def write_served_model(self, served: ServedModel) -> None:
         model = served.model
@@ -99,26 +113,15 @@ class RedisStore:
             },
         )
 
-    def _queue_prediction(self, pipe: redis.client.Pipeline, prediction: Prediction) -> None:
-        retention = self._retention
-        self._write_prediction(
-            keys=[
-                self.keys.latest_prediction(prediction.symbol),
-                self.keys.prediction_history(prediction.symbol),
-                self.keys.symbols(),
-            ],
-            args=[
-                prediction.model_dump_json(),
-                prediction.as_of_ms,
-                prediction.model_name,
-                prediction.model_version,
-                retention.history_cap,
-                retention.history_ttl_seconds,
-                self.keys.predictions_channel(),
-                prediction.symbol,
-            ],
-            client=pipe,
-        )
+    def _queue_predictions(self, pipe: redis.client.Pipeline, predictions: Sequence[Prediction]) -> None:
+        keys = [self.keys.symbols()]
+        args: list[str | int] = [self._retention.history_cap, self._retention.history_ttl_seconds,
+                                 self.keys.predictions_channel()]
+        for prediction in predictions:
+            keys += [self.keys.latest_prediction(prediction.symbol), self.keys.prediction_history(prediction.symbol)]
+            args += [prediction.model_dump_json(), prediction.as_of_ms, prediction.model_name,
+                     prediction.model_version, prediction.symbol]
+        self._write_predictions(keys=keys, args=args, client=pipe)
 
     def _queue_candles(self, pipe: redis.client.Pipeline, candles: Iterable[Candle]) -> None:
         touched: dict[str, str] = {}
