@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from gateway import examples
 from gateway.dependencies import STORE_UNAVAILABLE, UNKNOWN_SYMBOL, Store, SymbolPath
+from gateway.examples import json_example
 from gateway.responses import StoredJSONResponse, json_array, valid_documents
 from tickcast.contracts import Candle
 
@@ -18,7 +20,7 @@ MAX_LIMIT = 1000
 @router.get(
     "/{symbol}",
     response_model=list[Candle],
-    responses={**UNKNOWN_SYMBOL, **STORE_UNAVAILABLE},
+    responses={200: json_example([examples.CANDLE]), **UNKNOWN_SYMBOL, **STORE_UNAVAILABLE},
     summary="Recent candles of a symbol",
 )
 async def recent_candles(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway import model_info
+from gateway import examples, model_info
 from gateway.dependencies import STORE_UNAVAILABLE, Store
+from gateway.examples import json_example
 from gateway.responses import valid_documents
 from gateway.schemas import ModelsOverview
 from tickcast.contracts import Prediction
@@ -13,7 +14,11 @@ from tickcast.contracts import Prediction
 router = APIRouter(tags=["models"])
 
 
-@router.get("/models", responses=STORE_UNAVAILABLE, summary="Served model and its metrics")
+@router.get(
+    "/models",
+    responses={200: json_example(examples.MODELS), **STORE_UNAVAILABLE},
+    summary="Served model and its metrics",
+)
 async def models(store: Store) -> ModelsOverview:
     """The model inference serves (the champion) with its offline metrics, the model versions
     behind each symbol's newest prediction, and the live metrics of every model on every symbol."""

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
+from gateway import examples
 from gateway.dependencies import STORE_UNAVAILABLE, UNKNOWN_SYMBOL, LatestReads, Store, SymbolPath
+from gateway.examples import json_example
 from gateway.responses import StoredJSONResponse, json_array, parse_or_none, valid_documents
 from tickcast.contracts import MAX_EPOCH_MS, MIN_EPOCH_MS, Prediction
 
@@ -18,7 +20,7 @@ MAX_LIMIT = 1000
 @router.get(
     "/{symbol}/latest",
     response_model=Prediction,
-    responses={**UNKNOWN_SYMBOL, **STORE_UNAVAILABLE},
+    responses={200: json_example(examples.PREDICTION), **UNKNOWN_SYMBOL, **STORE_UNAVAILABLE},
     summary="Newest prediction of a symbol",
 )
 async def latest_prediction(symbol: SymbolPath, request: Request) -> StoredJSONResponse:
@@ -50,7 +52,7 @@ async def latest_prediction(symbol: SymbolPath, request: Request) -> StoredJSONR
 @router.get(
     "/{symbol}",
     response_model=list[Prediction],
-    responses={**UNKNOWN_SYMBOL, **STORE_UNAVAILABLE},
+    responses={200: json_example([examples.PREDICTION]), **UNKNOWN_SYMBOL, **STORE_UNAVAILABLE},
     summary="Recent predictions of a symbol",
 )
 async def prediction_history(
