@@ -44,8 +44,18 @@ def test_requested_symbol_is_checked_backfilled_then_streamed(kafka_settings: Ka
             records = consume(kafka_settings, topics(Topic.TRADES), expected=expected, timeout=30)
             letters = consume(kafka_settings, topics.dlq(Topic.SYMBOL_REQUESTS), expected=2, timeout=20)
             producer.terminate()
+        # After a restart the requested symbol is streamed again, continuing where it stopped.
+        fake.trade("SOLUSDT", 15)
+        with live_producer(fake, "--symbols", "BTCUSDT") as restarted:
+            fake.wait_for_subscribers(1, symbols={"BTCUSDT", "SOLUSDT"})
+            fake.trade("SOLUSDT", 5)
+            expected = len(fake.all_trades("SOLUSDT")) + 10
+            records = consume(kafka_settings, topics(Topic.TRADES), expected=expected, timeout=30)
+            restarted.terminate()
 
     assert producer.exit_code == 0, producer.stderr[-3000:]
+    assert restarted.exit_code == 0, restarted.stderr[-3000:]
+    assert "requested symbol restored" in restarted.stderr
     sol = [Trade.parse(r.value) for r in records if r.key == b"SOLUSDT"]
     assert [t.trade_id for t in sol] == [row["id"] for row in fake.all_trades("SOLUSDT")]
     assert [t.source for t in sol[:120]] == ["backfill"] * 120

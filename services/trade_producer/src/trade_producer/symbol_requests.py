@@ -13,7 +13,7 @@ import asyncio
 import time
 
 import structlog
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from tickcast.contracts import ContractError
 from tickcast.control import SymbolRequest
@@ -46,9 +46,10 @@ class SymbolRequestListener:
         topic = self._topics(Topic.SYMBOL_REQUESTS)
         group = f"{self._settings.kafka.topic_prefix}trade-producer-control"
         consumer = Consumer(consumer_config(self._settings.kafka, group_id=group))
-        consumer.subscribe([topic])
-        log.info("listening for symbol requests", topic=topic, group=group)
         try:
+            await self._restore(consumer, topic)
+            consumer.subscribe([topic])
+            log.info("listening for symbol requests", topic=topic, group=group)
             while not stop.is_set():
                 message = await asyncio.to_thread(consumer.poll, 0.5)
                 if message is None:
@@ -61,6 +62,22 @@ class SymbolRequestListener:
         finally:
             consumer.close()
             self._dead_letters.flush()
+
+    async def _restore(self, consumer: Consumer, topic: str) -> None:
+        """Stream again the symbols requested in earlier runs (those before the committed offset).
+
+        No backfill here: their trades are on the topic up to the last id produced, and
+        the first live trade fills the gap since then from REST, like any restart.
+        """
+        requested = await asyncio.to_thread(_requests_already_handled, consumer, topic)
+        if not requested:
+            return
+        trading = await self._rest.trading_symbols()
+        for symbol in requested:
+            if symbol in trading and symbol not in self._live.symbols:
+                await asyncio.to_thread(self._load_mark, symbol)
+                self._live.add_symbol(symbol)
+                log.info("requested symbol restored", symbol=symbol)
 
     async def handle(self, message: Message) -> None:
         try:
@@ -101,3 +118,27 @@ class SymbolRequestListener:
         letter = dead_letter(message, reason=reason, error_type=error_type, service=SERVICE)
         self._dead_letters.send(self._topics.dlq(Topic.SYMBOL_REQUESTS), letter)
         self._dead_letters.flush()
+
+
+def _requests_already_handled(consumer: Consumer, topic: str, timeout: float = 30.0) -> list[str]:
+    """Valid requested symbols in every partition up to the group's committed offset, in order."""
+    partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
+    committed = consumer.committed([TopicPartition(topic, p) for p in sorted(partitions)], timeout=timeout)
+    symbols: dict[str, None] = {}
+    for position in committed:
+        if position.offset <= 0:  # nothing committed yet (or nothing before it)
+            continue
+        low, _high = consumer.get_watermark_offsets(position, timeout=timeout)
+        consumer.assign([TopicPartition(topic, position.partition, low)])
+        while True:
+            message = consumer.poll(5.0)
+            if message is None or message.error() is not None or message.offset() >= position.offset:
+                break
+            try:
+                symbols.setdefault(SymbolRequest.parse(message.value() or b"").symbol, None)
+            except ContractError:
+                pass  # refused at the time, and dead-lettered then
+            if message.offset() + 1 >= position.offset:
+                break
+        consumer.unassign()
+    return list(symbols)
