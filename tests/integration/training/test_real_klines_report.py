@@ -1,72 +1,97 @@
-"""The report on real prices: Binance BTCUSDT klines from the shared data folder beside the repository,
-featurised by the shared feature code, every model against both baselines, kept as an MLflow run.
+"""The report on real prices: Binance BTCUSDT klines from the shared data folder beside the
+repository, backfilled through the feature pipeline into its offline store, then every model
+against both baselines by ``python -m training report``, kept as an MLflow run.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import numpy as np
+import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from training.config import RegistrySettings, TrainingSettings
-from training.dataset import prepare_dataset
+from feature_pipeline.backfill import run_backfill
+from feature_pipeline.config import Settings as FeatureSettings
+from feature_pipeline.loaders import DumpFileLoader
+from feature_pipeline.store import make_feature_store
+from training.__main__ import app
+from training.config import RegistrySettings
 from training.mlflow_support import mlflow_client
-from training.pipeline import run_session
-from training.registry import make_registry
-from training.sources import from_kline_files, utc_ms
-from training.tracking import RunTracker
+from training.sources import from_feature_store, from_kline_files, utc_ms
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 SHARED_KLINES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "binance"
+FIRST, AFTER = date(2024, 1, 2), date(2024, 1, 5)  # three days of 1-minute candles
 
 
 @pytest.fixture(scope="module")
-def klines_root() -> Path:
+def backfilled_store(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureSettings]:
+    """Three days backfilled once for the module (the offline write path does not touch Redis,
+    but the store is configured with the real one)."""
     if not SHARED_KLINES.is_dir():
         pytest.skip(f"shared kline data not found at {SHARED_KLINES} (it sits beside the repository in CI)")
-    return SHARED_KLINES
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FEATURE_STORE", "feast")
+        env.setenv("FEAST_REPO_PATH", str(tmp_path_factory.mktemp("feast")))
+        env.setenv("REDIS_URL", redis_server_url)
+        settings = FeatureSettings()
+        store = make_feature_store(settings)
+        try:
+            run_backfill(DumpFileLoader(SHARED_KLINES), store, ["BTCUSDT"], "1m", FIRST, date(2024, 1, 4))
+        finally:
+            store.close()
+        yield settings
+
+
+def test_store_rows_are_the_features_of_the_kline_files(backfilled_store: FeatureSettings) -> None:
+    stored = from_feature_store(["BTCUSDT"], "1m", utc_ms(FIRST), utc_ms(AFTER))
+    computed = from_kline_files(SHARED_KLINES, ["BTCUSDT"], "1m", FIRST, AFTER)
+    assert len(stored) == 3 * 1440 and stored["timestamp_ms"].min() == utc_ms(FIRST)
+    pd.testing.assert_frame_equal(
+        stored.reset_index(drop=True), computed[stored.columns].reset_index(drop=True), check_dtype=False
+    )
 
 
 def test_report_of_every_model_against_the_baselines(
-    klines_root: Path, fresh_registry_settings: RegistrySettings, tmp_path: Path
+    backfilled_store: FeatureSettings,
+    fresh_registry_settings: RegistrySettings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    settings = TrainingSettings(
-        epochs=2, lag_window=8, batch_size=256, output_dir=tmp_path / "out", registry=fresh_registry_settings
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh_registry_settings.tracking_uri())
+    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", fresh_registry_settings.artifact_root())
+    monkeypatch.setenv("TRAINING_OUTPUT_DIR", str(tmp_path / "sessions"))
+    monkeypatch.setenv("TRAINING_LAG_WINDOW", "8")
+    result = CliRunner().invoke(
+        app,
+        ["report", "--source", "store", "--start", str(FIRST), "--end", str(AFTER), "--epochs", "2",
+         "--models", "mlp,conv,lstm"],
+        catch_exceptions=False,
     )
-    frame = from_kline_files(klines_root, ["BTCUSDT"], "1m", date(2024, 1, 2), date(2024, 1, 5))
-    assert frame["timestamp_ms"].min() == utc_ms(date(2024, 1, 2))  # warm-up read from the day before
-    assert len(frame) == 3 * 1440
-    data = prepare_dataset(
-        frame, settings.horizon_list(), settings.dead_band, "1m", 60_000, settings.lag_window,
-        settings.validation_fraction, settings.test_fraction, settings.excluded_features(),
-    )
-    result = run_session(
-        settings, data, make_registry(fresh_registry_settings), RunTracker(fresh_registry_settings),
-        kinds=["mlp", "conv", "lstm"], apply_gate=False, show_progress=False,
-    )
-
-    assert [row.name for row in result.rows] == ["persistence", "ema_drift", "mlp", "conv", "lstm"]
-    persistence = result.rows[0].evaluation
-    assert persistence.skill == 0.0 and persistence.mae > 0
-    for row in result.rows[1:]:
-        assert row.evaluation.n == persistence.n == len(data.test)  # the same test rows for everyone
-        assert np.isfinite([row.evaluation.mae, row.evaluation.skill, row.evaluation.backtest.strategy_return]).all()
-        assert row.evaluation.skill == pytest.approx(1 - row.evaluation.mae / persistence.mae)
+    assert result.exit_code == 0, result.output
+    table = result.output
     for name in ("persistence", "ema_drift", "mlp", "conv", "lstm"):
-        assert f"\n{name} " in "\n" + result.table
+        assert re.search(rf"^{name} ", table, re.MULTILINE), table
+    assert "gate:" not in table  # a report promotes nothing
 
     client = mlflow_client(fresh_registry_settings)
-    session = client.get_run(result.session_run_id)
-    assert session.data.metrics["persistence_test_mae"] == pytest.approx(persistence.mae)
-    assert "lstm_test_skill" in session.data.metrics
-    report = Path(client.download_artifacts(result.session_run_id, "report.txt", str(tmp_path))).read_text()
-    assert report.strip() == result.table.strip()
-    children = client.search_runs(
-        [session.info.experiment_id], f"tags.mlflow.parentRunId = '{result.session_run_id}'"
-    )
+    run_id = re.search(r"MLflow run ([0-9a-f]{32})", table).group(1)  # type: ignore[union-attr]
+    session = client.get_run(run_id)
+    metrics = session.data.metrics
+    assert session.data.params["test_rows"] == str(int(metrics["persistence_test_n"]))
+    for name in ("ema_drift", "mlp", "conv", "lstm"):
+        assert metrics[f"{name}_test_n"] == metrics["persistence_test_n"]  # the same test rows for everyone
+        skill = 1 - metrics[f"{name}_test_mae"] / metrics["persistence_test_mae"]
+        assert metrics[f"{name}_test_skill"] == pytest.approx(skill)
+    assert metrics["persistence_test_skill"] == 0.0
+    report = Path(client.download_artifacts(run_id, "report.txt", str(tmp_path))).read_text()
+    assert report.strip() in table
+    children = client.search_runs([session.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
     assert len(children) == 3
     plots = {item.path for item in client.list_artifacts(children[0].info.run_id, "plots")}
     assert {"plots/predicted_vs_actual.png", "plots/equity_curve.png", "plots/direction_report.txt"} <= plots
