@@ -101,7 +101,19 @@ def redis_url() -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
         process = subprocess.Popen(
-            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
+            [
+                server,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+            ],
             stdout=subprocess.DEVNULL,
         )
         try:
@@ -130,7 +142,9 @@ def serving(command: list[str], env: dict[str, str], probe_url: str) -> Iterator
             wait_until_answers(probe_url)
         except SystemExit:
             process.terminate()
-            raise SystemExit(f"{' '.join(command)} did not start:\n{process.communicate(timeout=10)[1]}") from None
+            raise SystemExit(
+                f"{' '.join(command)} did not start:\n{process.communicate(timeout=10)[1]}"
+            ) from None
         yield process.pid
     finally:
         process.terminate()
@@ -172,8 +186,15 @@ def parse_wrk(output: str) -> WrkResult:
 def seed_prediction(url: str, keys: RedisKeys) -> Prediction:
     now_ms = int(time.time() * 1000) // 60_000 * 60_000
     prediction = Prediction(
-        symbol=SYMBOL, model_name="tickcast-1m-h5", model_version="3", horizon=5, as_of_ms=now_ms,
-        target_time_ms=now_ms + 300_000, predicted_return=0.0012, predicted_price=42_050.5, direction="up",
+        symbol=SYMBOL,
+        model_name="tickcast-1m-h5",
+        model_version="3",
+        horizon=5,
+        as_of_ms=now_ms,
+        target_time_ms=now_ms + 300_000,
+        predicted_return=0.0012,
+        predicted_price=42_050.5,
+        direction="up",
         emitted_ms=now_ms + 60_000,
     )
     client = redis.Redis.from_url(url)
@@ -190,12 +211,18 @@ def clean_up(url: str, keys: RedisKeys) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating bare/gateway rounds; medians compared")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each server's first round")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="alternating bare/gateway rounds; medians compared"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="seconds of unmeasured load before each server's first round"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -206,35 +233,66 @@ def main() -> None:
     with redis_url() as url:
         expected = seed_prediction(url, keys)
         env = {
-            **os.environ, "REDIS_URL": url, "REDIS_KEY_PREFIX": keys.prefix, "LOG_LEVEL": "WARNING",
+            **os.environ,
+            "REDIS_URL": url,
+            "REDIS_KEY_PREFIX": keys.prefix,
+            "LOG_LEVEL": "WARNING",
             "GATEWAY_API_KEYS": "",
         }
         gateway_url = f"http://127.0.0.1:{gateway_port}/predictions/{SYMBOL}/latest"
         bare_url = f"http://127.0.0.1:{bare_port}/constant"
-        gateway_command = [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(gateway_port)]
+        gateway_command = [
+            sys.executable,
+            "-m",
+            "gateway",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(gateway_port),
+        ]
         bare_command = [
-            sys.executable, "-m", "uvicorn", "bench_gateway:bare_app", "--app-dir", str(here), "--host", "127.0.0.1",
-            "--port", str(bare_port), "--no-access-log", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench_gateway:bare_app",
+            "--app-dir",
+            str(here),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(bare_port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
         ]
         try:
-            with serving(gateway_command, env, gateway_url) as gateway_pid, \
-                    serving(bare_command, env, bare_url) as bare_pid:
+            with (
+                serving(gateway_command, env, gateway_url) as gateway_pid,
+                serving(bare_command, env, bare_url) as bare_pid,
+            ):
                 answer = httpx.get(gateway_url)
                 # Measure real answers only: a 404 or 503 would be faster and meaningless.
                 assert answer.status_code == 200 and Prediction.parse(answer.content) == expected, answer.text
                 results: dict[str, list[WrkResult]] = {"bare": [], "gateway": []}
                 targets = {"bare": (bare_url, bare_pid), "gateway": (gateway_url, gateway_pid)}
-                print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.rounds} round(s), "
-                      f"{os.cpu_count()} CPU(s), loopback only", flush=True)
+                print(
+                    f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.rounds} round(s), "
+                    f"{os.cpu_count()} CPU(s), loopback only",
+                    flush=True,
+                )
                 for target, pid in targets.values():
                     run_wrk(target, args.connections, args.threads, args.warmup, pid)
                 for round_number in range(1, args.rounds + 1):
                     for name, (target, pid) in targets.items():
                         result = run_wrk(target, args.connections, args.threads, args.duration, pid)
                         results[name].append(result)
-                        print(f"  round {round_number} {name:8} {result.requests_per_s:10,.0f} req/s  "
-                              f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
-                              f"server CPU {result.server_cpu_us:6.1f} us/req  errors {result.errors}", flush=True)
+                        print(
+                            f"  round {round_number} {name:8} {result.requests_per_s:10,.0f} req/s  "
+                            f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
+                            f"server CPU {result.server_cpu_us:6.1f} us/req  errors {result.errors}",
+                            flush=True,
+                        )
         finally:
             clean_up(url, keys)
 
@@ -254,16 +312,20 @@ def report(results: dict[str, list[WrkResult]], connections: int) -> None:
     print(f"{header} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>11} {'errors':>7}")
     for label, name in rows:
         errors = sum(result.errors for result in results[name])
-        print(f"{label:36} {median(name, 'requests_per_s'):9,.0f} {median(name, 'p50_ms'):8.2f} "
-              f"{median(name, 'p99_ms'):8.2f} {median(name, 'server_cpu_us'):11.1f} {errors:7d}")
+        print(
+            f"{label:36} {median(name, 'requests_per_s'):9,.0f} {median(name, 'p50_ms'):8.2f} "
+            f"{median(name, 'p99_ms'):8.2f} {median(name, 'server_cpu_us'):11.1f} {errors:7d}"
+        )
     ratio = median("gateway", "requests_per_s") / median("bare", "requests_per_s")
     p99_ratio = median("gateway", "p99_ms") / median("bare", "p99_ms")
     # Server CPU per request, inverted so that it reads like the req/s ratio (1.0 = as cheap as bare).
     cpu_ratio = median("bare", "server_cpu_us") / median("gateway", "server_cpu_us")
     print(f"{'ratio gateway / bare':36} {ratio:9.2f} {'':8} {p99_ratio:8.2f} {cpu_ratio:11.2f}")
     verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
-    print(f"req/s ratio {ratio:.2f} {verdict} the target of {TARGET_RATIO} "
-          f"(CPU-per-request ratio bare/gateway {cpu_ratio:.2f}; load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"req/s ratio {ratio:.2f} {verdict} the target of {TARGET_RATIO} "
+        f"(CPU-per-request ratio bare/gateway {cpu_ratio:.2f}; load average {os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":

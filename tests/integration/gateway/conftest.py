@@ -1,4 +1,4 @@
-"""Fixtures for the gateway: a real uvicorn server on a loopback port, and Redis filled like inference fills it."""
+"""Fixtures for the gateway: a real uvicorn server on a loopback port, Redis filled as inference fills it."""
 
 from __future__ import annotations
 
@@ -48,26 +48,48 @@ class StoreWriter:
         self.keys = RedisKeys(settings.key_prefix)
 
     @staticmethod
-    def prediction(symbol: str = "BTCUSDT", minute: int = 0, price: float = 42_000.0, **changes: object) -> Prediction:
+    def prediction(
+        symbol: str = "BTCUSDT", minute: int = 0, price: float = 42_000.0, **changes: object
+    ) -> Prediction:
         as_of = T0 + minute * 60_000
         fields: dict[str, object] = {
-            "symbol": symbol, "model_name": "tickcast-1m-h5", "model_version": "3", "horizon": 5,
-            "as_of_ms": as_of, "target_time_ms": as_of + 5 * 60_000, "predicted_return": 0.0012,
-            "predicted_price": price, "direction": "up", "emitted_ms": as_of + 60_000,
+            "symbol": symbol,
+            "model_name": "tickcast-1m-h5",
+            "model_version": "3",
+            "horizon": 5,
+            "as_of_ms": as_of,
+            "target_time_ms": as_of + 5 * 60_000,
+            "predicted_return": 0.0012,
+            "predicted_price": price,
+            "direction": "up",
+            "emitted_ms": as_of + 60_000,
         }
         return Prediction(**(fields | changes))
 
     @staticmethod
     def candle(
-        symbol: str = "BTCUSDT", index: int = 0, interval: str = "1m", close: float = 42_000.0,
+        symbol: str = "BTCUSDT",
+        index: int = 0,
+        interval: str = "1m",
+        close: float = 42_000.0,
         open_: float | None = None,
     ) -> Candle:
         open_time = T0 + index * interval_ms(interval)
         open_ = close - 5 if open_ is None else open_
         return Candle(
-            symbol=symbol, interval=interval, open_time_ms=open_time, close_time_ms=open_time + interval_ms(interval) - 1,
-            open=open_, high=max(open_, close) + 10, low=min(open_, close) - 12, close=close, volume=3.5,
-            quote_volume=3.5 * close, trade_count=40, taker_buy_base_volume=1.5, taker_buy_quote_volume=1.5 * close,
+            symbol=symbol,
+            interval=interval,
+            open_time_ms=open_time,
+            close_time_ms=open_time + interval_ms(interval) - 1,
+            open=open_,
+            high=max(open_, close) + 10,
+            low=min(open_, close) - 12,
+            close=close,
+            volume=3.5,
+            quote_volume=3.5 * close,
+            trade_count=40,
+            taker_buy_base_volume=1.5,
+            taker_buy_quote_volume=1.5 * close,
             vwap=(open_ + close) / 2,
         )
 
@@ -89,23 +111,38 @@ class StoreWriter:
             self.client.zadd(key, {candle.model_dump_json(): candle.open_time_ms})
             self.client.sadd(self.keys.symbols(), candle.symbol)
 
-    def set_served_model(self, name: str, version: str, offline_metrics: dict[str, float], **extra: object) -> None:
-        self.client.hset(self.keys.served_model(), mapping={
-            "name": name, "version": version, "feature_set_version": "fs-test", "loaded_at_ms": T0,
-            "offline_metrics": json.dumps(offline_metrics), **extra,
-        })
+    def set_served_model(
+        self, name: str, version: str, offline_metrics: dict[str, float], **extra: object
+    ) -> None:
+        self.client.hset(
+            self.keys.served_model(),
+            mapping={
+                "name": name,
+                "version": version,
+                "feature_set_version": "fs-test",
+                "loaded_at_ms": T0,
+                "offline_metrics": json.dumps(offline_metrics),
+                **extra,
+            },
+        )
 
-    def set_live_metrics(self, model_name: str, symbol: str, **fields: float | int | str) -> None:
-        self.client.hset(self.keys.live_metrics(model_name, symbol),
-                         mapping={"model_name": model_name, "symbol": symbol, **fields})
+    def set_live_metrics(self, model_name: str, symbol: str, **fields: float | str) -> None:
+        self.client.hset(
+            self.keys.live_metrics(model_name, symbol),
+            mapping={"model_name": model_name, "symbol": symbol, **fields},
+        )
 
     def subscribers(self) -> int:
-        return dict(self.client.pubsub_numsub(self.keys.predictions_channel()))[self.keys.predictions_channel().encode()]
+        return dict(self.client.pubsub_numsub(self.keys.predictions_channel()))[
+            self.keys.predictions_channel().encode()
+        ]
 
     def wait_for_subscribers(self, count: int, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while self.subscribers() < count:
-            assert time.monotonic() < deadline, f"the gateway did not subscribe to the channel within {timeout}s"
+            assert time.monotonic() < deadline, (
+                f"the gateway did not subscribe to the channel within {timeout}s"
+            )
             time.sleep(0.02)
 
 
@@ -127,8 +164,14 @@ class _ServerThread:
 
     def __init__(self, settings: GatewaySettings) -> None:
         port = free_port()
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None,
-                                access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"gateway-{port}", daemon=True)
         self.gateway = RunningGateway(url=f"http://127.0.0.1:{port}", settings=settings)
@@ -163,7 +206,9 @@ def start_gateway() -> Iterator[Callable[[GatewaySettings], RunningGateway]]:
 
 
 @pytest.fixture
-def gateway(redis_settings: RedisSettings, start_gateway: Callable[[GatewaySettings], RunningGateway]) -> RunningGateway:
+def gateway(
+    redis_settings: RedisSettings, start_gateway: Callable[[GatewaySettings], RunningGateway]
+) -> RunningGateway:
     """A gateway on this test's Redis namespace (settings from the environment the fixtures set)."""
     return start_gateway(GatewaySettings())
 
@@ -179,7 +224,9 @@ def http_client() -> Callable[[RunningGateway], httpx.Client]:
 
 
 @pytest.fixture
-def http(gateway: RunningGateway, http_client: Callable[[RunningGateway], httpx.Client]) -> Iterator[httpx.Client]:
+def http(
+    gateway: RunningGateway, http_client: Callable[[RunningGateway], httpx.Client]
+) -> Iterator[httpx.Client]:
     with http_client(gateway) as client:
         yield client
 

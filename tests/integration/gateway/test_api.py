@@ -34,7 +34,9 @@ def test_an_unknown_symbol_is_a_404_that_says_so(http: httpx.Client, store_write
         assert "unknown symbol 'DOGEUSDT'" in response.json()["detail"]
 
 
-def test_a_known_symbol_without_predictions_yet_is_a_404_that_says_so(http: httpx.Client, store_writer) -> None:
+def test_a_known_symbol_without_predictions_yet_is_a_404_that_says_so(
+    http: httpx.Client, store_writer
+) -> None:
     store_writer.add_candles(store_writer.candle("ETHUSDT"))
 
     response = http.get("/predictions/ETHUSDT/latest")
@@ -62,14 +64,18 @@ def test_bad_parameters_are_a_422_naming_the_field(http: httpx.Client, path: str
     assert [error["loc"][-1] for error in response.json()["detail"]] == [field]
 
 
-def test_history_pages_forward_from_since_and_defaults_to_the_newest(http: httpx.Client, store_writer) -> None:
+def test_history_pages_forward_from_since_and_defaults_to_the_newest(
+    http: httpx.Client, store_writer
+) -> None:
     predictions = [store_writer.prediction(minute=m, price=42_000.0 + m) for m in range(10)]
     store_writer.add_predictions(*predictions)
 
     newest = http.get("/predictions/BTCUSDT", params={"limit": 3}).json()
     assert [Prediction.parse(p) for p in newest] == predictions[7:]
 
-    first_page = http.get("/predictions/BTCUSDT", params={"since": predictions[2].as_of_ms, "limit": 4}).json()
+    first_page = http.get(
+        "/predictions/BTCUSDT", params={"since": predictions[2].as_of_ms, "limit": 4}
+    ).json()
     assert [Prediction.parse(p) for p in first_page] == predictions[2:6]
     next_since = first_page[-1]["as_of_ms"] + 1
     second_page = http.get("/predictions/BTCUSDT", params={"since": next_since, "limit": 4}).json()
@@ -81,8 +87,12 @@ def test_candles_come_per_interval_newest_last(http: httpx.Client, store_writer)
     five_minute = store_writer.candle(index=0, interval="5m", close=99.0)
     store_writer.add_candles(*minute_candles, five_minute)
 
-    assert [Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"limit": 2}).json()] == minute_candles[3:]
-    assert [Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"interval": "5m"}).json()] == [five_minute]
+    assert [
+        Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"limit": 2}).json()
+    ] == minute_candles[3:]
+    assert [Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"interval": "5m"}).json()] == [
+        five_minute
+    ]
     assert http.get("/candles/BTCUSDT", params={"interval": "1h"}).json() == []
 
 
@@ -102,27 +112,51 @@ def test_models_shows_the_champion_versions_and_live_metrics(http: httpx.Client,
         store_writer.prediction("BTCUSDT", minute=2),
         store_writer.prediction("ETHUSDT", minute=1, model_version="2"),
     )
-    store_writer.set_live_metrics("tickcast-1m-h5", "BTCUSDT", model_version="3", mae=0.0005,
-                                  persistence_mae=0.0006, skill="", hit_rate=0.6, count=42)
+    store_writer.set_live_metrics(
+        "tickcast-1m-h5",
+        "BTCUSDT",
+        model_version="3",
+        mae=0.0005,
+        persistence_mae=0.0006,
+        skill="",
+        hit_rate=0.6,
+        count=42,
+    )
 
     overview = http.get("/models").json()
 
     champion = overview["champion"]
-    assert (champion["name"], champion["version"], champion["feature_set_version"]) == ("tickcast-1m-h5", "3", "fs-test")
+    assert (champion["name"], champion["version"], champion["feature_set_version"]) == (
+        "tickcast-1m-h5",
+        "3",
+        "fs-test",
+    )
     assert champion["offline_metrics"] == {"mae": 0.0004, "skill": 0.05}
     assert champion["attributes"] == {"horizon": "5"}
-    assert [(v["model_version"], v["symbols"]) for v in overview["versions"]] == [("3", ["BTCUSDT"]), ("2", ["ETHUSDT"])]
+    assert [(v["model_version"], v["symbols"]) for v in overview["versions"]] == [
+        ("3", ["BTCUSDT"]),
+        ("2", ["ETHUSDT"]),
+    ]
     [live] = overview["live_metrics"]
     assert live == {
-        "model_name": "tickcast-1m-h5", "model_version": "3", "symbol": "BTCUSDT", "mae": 0.0005,
-        "persistence_mae": 0.0006, "skill": None, "hit_rate": 0.6, "count": 42, "additional": {},
+        "model_name": "tickcast-1m-h5",
+        "model_version": "3",
+        "symbol": "BTCUSDT",
+        "mae": 0.0005,
+        "persistence_mae": 0.0006,
+        "skill": None,
+        "hit_rate": 0.6,
+        "count": 42,
+        "additional": {},
     }
 
 
 def test_a_malformed_document_in_redis_is_left_out_not_served(http: httpx.Client, store_writer) -> None:
     good = store_writer.prediction(minute=1)
     store_writer.add_predictions(good)
-    store_writer.client.zadd(store_writer.keys.prediction_history("BTCUSDT"), {b'{"symbol": "BTCUSDT"}': good.as_of_ms - 1})
+    store_writer.client.zadd(
+        store_writer.keys.prediction_history("BTCUSDT"), {b'{"symbol": "BTCUSDT"}': good.as_of_ms - 1}
+    )
 
     assert [Prediction.parse(p) for p in http.get("/predictions/BTCUSDT").json()] == [good]
 
@@ -136,7 +170,10 @@ def test_health_is_ready_when_redis_answers_and_metrics_count_requests(http: htt
     exposition = http.get("/metrics")
     assert exposition.status_code == 200
     assert exposition.headers["content-type"].startswith("text/plain")
-    assert 'gateway_http_requests_total{method="GET",route="/predictions/{symbol}/latest",status="404"}' in exposition.text
+    assert (
+        'gateway_http_requests_total{method="GET",route="/predictions/{symbol}/latest",status="404"}'
+        in exposition.text
+    )
 
 
 def test_redis_down_is_a_503_with_a_message_on_every_read_endpoint(
@@ -146,8 +183,14 @@ def test_redis_down_is_a_503_with_a_message_on_every_read_endpoint(
     gateway = start_gateway(GatewaySettings(redis=nobody_listens))
 
     with httpx.Client(base_url=gateway.url, timeout=10.0) as client:
-        for path in ("/health", "/symbols", "/predictions/BTCUSDT/latest", "/predictions/BTCUSDT",
-                     "/candles/BTCUSDT", "/models"):
+        for path in (
+            "/health",
+            "/symbols",
+            "/predictions/BTCUSDT/latest",
+            "/predictions/BTCUSDT",
+            "/candles/BTCUSDT",
+            "/models",
+        ):
             response = client.get(path)
             assert response.status_code == 503, path
             assert response.json()["detail"].startswith("Redis did not answer"), path

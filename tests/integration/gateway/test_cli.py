@@ -15,7 +15,9 @@ pytestmark = pytest.mark.integration
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_help_lists_the_commands() -> None:
@@ -30,8 +32,15 @@ def test_openapi_prints_the_document_without_a_server() -> None:
     result = _run("openapi")
     assert result.returncode == 0, result.stderr
     paths = json.loads(result.stdout)["paths"]
-    assert {"/predictions/{symbol}/latest", "/predictions/{symbol}", "/candles/{symbol}", "/symbols", "/models",
-            "/health", "/metrics"} <= set(paths)
+    assert {
+        "/predictions/{symbol}/latest",
+        "/predictions/{symbol}",
+        "/candles/{symbol}",
+        "/symbols",
+        "/models",
+        "/health",
+        "/metrics",
+    } <= set(paths)
 
 
 def test_serve_answers_on_the_given_port(redis_settings, store_writer, unused_port: int) -> None:
@@ -39,7 +48,10 @@ def test_serve_answers_on_the_given_port(redis_settings, store_writer, unused_po
     # The fixtures put REDIS_URL and REDIS_KEY_PREFIX in the environment the server inherits.
     server = subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(unused_port)],
-        env={**os.environ, "LOG_FORMAT": "json"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "LOG_FORMAT": "json"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{unused_port}"
@@ -60,4 +72,6 @@ def test_serve_answers_on_the_given_port(redis_settings, store_writer, unused_po
         _, stderr = server.communicate(timeout=15)
     # Structured logs: one JSON object per line, naming the service.
     startup = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    assert any(record.get("event") == "gateway ready" and record.get("service") == "gateway" for record in startup)
+    assert any(
+        record.get("event") == "gateway ready" and record.get("service") == "gateway" for record in startup
+    )

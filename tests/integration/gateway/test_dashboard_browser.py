@@ -24,10 +24,18 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
-VENDOR_BUNDLE = Path(gateway_package.__file__).parent / "static/vendor/lightweight-charts.standalone.production.js"
+VENDOR_BUNDLE = (
+    Path(gateway_package.__file__).parent / "static/vendor/lightweight-charts.standalone.production.js"
+)
 WAIT_MS = 15_000
 
 
@@ -55,18 +63,28 @@ def browser() -> Iterator[Browser]:
 
 def _fill_store(store_writer) -> list:
     store_writer.set_served_model("tickcast-1m-h5", "3", {"mae": 0.00041, "skill": 0.061}, horizon=5)
-    store_writer.set_live_metrics("tickcast-1m-h5", "BTCUSDT", model_version="3", mae=0.00052,
-                                  persistence_mae=0.00061, skill=0.148, hit_rate=0.57, count=58)
+    store_writer.set_live_metrics(
+        "tickcast-1m-h5",
+        "BTCUSDT",
+        model_version="3",
+        mae=0.00052,
+        persistence_mae=0.00061,
+        skill=0.148,
+        hit_rate=0.57,
+        count=58,
+    )
     walk = random.Random(7)
     closes = [42_000.0]
     for _ in range(60):
         closes.append(round(closes[-1] + walk.gauss(0, 25), 2))
-    store_writer.add_candles(*(
-        store_writer.candle("BTCUSDT", index=i, open_=closes[i], close=closes[i + 1]) for i in range(60)
-    ))
+    store_writer.add_candles(
+        *(store_writer.candle("BTCUSDT", index=i, open_=closes[i], close=closes[i + 1]) for i in range(60))
+    )
     store_writer.add_candles(store_writer.candle("ETHUSDT", index=0, close=2_300.0))
     predictions = [
-        store_writer.prediction("BTCUSDT", minute=i, price=round(closes[i + 1] + walk.gauss(0, 20), 2), model_version="3")
+        store_writer.prediction(
+            "BTCUSDT", minute=i, price=round(closes[i + 1] + walk.gauss(0, 20), 2), model_version="3"
+        )
         for i in range(40, 60)
     ]
     store_writer.add_predictions(*predictions)
@@ -110,7 +128,9 @@ def test_the_dashboard_draws_the_store_and_follows_the_live_feed(
     assert browser.script_errors == []
 
 
-def test_without_the_chart_bundle_the_page_says_how_to_build_it(browser: Browser, gateway, store_writer) -> None:
+def test_without_the_chart_bundle_the_page_says_how_to_build_it(
+    browser: Browser, gateway, store_writer
+) -> None:
     page = browser.page
     _fill_store(store_writer)
     # As if services/gateway/frontend/build.sh had never run: the bundle is not there.

@@ -30,7 +30,10 @@ def test_a_published_prediction_reaches_the_client_that_wants_its_symbol(gateway
 
 
 def test_without_a_filter_a_client_receives_every_symbol_in_order(gateway, store_writer) -> None:
-    sent = [store_writer.prediction(symbol, minute=m) for m, symbol in enumerate(["BTCUSDT", "ETHUSDT", "SOLUSDT"])]
+    sent = [
+        store_writer.prediction(symbol, minute=m)
+        for m, symbol in enumerate(["BTCUSDT", "ETHUSDT", "SOLUSDT"])
+    ]
     with connect(f"{gateway.ws_url}/ws/predictions") as client:
         store_writer.wait_for_subscribers(1)
         for prediction in sent:
@@ -41,7 +44,9 @@ def test_without_a_filter_a_client_receives_every_symbol_in_order(gateway, store
 
 def test_many_clients_share_one_redis_subscription(gateway, store_writer) -> None:
     with ExitStack() as stack:
-        clients = [stack.enter_context(connect(f"{gateway.ws_url}/ws/predictions?symbols=BTCUSDT")) for _ in range(3)]
+        clients = [
+            stack.enter_context(connect(f"{gateway.ws_url}/ws/predictions?symbols=BTCUSDT")) for _ in range(3)
+        ]
         store_writer.wait_for_subscribers(1)
         prediction = store_writer.prediction("BTCUSDT", minute=3)
         # One subscriber on the channel however many clients: the gateway fans out itself.
@@ -53,7 +58,9 @@ def test_many_clients_share_one_redis_subscription(gateway, store_writer) -> Non
 def test_a_message_that_is_not_a_prediction_is_not_relayed(gateway, store_writer) -> None:
     with connect(f"{gateway.ws_url}/ws/predictions") as client:
         store_writer.wait_for_subscribers(1)
-        store_writer.client.publish(store_writer.keys.predictions_channel(), b'{"symbol": "BTCUSDT", "price": 1}')
+        store_writer.client.publish(
+            store_writer.keys.predictions_channel(), b'{"symbol": "BTCUSDT", "price": 1}'
+        )
         valid = store_writer.prediction("BTCUSDT", minute=4)
         store_writer.publish(valid)
 
@@ -75,9 +82,11 @@ def test_the_feed_resumes_after_redis_drops_the_subscription(gateway, store_writ
 
 
 def test_a_malformed_symbol_filter_closes_the_socket_with_the_reason(gateway) -> None:
-    with connect(f"{gateway.ws_url}/ws/predictions?symbols=btc-usdt") as client:
-        with pytest.raises(ConnectionClosed) as closed:
-            client.recv(timeout=RECEIVE_TIMEOUT_S)
+    with (
+        connect(f"{gateway.ws_url}/ws/predictions?symbols=btc-usdt") as client,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        client.recv(timeout=RECEIVE_TIMEOUT_S)
     assert closed.value.rcvd.code == 1008
     assert "not a symbol" in closed.value.rcvd.reason
 
@@ -118,7 +127,9 @@ def test_latest_reads_redis_again_once_the_subscription_is_lost(
         wait_until(lambda: Prediction.parse(http.get("/predictions/BTCUSDT/latest").content) == unpublished)
 
 
-def test_with_the_cache_off_latest_is_whatever_redis_holds(redis_settings, start_gateway, store_writer, http_client) -> None:
+def test_with_the_cache_off_latest_is_whatever_redis_holds(
+    redis_settings, start_gateway, store_writer, http_client
+) -> None:
     gateway = start_gateway(GatewaySettings(redis=redis_settings, latest_cache_ttl_s=0))
     store_writer.wait_for_subscribers(1)
     with http_client(gateway) as http:

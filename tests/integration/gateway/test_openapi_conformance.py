@@ -32,8 +32,16 @@ def filled_gateway(redis_settings, kafka_settings, start_gateway, store_writer) 
     for symbol in ("BTCUSDT", "ETHUSDT"):
         store_writer.add_predictions(*(store_writer.prediction(symbol, minute=m) for m in range(20)))
         store_writer.add_candles(*(store_writer.candle(symbol, index=i) for i in range(30)))
-        store_writer.set_live_metrics("tickcast-1m-h5", symbol, model_version="3", mae=0.0005,
-                                      persistence_mae=0.0006, skill=0.16, hit_rate=0.55, count=20)
+        store_writer.set_live_metrics(
+            "tickcast-1m-h5",
+            symbol,
+            model_version="3",
+            mae=0.0005,
+            persistence_mae=0.0006,
+            skill=0.16,
+            hit_rate=0.55,
+            count=20,
+        )
     gateway = start_gateway(GatewaySettings(redis=redis_settings, kafka=kafka_settings, api_keys=API_KEY))
     assert httpx.get(f"{gateway.url}/openapi.json").json() == SPEC
     return gateway.url

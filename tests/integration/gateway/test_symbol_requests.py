@@ -62,7 +62,11 @@ def test_a_malformed_request_is_a_422_and_nothing_is_produced(
     gateway = start_gateway(GatewaySettings(redis=redis_settings, kafka=kafka_settings))
 
     with httpx.Client(base_url=gateway.url, timeout=30.0) as client:
-        for body in ({"symbol": "sol/usdt"}, {"symbol": "SOLUSDT", "lookback_minutes": -1}, {"symbol": "SOLUSDT", "x": 1}):
+        for body in (
+            {"symbol": "sol/usdt"},
+            {"symbol": "SOLUSDT", "lookback_minutes": -1},
+            {"symbol": "SOLUSDT", "x": 1},
+        ):
             assert client.post("/symbols", json=body).status_code == 422, body
         assert client.post("/symbols", json={"symbol": "XRPUSDT"}).status_code == 202
 

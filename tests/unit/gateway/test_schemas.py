@@ -10,14 +10,18 @@ from gateway.schemas import SymbolRequestBody
 
 @pytest.mark.parametrize("minutes", [None, 0, 60, 60.0, 7 * 24 * 60])
 def test_lookback_minutes_is_a_json_integer_in_range(minutes: object) -> None:
-    body = SymbolRequestBody.model_validate_json(f'{{"symbol": "SOLUSDT", "lookback_minutes": {_json(minutes)}}}')
+    body = SymbolRequestBody.model_validate_json(
+        f'{{"symbol": "SOLUSDT", "lookback_minutes": {_json(minutes)}}}'
+    )
     assert body.lookback_minutes == minutes
 
 
 @pytest.mark.parametrize("minutes", [False, True, '"60"', 60.5, -1, 7 * 24 * 60 + 1])
 def test_anything_else_is_refused(minutes: object) -> None:
     with pytest.raises(ValidationError, match="lookback_minutes"):
-        SymbolRequestBody.model_validate_json(f'{{"symbol": "SOLUSDT", "lookback_minutes": {_json(minutes)}}}')
+        SymbolRequestBody.model_validate_json(
+            f'{{"symbol": "SOLUSDT", "lookback_minutes": {_json(minutes)}}}'
+        )
 
 
 def test_unknown_fields_and_lower_case_symbols_are_refused() -> None:

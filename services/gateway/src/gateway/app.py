@@ -60,13 +60,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         max_connections=settings.redis_max_connections,
     )
     app.state.store = PredictionStore(
-        connect(settings.redis.url, timeouts, connection_name(keys.prefix, "reads")), keys,
+        connect(settings.redis.url, timeouts, connection_name(keys.prefix, "reads")),
+        keys,
     )
     app.state.fanout = PredictionFanout(settings.ws_queue_size)
     app.state.latest = LatestPredictions(settings.latest_cache_ttl_s)
     app.state.relay = PredictionRelay(
-        connect(settings.redis.url, timeouts, connection_name(keys.prefix, "relay"), health_check_interval_s=10,
-                retries=0),
+        connect(
+            settings.redis.url,
+            timeouts,
+            connection_name(keys.prefix, "relay"),
+            health_check_interval_s=10,
+            retries=0,
+        ),
         keys.predictions_channel(),
         app.state.fanout,
         app.state.latest,
@@ -76,8 +82,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.relay.start()
     if not settings.api_keys:
         log.warning("no GATEWAY_API_KEYS: write endpoints are open to anyone who can reach the gateway")
-    log.info("gateway ready", redis=_without_password(settings.redis.url), key_prefix=keys.prefix,
-             symbol_requests_topic=app.state.symbol_requester.topic)
+    log.info(
+        "gateway ready",
+        redis=_without_password(settings.redis.url),
+        key_prefix=keys.prefix,
+        symbol_requests_topic=app.state.symbol_requester.topic,
+    )
     try:
         yield
     finally:

@@ -27,25 +27,35 @@ class GatewaySettings(ServiceSettings):
         description="Comma-separated keys accepted in X-API-Key by write endpoints; empty leaves them open.",
     )
     redis_connect_timeout_s: float = Field(
-        0.5, gt=0, validation_alias="GATEWAY_REDIS_CONNECT_TIMEOUT_S",
+        0.5,
+        gt=0,
+        validation_alias="GATEWAY_REDIS_CONNECT_TIMEOUT_S",
         description="Give up connecting to Redis after this long (a 503, never a hang).",
     )
     redis_timeout_s: float = Field(
-        1.0, gt=0, validation_alias="GATEWAY_REDIS_TIMEOUT_S",
+        1.0,
+        gt=0,
+        validation_alias="GATEWAY_REDIS_TIMEOUT_S",
         description="Give up waiting for a Redis reply after this long.",
     )
     redis_max_connections: int = Field(256, ge=1, validation_alias="GATEWAY_REDIS_MAX_CONNECTIONS")
     kafka_timeout_s: float = Field(
-        5.0, gt=0, validation_alias="GATEWAY_KAFKA_TIMEOUT_S",
+        5.0,
+        gt=0,
+        validation_alias="GATEWAY_KAFKA_TIMEOUT_S",
         description="POST /symbols answers 503 when the broker has not acknowledged within this time.",
     )
     latest_cache_ttl_s: float = Field(
-        1.0, ge=0, validation_alias="GATEWAY_LATEST_CACHE_TTL_S",
+        1.0,
+        ge=0,
+        validation_alias="GATEWAY_LATEST_CACHE_TTL_S",
         description="How long GET .../latest trusts its in-memory copy, kept current by the predictions "
         "channel, before reading Redis again; 0 reads Redis every time.",
     )
     ws_queue_size: int = Field(
-        256, ge=1, validation_alias="GATEWAY_WS_QUEUE_SIZE",
+        256,
+        ge=1,
+        validation_alias="GATEWAY_WS_QUEUE_SIZE",
         description="Predictions buffered per WebSocket client; a slower client loses the oldest.",
     )
 

@@ -17,7 +17,9 @@ log = structlog.get_logger(__name__)
 async def store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     log.warning("redis unavailable", error=str(exc))
     return JSONResponse(
-        {"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"},
+        {"detail": str(exc)},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "1"},
     )
 
 
@@ -46,5 +48,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
         allowed_methods: AllowedMethods = request.app.state.allowed_methods
         if allowed := allowed_methods.of(request.url.path):
-            exc = HTTPException(exc.status_code, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(allowed)})
+            exc = HTTPException(
+                exc.status_code, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(allowed)}
+            )
     return await http_exception_handler(request, exc)

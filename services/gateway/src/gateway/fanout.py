@@ -75,7 +75,7 @@ class PredictionFanout:
         self._feeds.discard(feed)
 
     def deliver(self, symbol: str, payload: str) -> tuple[int, int]:
-        """Offer ``payload`` to every client that wants ``symbol``: (clients reached, of which dropped one)."""
+        """Offer ``payload`` to every client that wants ``symbol``: (clients reached, of those, lossy)."""
         reached = dropped = 0
         for feed in self._feeds:
             if feed.wants(symbol):

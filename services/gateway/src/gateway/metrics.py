@@ -10,28 +10,37 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tickcast.metrics import LATENCY_BUCKETS
 
 HTTP_REQUESTS = Counter(
-    "gateway_http_requests_total", "HTTP requests answered, by route template and status.",
+    "gateway_http_requests_total",
+    "HTTP requests answered, by route template and status.",
     ["method", "route", "status"],
 )
 HTTP_LATENCY = Histogram(
-    "gateway_http_request_seconds", "Time to answer an HTTP request, by route template.",
-    ["method", "route"], buckets=LATENCY_BUCKETS,
+    "gateway_http_request_seconds",
+    "Time to answer an HTTP request, by route template.",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
 )
 WS_CLIENTS = Gauge("gateway_ws_clients", "WebSocket clients connected to the prediction feed.")
 PREDICTIONS_RELAYED = Counter(
-    "gateway_predictions_relayed_total", "Predictions received on the Redis channel and fanned out.",
+    "gateway_predictions_relayed_total",
+    "Predictions received on the Redis channel and fanned out.",
 )
 PREDICTIONS_REFUSED = Counter(
-    "gateway_predictions_refused_total", "Messages on the Redis channel that were not a valid Prediction.",
+    "gateway_predictions_refused_total",
+    "Messages on the Redis channel that were not a valid Prediction.",
 )
 WS_MESSAGES_DROPPED = Counter(
-    "gateway_ws_messages_dropped_total", "Predictions dropped because a WebSocket client read too slowly.",
+    "gateway_ws_messages_dropped_total",
+    "Predictions dropped because a WebSocket client read too slowly.",
 )
 RELAY_RECONNECTS = Counter(
-    "gateway_relay_reconnects_total", "Times the Redis subscription was lost and re-established.",
+    "gateway_relay_reconnects_total",
+    "Times the Redis subscription was lost and re-established.",
 )
 SYMBOL_REQUESTS = Counter(
-    "gateway_symbol_requests_total", "POST /symbols requests, by outcome.", ["outcome"],
+    "gateway_symbol_requests_total",
+    "POST /symbols requests, by outcome.",
+    ["outcome"],
 )
 
 

@@ -21,7 +21,9 @@ _LIVE_IDENTITY_FIELDS = ("model_name", "model_version", "symbol")
 
 def _text(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
     return {
-        (key.decode() if isinstance(key, bytes) else key): (value.decode() if isinstance(value, bytes) else value)
+        (key.decode() if isinstance(key, bytes) else key): (
+            value.decode() if isinstance(value, bytes) else value
+        )
         for key, value in fields.items()
     }
 
@@ -92,7 +94,7 @@ def split_live_metrics_key(key: str, prefix: str) -> tuple[str, str] | None:
     head = f"{prefix}model:live:"
     if not key.startswith(head):
         return None
-    model_name, _, symbol = key[len(head):].rpartition(":")
+    model_name, _, symbol = key[len(head) :].rpartition(":")
     if not model_name or not symbol:
         return None
     return model_name, symbol

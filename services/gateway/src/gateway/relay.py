@@ -30,7 +30,9 @@ _POLL_S = 1.0
 class PredictionRelay:
     """Subscribes to the predictions channel; hands each valid Prediction to the fanout and the cache."""
 
-    def __init__(self, redis: Redis, channel: str, fanout: PredictionFanout, latest: LatestPredictions) -> None:
+    def __init__(
+        self, redis: Redis, channel: str, fanout: PredictionFanout, latest: LatestPredictions
+    ) -> None:
         self._redis = redis
         self._channel = channel
         self._fanout = fanout
@@ -58,8 +60,12 @@ class PredictionRelay:
                     backoff = _BACKOFF_FIRST_S  # it had worked: start the backoff over
                 self.listening.clear()
                 RELAY_RECONNECTS.inc()
-                log.warning("prediction channel lost, resubscribing", channel=self._channel,
-                            error=str(exc) or type(exc).__name__, retry_in_s=backoff)
+                log.warning(
+                    "prediction channel lost, resubscribing",
+                    channel=self._channel,
+                    error=str(exc) or type(exc).__name__,
+                    retry_in_s=backoff,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX_S)
 

@@ -37,12 +37,16 @@ class SymbolRequestBody(BaseModel):
     """Ask the trade producer to start following a symbol."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"symbol": "SOLUSDT", "lookback_minutes": 60}]},
+        extra="forbid",
+        json_schema_extra={"examples": [{"symbol": "SOLUSDT", "lookback_minutes": 60}]},
     )
 
     symbol: Symbol
     lookback_minutes: int | None = Field(
-        None, ge=0, le=7 * 24 * 60, description="History to backfill first, in minutes; none for the producer's default.",
+        None,
+        ge=0,
+        le=7 * 24 * 60,
+        description="History to backfill first, in minutes; none for the producer's default.",
     )
 
     @field_validator("lookback_minutes", mode="before")
@@ -77,7 +81,8 @@ class ServedModel(BaseModel):
         examples=[{"mae": 0.00041, "persistence_mae": 0.00044, "skill": 0.068}],
     )
     attributes: dict[str, str] = Field(
-        default_factory=dict, description="Any other field inference recorded about the model.",
+        default_factory=dict,
+        description="Any other field inference recorded about the model.",
     )
 
 
@@ -87,9 +92,13 @@ class LiveMetrics(BaseModel):
     model_name: str = Field(examples=["tickcast-btcusdt-1m-h5"])
     model_version: str | None = Field(None, examples=["3"])
     symbol: Symbol
-    mae: float | None = Field(None, description="Mean absolute error of the predicted return.", examples=[0.0004])
+    mae: float | None = Field(
+        None, description="Mean absolute error of the predicted return.", examples=[0.0004]
+    )
     persistence_mae: float | None = Field(
-        None, description="The same error for the no-change forecast, the baseline.", examples=[0.00043],
+        None,
+        description="The same error for the no-change forecast, the baseline.",
+        examples=[0.00043],
     )
     skill: float | None = Field(None, description="1 - mae / persistence_mae; above 0 beats the baseline.")
     hit_rate: float | None = Field(None, description="Share of predictions with the right direction.")

@@ -47,7 +47,12 @@ def connection_name(key_prefix: str, role: str) -> str:
 
 
 def connect(
-    url: str, timeouts: RedisTimeouts, name: str, *, health_check_interval_s: int = 0, retries: int = 1,
+    url: str,
+    timeouts: RedisTimeouts,
+    name: str,
+    *,
+    health_check_interval_s: int = 0,
+    retries: int = 1,
 ) -> Redis:
     """A client that fails fast: short timeouts, one immediate retry only for a dropped connection.
 
@@ -135,7 +140,9 @@ class PredictionStore:
     async def live_metrics(self) -> list[tuple[str, dict[bytes, bytes]]]:
         """Every live-metrics hash, with its key."""
         with _answering("live metrics"):
-            keys = sorted([key async for key in self._redis.scan_iter(match=self.keys.live_metrics_pattern())])
+            keys = sorted(
+                [key async for key in self._redis.scan_iter(match=self.keys.live_metrics_pattern())]
+            )
             if not keys:
                 return []
             async with self._redis.pipeline(transaction=False) as pipe:

@@ -44,21 +44,28 @@ class SymbolRequester:
             timeout_ms = max(1, int(self._timeout_s * 1000))
             self._producer = CheckedProducer(
                 self._settings,
-                **{"delivery.timeout.ms": timeout_ms, "request.timeout.ms": min(timeout_ms, 30_000),
-                   "linger.ms": 0},
+                **{
+                    "delivery.timeout.ms": timeout_ms,
+                    "request.timeout.ms": min(timeout_ms, 30_000),
+                    "linger.ms": 0,
+                },
             )
         return self._producer
 
     async def request(self, symbol: str, lookback_minutes: int | None) -> SymbolRequest:
         message = SymbolRequest(
-            symbol=symbol, requested_at_ms=int(time.time() * 1000), lookback_minutes=lookback_minutes,
+            symbol=symbol,
+            requested_at_ms=int(time.time() * 1000),
+            lookback_minutes=lookback_minutes,
         )
         async with self._lock:
             try:
                 await asyncio.to_thread(self._send_and_flush, message)
             except DeliveryError as exc:
                 log.error("symbol request not delivered", symbol=symbol, topic=self._topic, error=str(exc))
-                raise RequestNotDelivered(f"Kafka did not acknowledge the request for {symbol!r}: {exc}") from exc
+                raise RequestNotDelivered(
+                    f"Kafka did not acknowledge the request for {symbol!r}: {exc}"
+                ) from exc
         log.info("symbol requested", symbol=symbol, topic=self._topic, lookback_minutes=lookback_minutes)
         return message
 

@@ -28,13 +28,18 @@ async def recent_candles(
     store: Store,
     interval: Annotated[
         str,
-        Query(pattern=r"^[1-9][0-9]{0,2}[smhdw]$", description="Candle length, as the exchange names it.",
-              examples=["1m"]),
+        Query(
+            pattern=r"^[1-9][0-9]{0,2}[smhdw]$",
+            description="Candle length, as the exchange names it.",
+            examples=["1m"],
+        ),
     ] = "1m",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="The newest this many candles.")] = 300,
 ) -> StoredJSONResponse:
     """The newest ``limit`` candles of ``symbol`` at ``interval``, oldest first."""
     series = await store.candles(symbol, interval, limit)
     if not series.symbol_known:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown symbol {symbol!r}: GET /symbols lists the known ones")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"unknown symbol {symbol!r}: GET /symbols lists the known ones"
+        )
     return StoredJSONResponse(json_array(valid_documents(Candle, series.members, symbol)))

@@ -20,14 +20,20 @@ router = APIRouter(tags=["operations"])
 async def health(request: Request, store: Store) -> Health:
     """Ready only when Redis answers a PING; a 503 names what failed."""
     latency_ms = await store.ping_ms()
-    return Health(redis_latency_ms=round(latency_ms, 3), live_subscription=request.app.state.relay.listening.is_set())
+    return Health(
+        redis_latency_ms=round(latency_ms, 3), live_subscription=request.app.state.relay.listening.is_set()
+    )
 
 
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-                     "description": "Prometheus text exposition."}},
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text exposition.",
+        }
+    },
     summary="Prometheus metrics",
 )
 def metrics() -> Response:

@@ -41,7 +41,7 @@ async def prediction_feed(websocket: WebSocket, symbols: str | None = None) -> N
 
 
 async def _pump(websocket: WebSocket, feed: ClientFeed) -> None:
-    """Send queued predictions until the client leaves (clients only listen; anything they send is ignored)."""
+    """Send queued predictions until the client leaves (clients only listen; what they send is ignored)."""
     sender = asyncio.create_task(_send_forever(websocket, feed))
     watcher = asyncio.create_task(_wait_for_disconnect(websocket))
     try:

@@ -61,7 +61,8 @@ async def prediction_history(
     since: Annotated[
         int | None,
         Query(
-            ge=MIN_EPOCH_MS, lt=MAX_EPOCH_MS,
+            ge=MIN_EPOCH_MS,
+            lt=MAX_EPOCH_MS,
             description="Only predictions made as of this epoch millisecond or later, oldest first: "
             "page on with the last as_of_ms + 1. Without it, the newest ones.",
             examples=[1_704_067_200_000],
@@ -72,5 +73,7 @@ async def prediction_history(
     """Predictions ordered by ``as_of_ms``, oldest first. An empty list means none in that range."""
     series = await store.prediction_history(symbol, since, limit)
     if not series.symbol_known:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown symbol {symbol!r}: GET /symbols lists the known ones")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"unknown symbol {symbol!r}: GET /symbols lists the known ones"
+        )
     return StoredJSONResponse(json_array(valid_documents(Prediction, series.members, symbol)))

@@ -32,7 +32,10 @@ async def list_symbols(store: Store) -> SymbolList:
     dependencies=[Depends(require_write_key)],
     responses={
         400: {"model": ErrorMessage, "description": "The body is not JSON at all."},
-        401: {"model": ErrorMessage, "description": "API keys are configured and X-API-Key is missing or wrong."},
+        401: {
+            "model": ErrorMessage,
+            "description": "API keys are configured and X-API-Key is missing or wrong.",
+        },
         503: {"model": ErrorMessage, "description": "Kafka did not acknowledge the request; retry later."},
     },
     summary="Ask the producer to follow a symbol",
