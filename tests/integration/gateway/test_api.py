@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import httpx
@@ -197,3 +198,17 @@ def test_redis_down_is_a_503_with_a_message_on_every_read_endpoint(
         # The API itself is still up: documentation and metrics do not need Redis.
         assert client.get("/openapi.json").status_code == 200
         assert client.get("/metrics").status_code == 200
+
+
+def test_a_redis_that_accepts_but_never_answers_is_a_503_not_a_hang(redis_settings, start_gateway) -> None:
+    # A listening socket nobody serves: connections succeed, replies never come.
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as silent:
+        port = silent.getsockname()[1]
+        silent_redis = redis_settings.model_copy(update={"url": f"redis://127.0.0.1:{port}/0"})
+        gateway = start_gateway(GatewaySettings(redis=silent_redis, redis_timeout_s=0.3))
+
+        with httpx.Client(base_url=gateway.url, timeout=10.0) as client:
+            for path in ("/health", "/predictions/BTCUSDT/latest", "/candles/BTCUSDT"):
+                response = client.get(path)
+                assert response.status_code == 503, path
+                assert "Redis did not answer" in response.json()["detail"], path
