@@ -17,7 +17,7 @@ class GatewaySettings(ServiceSettings):
     ones (``LOG_LEVEL``, ``REDIS_URL``...) keep the names every service reads.
     """
 
-    model_config = SettingsConfigDict(**ServiceSettings.model_config, populate_by_name=True)
+    model_config = SettingsConfigDict(**{**ServiceSettings.model_config, "populate_by_name": True})
 
     host: str = Field("127.0.0.1", validation_alias="GATEWAY_HOST", description="Address to listen on.")
     port: int = Field(8000, ge=0, le=65535, validation_alias="GATEWAY_PORT")
