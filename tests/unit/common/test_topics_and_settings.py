@@ -42,3 +42,20 @@ def test_intervals():
     assert parse_intervals("1m, 5m,1h") == ["1m", "5m", "1h"]
     with pytest.raises(ValueError, match="unknown interval '0m'"):
         interval_ms("0m")
+
+
+def test_shared_service_settings_keep_plain_names_under_a_prefix(monkeypatch: pytest.MonkeyPatch):
+    from pydantic_settings import SettingsConfigDict
+
+    from tickcast.settings import ServiceSettings
+
+    class PrefixedSettings(ServiceSettings):
+        model_config = SettingsConfigDict(env_prefix="SOME_SERVICE_")
+        batch_size: int = 1
+
+    monkeypatch.setenv("METRICS_PORT", "9123")
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    monkeypatch.setenv("SOME_SERVICE_BATCH_SIZE", "7")
+    settings = PrefixedSettings()
+    assert (settings.metrics_port, settings.log_format, settings.batch_size) == (9123, "json", 7)
+    assert PrefixedSettings(metrics_port=5).metrics_port == 5

@@ -47,12 +47,21 @@ class RedisSettings(BaseSettings):
 
 
 class ServiceSettings(BaseSettings):
-    """Settings every service has; a service subclasses this for its own."""
+    """Settings every service has; a service subclasses this for its own.
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    The shared fields keep their plain names (``LOG_LEVEL``, ``LOG_FORMAT``,
+    ``METRICS_PORT``) whatever ``env_prefix`` a service sets for its own fields,
+    so one ``.env`` and one compose anchor configure every service alike.
+    """
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "console"] = Field("console", description="json for machines, console for people.")
-    metrics_port: int = Field(0, ge=0, description="Prometheus /metrics port; 0 disables it.")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias="LOG_LEVEL")
+    log_format: Literal["json", "console"] = Field(
+        "console", validation_alias="LOG_FORMAT", description="json for machines, console for people."
+    )
+    metrics_port: int = Field(
+        0, ge=0, validation_alias="METRICS_PORT", description="Prometheus /metrics port; 0 disables it."
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
