@@ -25,7 +25,7 @@ SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "ADAUSDT"]
 
 def test_sigkill_and_restart_lose_and_repeat_nothing(kafka_settings: KafkaSettings, tmp_path: Path) -> None:
     # 20 whole minutes, so the last 1m and 5m windows end together and the idle clock closes both.
-    trades = synthetic_trades(SYMBOLS, START_MS, minutes=20, per_minute=900)
+    trades = synthetic_trades(SYMBOLS, START_MS, minutes=20, per_minute=400)
     expected = build_candles(trades, ["1m", "5m"])
     assert len(expected) == len(SYMBOLS) * (20 + 4)
     total = produce_trades(kafka_settings, trades)

@@ -36,7 +36,7 @@ def assert_same_candles(got: list[Candle], expected: list[Candle]) -> None:
 
 
 def test_sigterm_mid_stream_then_restart(kafka_settings: KafkaSettings, tmp_path: Path) -> None:
-    trades = synthetic_trades(SYMBOLS, START_MS, minutes=10, per_minute=800, seed=11)
+    trades = synthetic_trades(SYMBOLS, START_MS, minutes=10, per_minute=400, seed=11)
     expected = build_candles(trades, ["1m", "5m"])
     total = produce_trades(kafka_settings, trades)
     group = f"{kafka_settings.topic_prefix}candle-builder"
@@ -56,7 +56,7 @@ def test_sigterm_mid_stream_then_restart(kafka_settings: KafkaSettings, tmp_path
 
 
 def test_second_replica_joining_mid_stream(kafka_settings: KafkaSettings, tmp_path: Path) -> None:
-    trades = synthetic_trades(SYMBOLS, START_MS, minutes=10, per_minute=800, seed=12)
+    trades = synthetic_trades(SYMBOLS, START_MS, minutes=10, per_minute=400, seed=12)
     expected = build_candles(trades, ["1m", "5m"])
     head, tail = trades[: len(trades) // 4], trades[len(trades) // 4 :]
     produce_trades(kafka_settings, head)

@@ -95,10 +95,11 @@ class CandleAccumulator:
             self.first_trade_id = first_id
             self.last_trade_id = last_id
         else:
-            if (ts, trade_id) < (self.open_ts, self.open_id):
+            # (ts, trade_id) ordering, without building tuples on the hot path.
+            if ts < self.open_ts or (ts == self.open_ts and trade_id < self.open_id):
                 self.open_ts, self.open_id, self.open = ts, trade_id, price
                 self.first_trade_id = first_id
-            if (ts, trade_id) > (self.close_ts, self.close_id):
+            if ts > self.close_ts or (ts == self.close_ts and trade_id > self.close_id):
                 self.close_ts, self.close_id, self.close = ts, trade_id, price
                 self.last_trade_id = last_id
             self.high = max(self.high, price)

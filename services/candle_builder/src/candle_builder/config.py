@@ -42,9 +42,10 @@ class Settings(ServiceSettings):
         1.0, gt=0, description="Checkpoint period while no window closes."
     )
     candle_emit_commit_gap_ms: int = Field(
-        200,
+        # Only binds when windows close faster than this, i.e. in replays; live candles never wait.
+        500,
         ge=0,
-        description="After candles are emitted, commit (publish) them once this long since the last.",
+        description="Emitted candles are committed (published) at once, but at most once per this period.",
     )
     candle_tick_ms: int = Field(100, ge=10, description="Idle-close check period and consumer poll timeout.")
     candle_transaction_timeout_ms: int = Field(30_000, ge=1_000, description="Kafka transaction.timeout.ms.")

@@ -43,6 +43,7 @@ from typing import Any
 
 import structlog
 from confluent_kafka import TopicPartition
+from pydantic import ValidationError
 from quixstreams.context import message_context
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.models.messagecontext import MessageContext
@@ -94,6 +95,16 @@ class _Counts:
 
     def __init__(self) -> None:
         self.trades_in = self.accepted = self.late = 0
+
+
+def parse_trade(value: bytes | None) -> Trade:
+    """A trade from a message value; :class:`ContractError` says what is wrong."""
+    if value is None:
+        raise ContractError("Trade", "<payload>", None, "empty message (tombstone)")
+    try:
+        return Trade.model_validate_json(value)
+    except ValidationError:
+        return Trade.parse(value)  # raises the ContractError that names field and value
 
 
 def open_key(symbol: str) -> str:
@@ -150,6 +161,7 @@ class CandleOperator:
         self._unpublished_checkpoint: object = None
         self._last_forced_commit = 0.0
         self._next_tick = 0.0
+        self._now_ms = int(time.time() * 1000)  # wall clock, refreshed every tick
 
         sdf.register_store()
         sdf.update(self.on_message, metadata=True)
@@ -160,14 +172,17 @@ class CandleOperator:
 
     def on_message(self, value: bytes | None, key: bytes | None, _timestamp: int, _headers: Any) -> None:
         context = message_context()
-        partition = self._partition(context.partition)
+        number = context.partition
+        partition = self._partitions.get(number)
+        if partition is None or partition.store_partition is not self._get_store().partitions.get(number):
+            partition = self._partition(number)
         partition.last_active = time.monotonic()
         self._counts.trades_in += 1
         try:
-            if value is None:
-                raise ContractError("Trade", "<payload>", None, "empty message (tombstone)")
-            trade = Trade.parse(value)
-            check_not_in_future(trade, int(time.time() * 1000), self._config.max_future_ms)
+            trade = parse_trade(value)
+            if trade.timestamp_ms - self._now_ms > self._config.max_future_ms:
+                # The cached clock can only be behind: confirm with the real one before refusing.
+                check_not_in_future(trade, int(time.time() * 1000), self._config.max_future_ms)
             candles = partition.builder.add(trade)
         except ContractError as exc:
             self._dead_letter(context, key, value, str(exc), "ContractError")
@@ -194,6 +209,7 @@ class CandleOperator:
         if now < self._next_tick:
             return
         self._next_tick = now + self._config.tick_s
+        self._now_ms = int(time.time() * 1000)
         if self._context.state_manager.recovery_required:
             return
         self._close_idle_partitions(now)
@@ -229,7 +245,7 @@ class CandleOperator:
         position = consumer.position([topic_partition])[0].offset
         if position < 0:  # nothing read since assignment
             if partition.start_offset is None:
-                committed = consumer.committed([topic_partition], timeout=10)[0].offset
+                committed = consumer.committed([topic_partition], timeout=5)[0].offset
                 partition.start_offset = committed if committed >= 0 else low
             position = partition.start_offset
         return position < high
