@@ -9,8 +9,12 @@ from candle_builder.aggregate import build_candles
 from candle_builder.binance_files import read_klines, read_trades
 from integration.candle_builder.harness import produce_trades, read_candles, running
 from tickcast.settings import KafkaSettings
-from unit.candle_builder.samples import binance_daily
-from unit.candle_builder.test_exchange_klines import COMPLETE_MINUTES, assert_matches_kline, complete_minutes
+from unit.candle_builder.samples import (
+    COMPLETE_MINUTES,
+    assert_matches_kline,
+    binance_daily,
+    complete_minutes,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import math
+from collections import Counter
 from pathlib import Path
 
 import pytest
-from tickcast.contracts import Trade
+from tickcast.contracts import Candle, Trade
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 BINANCE_DAILY = SHARED_DATA / "binance" / "spot" / "daily"
@@ -45,3 +47,31 @@ def binance_daily() -> Path:
     if not BINANCE_DAILY.is_dir():
         pytest.skip(f"exchange sample files not found at {BINANCE_DAILY} (the ../shared folder is optional)")
     return BINANCE_DAILY
+
+
+FLOAT_FIELDS = (
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+)
+# Complete minutes per file, as listed in the data folder's README.
+COMPLETE_MINUTES = {"2021-01-01": 2, "2021-01-02": 3, "2021-01-03": 1}
+
+
+def complete_minutes(trades: list[Trade], klines: dict[int, dict[str, float | int]]) -> list[int]:
+    """Minutes whose every trade is in the file: the kline's count equals the rows held."""
+    held = Counter(trade.timestamp_ms - trade.timestamp_ms % 60_000 for trade in trades)
+    return sorted(minute for minute, count in held.items() if klines[minute]["trade_count"] == count)
+
+
+def assert_matches_kline(candle: Candle, kline: dict[str, float | int]) -> None:
+    assert candle.close_time_ms == kline["close_time_ms"]
+    assert candle.trade_count == kline["trade_count"]
+    for name in FLOAT_FIELDS:
+        got, want = getattr(candle, name), kline[name]
+        assert math.isclose(got, want, rel_tol=1e-9), f"{name} of {candle.open_time_ms}: {got} != {want}"

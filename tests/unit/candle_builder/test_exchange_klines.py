@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from pathlib import Path
 
 import pytest
 from candle_builder.aggregate import build_candles
 from candle_builder.binance_files import read_klines, read_trades
-from tickcast.contracts import Candle, Trade
-from unit.candle_builder.samples import binance_daily
-
-FLOAT_FIELDS = (
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "quote_volume",
-    "taker_buy_base_volume",
-    "taker_buy_quote_volume",
+from tickcast.contracts import Trade
+from unit.candle_builder.samples import (
+    COMPLETE_MINUTES,
+    assert_matches_kline,
+    binance_daily,
+    complete_minutes,
 )
-# Complete minutes per file, as listed in the data folder's README.
-COMPLETE_MINUTES = {"2021-01-01": 2, "2021-01-02": 3, "2021-01-03": 1}
-
-
-def complete_minutes(trades: list[Trade], klines: dict[int, dict[str, float | int]]) -> list[int]:
-    """Minutes whose every trade is in the file: the kline's count equals the rows held."""
-    held = Counter(trade.timestamp_ms - trade.timestamp_ms % 60_000 for trade in trades)
-    return sorted(minute for minute, count in held.items() if klines[minute]["trade_count"] == count)
-
-
-def assert_matches_kline(candle: Candle, kline: dict[str, float | int]) -> None:
-    assert candle.close_time_ms == kline["close_time_ms"]
-    assert candle.trade_count == kline["trade_count"]
-    for name in FLOAT_FIELDS:
-        got, want = getattr(candle, name), kline[name]
-        assert math.isclose(got, want, rel_tol=1e-9), f"{name} of {candle.open_time_ms}: {got} != {want}"
 
 
 def aggregate(trades: list[Trade]) -> list[Trade]:
