@@ -56,7 +56,7 @@ def run_replay(settings: KafkaSettings, path: Path) -> tuple[float, int]:
     topic = TopicNames(settings)(Topic.TRADES)
     started = time.perf_counter()
     dumps = discover(path)
-    sink = TradeSink(settings, topic, read_high_water_marks(settings, topic, wanted_spaces(dumps)))
+    sink = TradeSink.for_bulk(settings, topic, read_high_water_marks(settings, topic, wanted_spaces(dumps)))
     replay(dumps, sink, speed=None, stop=threading.Event(), progress=False)
     sink.flush()
     return time.perf_counter() - started, sink.produced
@@ -119,7 +119,8 @@ def main() -> None:
                 f"bare producer {bare_rates[-1]:>10,.0f} msgs/s | ratio {replay_rates[-1] / bare_rates[-1]:.2f}",
                 flush=True,
             )
-    admin.delete_topics(created, operation_timeout=30)
+    for future in admin.delete_topics(created, operation_timeout=30).values():
+        future.result()
     replay_rate, bare_rate = statistics.median(replay_rates), statistics.median(bare_rates)
     print()
     print(f"{'':24}{'trades/s':>12}")

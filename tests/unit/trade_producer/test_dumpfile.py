@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from trade_producer.columns import columns_from_block
@@ -22,9 +23,9 @@ AGG_ROWS = (
 )
 
 
-def _read(path: Path, **overrides: object):
-    dump = describe(path, **overrides)  # type: ignore[arg-type]
-    blocks = list(read_blocks(dump))
+def _read(path: Path, typed: bool = True):
+    dump = describe(path)
+    blocks = list(read_blocks(dump, typed=typed))
     return dump, [columns_from_block(block, dump.kind) for block in blocks]
 
 
@@ -70,6 +71,31 @@ def test_agg_trades_in_microseconds_become_milliseconds_with_trade_id_range(tmp_
     assert trade.trade_count == 3
 
 
+def test_typed_reading_stops_at_a_value_that_does_not_parse(tmp_path: Path) -> None:
+    path = tmp_path / "ETHUSDT-trades-2021-01-01.csv"
+    path.write_text("1,100.5,0.1,10.05,1609462631341,True,True\n2,abc,0.1,10.05,1609462631342,True,True\n")
+    with pytest.raises(pa.ArrowInvalid):
+        _read(path, typed=True)
+
+
+def test_typed_blocks_refuse_values_outside_the_contract(tmp_path: Path) -> None:
+    path = tmp_path / "ETHUSDT-trades-2021-01-01.csv"
+    path.write_text(
+        "1,100.5,0.1,10.05,1609462631341,True,True\n"
+        "2,100.5,0,0,1609462631343,False,True\n"  # zero quantity
+        "3,-1,0.1,10.05,1609462631343,False,True\n"  # negative price
+        "4,100.5,0.1,10.05,99,False,True\n"  # time is not an epoch
+        "5,nan,0.1,10.05,1609462631345,False,True\n"
+        "6,100.7,0.2,20.14,1609462631347,False,True\n"
+    )
+    _dump, [(columns, rejects)] = _read(path, typed=True)
+    assert columns.trade_id.tolist() == [1, 6]
+    assert [(r.raw.split(",")[0], r.reason.split()[0]) for r in rejects] == [
+        ("2", "qty"), ("3", "price"), ("4", "time"), ("5", "price")
+    ]  # fmt: skip
+    assert rejects[0].raw == "2,100.5,0.0,0.0,1609462631343,False,True"
+
+
 def test_bad_rows_are_refused_one_by_one_with_their_text(tmp_path: Path) -> None:
     path = tmp_path / "ETHUSDT-trades-2021-01-01.csv"
     path.write_text(
@@ -82,7 +108,7 @@ def test_bad_rows_are_refused_one_by_one_with_their_text(tmp_path: Path) -> None
         "7,100.7,0.2,20.14,1609462631347,False,True\n"
     )
 
-    _dump, [(columns, rejects)] = _read(path)
+    _dump, [(columns, rejects)] = _read(path, typed=False)
 
     assert columns.trade_id.tolist() == [1, 7]
     assert [reject.raw.split(",")[0] for reject in rejects] == ["2", "3", "4", "5", "6"]

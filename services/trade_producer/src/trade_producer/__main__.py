@@ -86,7 +86,7 @@ def replay(
         raise typer.BadParameter(str(error)) from error
     topic = topics(Topic.TRADES)
     marks = read_high_water_marks(settings.kafka, topic, wanted_spaces(dumps), chunk=settings.dedupe_scan_chunk)
-    sink = TradeSink(settings.kafka, topic, marks)
+    sink = TradeSink.for_bulk(settings.kafka, topic, marks)
     with stop_on_signals() as stop:
         try:
             report = run_replay(dumps, sink, pace, stop, progress=progress)
@@ -146,7 +146,7 @@ def synthetic(
     generators = [SyntheticTrades(name, seed, start_ms, START_PRICES.get(name, 100.0)) for name in names]
     topic = topics(Topic.TRADES)
     wanted = {id_space(name, aggregate=False) for name in names}
-    sink = TradeSink(settings.kafka, topic, read_high_water_marks(settings.kafka, topic, wanted))
+    sink = TradeSink.for_bulk(settings.kafka, topic, read_high_water_marks(settings.kafka, topic, wanted))
     with stop_on_signals() as stop:
         try:
             produced = run_synthetic(generators, sink, trades, pace, stop, progress=progress)

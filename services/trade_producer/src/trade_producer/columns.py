@@ -89,13 +89,22 @@ def _ok(values: pa.Array, pattern: str) -> Bools:
     return np.asarray(pc.fill_null(pc.match_substring_regex(values, pattern), False), dtype=bool)
 
 
+def _present(values: pa.Array) -> Bools:
+    return np.asarray(pc.is_valid(values), dtype=bool)
+
+
 def _integers(values: pa.Array) -> tuple[Ints, Bools]:
+    if pa.types.is_integer(values.type):
+        return pc.fill_null(values, 0).to_numpy(), _present(values)
     valid = _ok(values, _INTEGER) & (pc.utf8_length(values).to_numpy(zero_copy_only=False) <= 18)
     cleaned = pc.if_else(pa.array(valid), values, "0")
     return pc.cast(cleaned, pa.int64()).to_numpy(zero_copy_only=False), valid
 
 
 def _decimals(values: pa.Array) -> tuple[Floats, Bools]:
+    if pa.types.is_floating(values.type):
+        numbers = pc.fill_null(values, 0.0).to_numpy()
+        return numbers, _present(values) & np.isfinite(numbers)
     valid = _ok(values, _DECIMAL)
     cleaned = pc.if_else(pa.array(valid), values, "0")
     numbers = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
@@ -103,6 +112,8 @@ def _decimals(values: pa.Array) -> tuple[Floats, Bools]:
 
 
 def _booleans(values: pa.Array) -> tuple[Bools, Bools]:
+    if pa.types.is_boolean(values.type):
+        return np.asarray(pc.fill_null(values, False), dtype=bool), _present(values)
     lowered = pc.fill_null(pc.utf8_lower(values), "")
     true = np.asarray(pc.equal(lowered, "true"), dtype=bool)
     false = np.asarray(pc.equal(lowered, "false"), dtype=bool)
@@ -116,16 +127,16 @@ def _epoch_ms(values: pa.Array) -> tuple[Ints, Bools]:
 
 
 def columns_from_block(block: pa.RecordBatch, kind: DumpKind) -> tuple[TradeColumns, list[RejectedRow]]:
-    """Convert one block of text columns; invalid rows are dropped and returned as rejects."""
+    """Convert one block (typed or text columns); invalid rows are dropped and returned as rejects."""
     column = block.column
     checks: list[tuple[str, Bools]] = []
     if kind is DumpKind.TRADES:
         trade_id, ok = _integers(column("id"))
-        checks.append(("id must be a non-negative integer", ok))
+        checks.append(("id must be a non-negative integer", ok & (trade_id >= 0)))
         quantity_name, time_name = "qty", "time"
     else:
         trade_id, ok = _integers(column("agg_trade_id"))
-        checks.append(("agg_trade_id must be a non-negative integer", ok))
+        checks.append(("agg_trade_id must be a non-negative integer", ok & (trade_id >= 0)))
         quantity_name, time_name = "quantity", "transact_time"
     price, ok = _decimals(column("price"))
     checks.append(("price must be a positive number", ok & (price > 0)))
@@ -146,7 +157,7 @@ def columns_from_block(block: pa.RecordBatch, kind: DumpKind) -> tuple[TradeColu
         first_trade_id, ok_first = _integers(column("first_trade_id"))
         last_trade_id, ok_last = _integers(column("last_trade_id"))
         checks.append(("first_trade_id/last_trade_id must be ids with first <= last",
-                       ok_first & ok_last & (first_trade_id <= last_trade_id)))  # fmt: skip
+                       ok_first & ok_last & (first_trade_id >= 0) & (first_trade_id <= last_trade_id)))  # fmt: skip
     valid = np.logical_and.reduce([ok for _, ok in checks])
     columns = TradeColumns(
         trade_id, price, quantity, quote_quantity, timestamp_ms, is_buyer_maker, first_trade_id, last_trade_id
@@ -162,6 +173,6 @@ def _rejects(block: pa.RecordBatch, checks: list[tuple[str, Bools]], invalid: Bo
     rejected = []
     for position, row in enumerate(rows):
         reason = next(name for name, ok in checks if not ok[row])
-        raw = ",".join("" if part[position] is None else part[position] for part in texts)
+        raw = ",".join("" if part[position] is None else str(part[position]) for part in texts)
         rejected.append(RejectedRow(raw=raw, reason=reason))
     return rejected

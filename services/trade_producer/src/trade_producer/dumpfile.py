@@ -40,6 +40,17 @@ class DumpKind(StrEnum):
     def columns(self) -> tuple[str, ...]:
         return TRADE_COLUMNS if self is DumpKind.TRADES else AGG_TRADE_COLUMNS
 
+    @property
+    def types(self) -> dict[str, pa.DataType]:
+        return {name: _COLUMN_TYPES.get(name, pa.float64()) for name in self.columns}
+
+
+# Columns not listed here are decimals.
+_COLUMN_TYPES = {
+    "id": pa.int64(), "agg_trade_id": pa.int64(), "first_trade_id": pa.int64(), "last_trade_id": pa.int64(),
+    "time": pa.int64(), "transact_time": pa.int64(), "is_buyer_maker": pa.bool_(), "is_best_match": pa.bool_(),
+}  # fmt: skip
+
 
 class DumpFileError(ValueError):
     """A path that is not a readable data-dump file (bad name, no CSV, unknown layout)."""
@@ -137,13 +148,17 @@ def read_blocks(
     dump: DumpFile,
     on_bytes: Callable[[int], object] = lambda _n: None,
     on_malformed_row: Callable[[str], object] = lambda _text: None,
+    typed: bool = True,
     block_bytes: int = BLOCK_BYTES,
 ) -> Iterator[pa.RecordBatch]:
-    """The file's rows in blocks of text columns named as in :attr:`DumpKind.columns`.
+    """The file's rows in blocks of columns named as in :attr:`DumpKind.columns`.
 
-    The header row is detected (and skipped) from the first line; files without
-    the trailing ``is_best_match`` column are accepted. Rows with the wrong number
-    of fields go to ``on_malformed_row`` and are skipped.
+    ``typed`` parses numbers and booleans while reading (fast; raises
+    ``pyarrow.ArrowInvalid`` at the first value that does not parse); otherwise
+    every column is text, so that bad values can be refused row by row. The
+    header row is detected (and skipped) from the first line; files without the
+    trailing ``is_best_match`` column are accepted. Rows with the wrong number of
+    fields go to ``on_malformed_row`` and are skipped.
     """
     with open_csv_bytes(dump.path) as (stream, _size):
         first_line = stream.readline()
@@ -166,7 +181,9 @@ def read_blocks(
         reader = pacsv.open_csv(
             pa.PythonFile(_ByteStream(prefix, stream, on_bytes), mode="r"),
             read_options=pacsv.ReadOptions(column_names=names, block_size=block_bytes),
-            convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names}),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: dump.kind.types[name] if typed else pa.string() for name in names}
+            ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=skip_malformed),
         )
         yield from reader

@@ -36,22 +36,29 @@ def check_contract_shape() -> None:
 
 check_contract_shape()
 
-_TRUE = pa.scalar(b"true", pa.binary())
-_FALSE = pa.scalar(b"false", pa.binary())
+_TRUE = pa.scalar(b"true", pa.large_binary())
+_FALSE = pa.scalar(b"false", pa.large_binary())
 
 
 def _literal(text: str) -> pa.Scalar:
-    return pa.scalar(text.encode(), pa.binary())
+    return pa.scalar(text.encode(), pa.large_binary())
 
 
 def _integers(values: np.ndarray) -> pa.Array:
-    return pc.cast(pc.cast(pa.array(values, pa.int64()), pa.string()), pa.binary())
+    return pc.cast(pc.cast(pa.array(values, pa.int64()), pa.large_string()), pa.large_binary())
 
 
-def _floats(values: np.ndarray) -> pa.Array:
-    # One orjson call formats the whole column; its separators are the only commas.
-    formatted = orjson.dumps(values.tolist())[1:-1].split(b",") if len(values) else []
-    return pa.array(formatted, pa.binary())
+def _then_comma(values: np.ndarray) -> pa.Array:
+    """Each number as JSON followed by a comma, e.g. ``b"29023.66,"``.
+
+    One orjson call formats the whole column; its own separators become each
+    element's trailing comma, so the Arrow array is built on orjson's output
+    buffer without creating a Python object per value.
+    """
+    body = orjson.dumps(values.tolist())[1:-1] + b","
+    ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord(",")) + 1
+    offsets = np.concatenate(([0], ends)).astype(np.int64)
+    return pa.Array.from_buffers(pa.large_binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(body)])
 
 
 def encode_trades(symbol: str, source: TradeSource, trades: TradeColumns) -> list[bytes]:
@@ -60,20 +67,20 @@ def encode_trades(symbol: str, source: TradeSource, trades: TradeColumns) -> lis
         return []
     head = f'{{"schema_version":{SCHEMA_VERSION},"symbol":{orjson.dumps(symbol).decode()},"trade_id":'
     pieces: list[pa.Array | pa.Scalar] = [
-        _literal(head), _integers(trades.trade_id),
-        _literal(',"price":'), _floats(trades.price),
-        _literal(',"quantity":'), _floats(trades.quantity),
-        _literal(',"quote_quantity":'), _floats(trades.quote_quantity),
-        _literal(',"timestamp_ms":'), _integers(trades.timestamp_ms),
-        _literal(',"is_buyer_maker":'), pc.if_else(pa.array(trades.is_buyer_maker), _TRUE, _FALSE),
+        _literal(head), _then_comma(trades.trade_id),
+        _literal('"price":'), _then_comma(trades.price),
+        _literal('"quantity":'), _then_comma(trades.quantity),
+        _literal('"quote_quantity":'), _then_comma(trades.quote_quantity),
+        _literal('"timestamp_ms":'), _then_comma(trades.timestamp_ms),
+        _literal('"is_buyer_maker":'), pc.if_else(pa.array(trades.is_buyer_maker), _TRUE, _FALSE),
         _literal(f',"source":{orjson.dumps(source).decode()}'),
     ]  # fmt: skip
     if trades.first_trade_id is None or trades.last_trade_id is None:
         pieces.append(_literal(',"first_trade_id":null,"last_trade_id":null}'))
     else:
         pieces += [
-            _literal(',"first_trade_id":'), _integers(trades.first_trade_id),
-            _literal(',"last_trade_id":'), _integers(trades.last_trade_id), _literal("}"),
+            _literal(',"first_trade_id":'), _then_comma(trades.first_trade_id),
+            _literal('"last_trade_id":'), _integers(trades.last_trade_id), _literal("}"),
         ]  # fmt: skip
-    joined = pc.binary_join_element_wise(*pieces, pa.scalar(b"", pa.binary()))
+    joined = pc.binary_join_element_wise(*pieces, pa.scalar(b"", pa.large_binary()))
     return joined.to_pylist()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 import structlog
 from tqdm import tqdm
 
@@ -14,6 +16,7 @@ from trade_producer.columns import RejectedRow, TradeColumns, columns_from_block
 from trade_producer.dedupe import IdSpace, id_space
 from trade_producer.dumpfile import DumpFile, DumpKind, open_csv_bytes, read_blocks
 from trade_producer.metrics import REJECTED_MESSAGES
+from trade_producer.prefetch import prefetch
 from trade_producer.sink import TradeSink
 
 log = structlog.get_logger(__name__)
@@ -81,33 +84,65 @@ def replay(
     """Produce every valid, new row of ``dumps`` in file order; stop early when ``stop`` is set."""
     report = ReplayReport()
     started = time.perf_counter()
-    clock = ReplayClock(speed) if speed is not None else None
     with tqdm(
         total=csv_bytes_total(dumps), unit="B", unit_scale=True, desc="replay", disable=not progress
     ) as bar:
-        for dump in dumps:
-            if stop.is_set():
-                break
-            log.info("replaying file", file=dump.path.name, symbol=dump.symbol, kind=str(dump.kind))
-            report.files += 1
-
-            def on_malformed(text: str, dump: DumpFile = dump) -> None:
-                _reject(dump, RejectedRow(raw=text, reason="wrong number of fields"), report)
-
-            for block in read_blocks(dump, on_bytes=bar.update, on_malformed_row=on_malformed):
-                trades, rejects = columns_from_block(block, dump.kind)
-                for rejected in rejects:
-                    _reject(dump, rejected, report)
-                if clock is None:
-                    report.produced += sink.send_columns(dump.symbol, SOURCE, trades)
-                else:
-                    report.produced += _send_paced(dump.symbol, trades, sink, clock, stop)
+        validated = _validated_blocks(dumps, bar.update, report, stop)
+        if speed is None:
+            # Reading, checking and encoding run a block ahead in a worker thread (Arrow
+            # releases the GIL), while this thread hands the previous block to Kafka.
+            encoded = ((dump, sink.encode_new(dump.symbol, SOURCE, trades)) for dump, trades in validated)
+            for dump, values in prefetch(encoded):
+                report.produced += sink.produce_encoded(dump.symbol, SOURCE, values)
+                bar.set_postfix(trades=report.produced, refresh=False)
+                if stop.is_set():
+                    break
+        else:
+            clock = ReplayClock(speed)
+            for dump, trades in validated:
+                report.produced += _send_paced(dump.symbol, trades, sink, clock, stop)
                 bar.set_postfix(trades=report.produced, refresh=False)
                 if stop.is_set():
                     break
     report.skipped_duplicates = sink.skipped
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _validated_blocks(
+    dumps: list[DumpFile], on_bytes: Callable[[int], object], report: ReplayReport, stop: threading.Event
+) -> Iterator[tuple[DumpFile, TradeColumns]]:
+    for dump in dumps:
+        if stop.is_set():
+            return
+        log.info("replaying file", file=dump.path.name, symbol=dump.symbol, kind=str(dump.kind))
+        report.files += 1
+
+        def on_malformed(text: str, dump: DumpFile = dump) -> None:
+            _reject(dump, RejectedRow(raw=text, reason="wrong number of fields"), report)
+
+        for block in _blocks(dump, on_bytes, on_malformed):
+            trades, rejects = columns_from_block(block, dump.kind)
+            for rejected in rejects:
+                _reject(dump, rejected, report)
+            yield dump, trades
+            if stop.is_set():
+                return
+
+
+def _blocks(
+    dump: DumpFile, on_bytes: Callable[[int], object], on_malformed: Callable[[str], None]
+) -> Iterator[pa.RecordBatch]:
+    """Typed blocks (fast); after a value that does not parse, the file again as text.
+
+    Rows already produced before the switch are skipped by the dedupe marks, so the
+    second pass only adds the rest, refusing bad values one row at a time.
+    """
+    try:
+        yield from read_blocks(dump, on_bytes=on_bytes, on_malformed_row=on_malformed, typed=True)
+    except pa.ArrowInvalid as error:
+        log.warning("file has values that do not parse; checking it row by row", file=dump.path.name, error=str(error))
+        yield from read_blocks(dump, on_malformed_row=on_malformed, typed=False)
 
 
 def _send_paced(
