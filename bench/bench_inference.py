@@ -116,7 +116,7 @@ def wait_for_boundary(span_ms: int) -> int:
 
 def serve(settings: Settings, model_kind: str, ready: EventType, stop: EventType) -> None:
     """The inference service as deployed: alone in its own process."""
-    configure_logging("WARNING")
+    configure_logging(settings.log_level)
     model = keras_mlp(settings.interval, settings.horizon) if model_kind == "mlp" else None
     service = InferenceService(settings, StaticChampion(model))
     stopping = threading.Event()
@@ -132,14 +132,15 @@ def serve(settings: Settings, model_kind: str, ready: EventType, stop: EventType
 
 
 def run_config(config: Config, kafka: KafkaSettings, redis_settings: RedisSettings, symbols: list[str],
-               rounds: int, interval: str) -> list[np.ndarray]:
+               rounds: int, interval: str, log_level: str) -> list[np.ndarray]:
     """Latencies (seconds) of each round, warm-up round first."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}-"
     kafka = kafka.model_copy(update={"topic_prefix": prefix})
     redis_settings = redis_settings.model_copy(update={"key_prefix": prefix})
     ensure_topics(kafka, TopicNames(kafka).specs())
     settings = Settings(kafka=kafka, redis=redis_settings, group_id=f"{prefix}inference", interval=interval,
-                        horizon=5, batch_max_messages=config.batch_max_messages, champion_poll_seconds=3600)
+                        horizon=5, batch_max_messages=config.batch_max_messages, champion_poll_seconds=3600,
+                        log_level=log_level)
     spawn = multiprocessing.get_context("spawn")
     ready, stop = spawn.Event(), spawn.Event()
     server = spawn.Process(target=serve, args=(settings, config.model, ready, stop), daemon=True)
@@ -189,6 +190,7 @@ def main() -> None:
     parser.add_argument("--interval", default="2s", help="Bench candle interval (short, to reach boundaries fast).")
     parser.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP_SERVERS).")
     parser.add_argument("--redis-url", default=None, help="Redis URL (default: REDIS_URL).")
+    parser.add_argument("--log-level", default="WARNING", help="Of the service (DEBUG shows each batch's timing).")
     parser.add_argument("--skip-unbatched", action="store_true", help="Leave out the slow batch-of-one run.")
     args = parser.parse_args()
     configure_logging("WARNING")
@@ -205,14 +207,18 @@ def main() -> None:
     print(f"{'configuration':<24}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
           f"{'p99/budget':>12}{'warm-up p99 ms':>16}")
     results: dict[str, float] = {}
+    per_round: list[str] = []
     for config in configs:
-        rounds = run_config(config, kafka, redis_settings, symbols, args.rounds, args.interval)
+        rounds = run_config(config, kafka, redis_settings, symbols, args.rounds, args.interval, args.log_level)
         measured = np.concatenate(rounds[1:])
         p50, p95, p99 = np.percentile(measured, [50, 95, 99]) * 1000
         results[config.label] = p99
         print(f"{config.label:<24}{p50:>9.0f}{p95:>9.0f}{p99:>9.0f}{measured.max() * 1000:>9.0f}"
               f"{p99 / 1000 / BUDGET_S:>12.2f}{np.percentile(rounds[0], 99) * 1000:>16.0f}", flush=True)
+        per_round.append(f"{config.label:<24}" + " ".join(f"{r.max() * 1000:>6.0f}" for r in rounds[1:]))
 
+    print("\nslowest prediction of each measured round, ms:")
+    print("\n".join(per_round))
     served = results["keras mlp, batched"]
     print(f"\np99 under {BUDGET_S:.0f} s with the MLP, batched: {'yes' if served < BUDGET_S * 1000 else 'NO'}")
     print(f"MLP vs baseline p99: {served / results['baseline, batched']:.2f}x")
