@@ -1,12 +1,18 @@
-"""The faust application: candles -> feature vectors -> feature store, ``features`` and the DLQ.
+"""The faust application: candles -> feature vectors -> ``features``, the feature store and the DLQ.
 
-Per batch of candles (``take_events``): compute every vector, write them to the
-feature store (and wait for it), publish them, then record the new per-symbol
-windows in the table. faust acks a batch's events only after this body returned,
-and commits acked offsets only after flushing its producer (vectors, dead letters,
-changelog), so a committed candle always has its vector stored and its window in
-the changelog. A crash in between replays the candles: the store write is an
-idempotent upsert and a window that already holds a candle ignores it.
+Per batch of candles (``take_events``) the agent computes every vector, publishes the
+vectors and dead letters (waiting for the broker's acks) and hands the batch to the
+store writer. The writer upserts the vectors into the feature store, then records the
+new per-symbol windows in the table, then acks the batch's events: each event holds
+one extra reference until then, so faust's ack at the end of the agent's loop body
+does not make it committable. faust commits only acked offsets, after flushing its
+producer (the changelog), so a committed candle always has its vector stored and its
+window in the changelog. The store write is off the candle -> vector path, and the
+writer merges the batches waiting for it into one write.
+
+A crash in between replays the candles: the store write is an idempotent upsert, and
+a window that already holds a candle ignores it (a vector may then be published twice,
+with the same content: at-least-once on ``features``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import faust
@@ -35,7 +42,8 @@ from feature_pipeline.processing import (
 )
 from feature_pipeline.topic_reader import read_range
 from feature_pipeline.store import FeatureStore
-from tickcast.contracts import Candle, DeadLetter
+from tickcast.contracts import Candle, DeadLetter, FeatureVector
+from tickcast.kafka import CheckedProducer
 from tickcast.logging import configure_logging
 from tickcast.topics import Topic, TopicNames
 
@@ -43,6 +51,15 @@ log = structlog.get_logger(__name__)
 
 SERVICE = "feature_pipeline"
 STATE_TABLE = "candle-windows"
+
+
+@dataclass(frozen=True)
+class StoreJob:
+    """A processed batch waiting for the store writer."""
+
+    vectors: list[FeatureVector]
+    windows: dict[bytes, tuple[int, bytes]]  # state key -> (changelog partition, encoded state)
+    events: list[EventT]
 
 
 class StructlogWorker(faust.Worker):
@@ -81,8 +98,11 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
         table_standby_replicas=0,
     )
     candles = app.topic(names(Topic.CANDLES), key_serializer="raw", value_serializer="raw")
-    features = app.topic(names(Topic.FEATURES), key_serializer="raw", value_serializer="raw")
-    dead_letters = app.topic(names.dlq(Topic.CANDLES), key_serializer="raw", value_serializer="raw")
+    # Vectors and dead letters go through the project's checked librdkafka producer: batched,
+    # idempotent, partitioned like every other Tickcast producer, and flushed per batch.
+    producer = CheckedProducer(settings.kafka)
+    features_topic = names(Topic.FEATURES)
+    dead_letter_topic = names.dlq(Topic.CANDLES)
     windows = app.Table(
         STATE_TABLE,
         key_type=bytes,  # bytes -> the "raw" codec: the window encodes itself compactly
@@ -96,6 +116,10 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
             recovered += parse_batch(messages)[0]
         log.warning("undelivered candles re-read from the topic", holes=holes, candles=len(recovered))
         return recovered
+
+    # Windows computed by the agent, ahead of the table until their batch is stored.
+    latest: dict[bytes, SymbolState] = {}
+    pending: asyncio.Queue[StoreJob] = asyncio.Queue(maxsize=settings.pending_batches)
 
     @app.agent(candles)
     async def compute_features(stream: faust.StreamT) -> None:
@@ -112,7 +136,11 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
         states: dict[bytes, SymbolState] = {}
         for message, candle in parsed:
             key = state_key(candle.symbol, candle.interval)
-            if key not in states and (blob := windows.get(key)) is not None:
+            if key in states:
+                continue
+            if key in latest:  # newer than the table while its batch waits for the store
+                states[key] = latest[key]
+            elif (blob := windows.get(key)) is not None:
                 if (state := SymbolState.decode(blob, message.partition)) is not None:
                     states[key] = state
         loop = asyncio.get_running_loop()
@@ -121,27 +149,69 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
             recovered = await loop.run_in_executor(None, _reread, holes)
             parsed = merge_in_order(parsed, recovered)
             metrics.REREAD.inc(len(recovered))
+        compute_started = time.perf_counter()
         outcome: BatchOutcome = await loop.run_in_executor(None, compute_batch, parsed, states.get)
         outcome.rejected = rejected
-        if outcome.vectors:
-            write_started = time.perf_counter()
-            await loop.run_in_executor(None, feature_store.write, outcome.vectors)
-            metrics.STORE_WRITE_SECONDS.observe(time.perf_counter() - write_started)
+        publish_started = time.perf_counter()
         for vector in outcome.vectors:
-            await features.send(key=vector.key, value=vector.to_json_bytes())
-        for rejected in outcome.rejected:
-            letter = _dead_letter(rejected.message, rejected.reason, rejected.error_type, candles.get_topic_name())
-            await dead_letters.send(key=letter.key, value=letter.to_json_bytes())
-            log.warning("candle refused", partition=rejected.message.partition, offset=rejected.message.offset,
-                        reason=rejected.reason)
+            producer.send(features_topic, vector)
+        for refused in outcome.rejected:
+            letter = _dead_letter(refused.message, refused.reason, refused.error_type, candles.get_topic_name())
+            producer.send(dead_letter_topic, letter)
+            log.warning("candle refused", partition=refused.message.partition, offset=refused.message.offset,
+                        reason=refused.reason)
+        await loop.run_in_executor(None, producer.flush)  # raises if any message was not delivered
         for key, state in outcome.states.items():
-            blob = state.encode()
-            # Explicit partition: the window lives in the changelog partition of its candles.
-            windows.data[key] = blob
-            windows.send_changelog(state.partition, key, blob)
-        _record(outcome, time.perf_counter() - started)
-        log.debug("batch processed", candles=len(messages), vectors=len(outcome.vectors),
-                  rejected=len(outcome.rejected), pushed=dict(outcome.pushed), states=len(outcome.states))
+            latest[key] = state
+        for event in events:
+            event.message.incref()  # released by the store writer once the batch is stored
+        snapshots = {key: (state.partition, state.encode()) for key, state in outcome.states.items()}
+        await pending.put(StoreJob(outcome.vectors, snapshots, list(events)))
+        finished = time.perf_counter()
+        _record(outcome, finished - started)
+        log.info(
+            "batch processed",
+            candles=len(messages),
+            vectors=len(outcome.vectors),
+            rejected=len(outcome.rejected),
+            pushed=dict(outcome.pushed),
+            read_s=round(compute_started - started, 4),
+            compute_s=round(publish_started - compute_started, 4),
+            publish_s=round(finished - publish_started, 4),
+            waiting_jobs=pending.qsize(),
+        )
+
+    @app.task
+    async def store_writer() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = [await pending.get()]
+            while not pending.empty():
+                jobs.append(pending.get_nowait())
+            vectors = [vector for job in jobs for vector in job.vectors]
+            started = time.perf_counter()
+            try:
+                if vectors:
+                    await loop.run_in_executor(None, feature_store.write, vectors)
+            except Exception as error:  # the batch stays unacked: it is replayed after the restart
+                log.exception("feature store write failed", vectors=len(vectors))
+                await app.crash(error)
+                return
+            metrics.STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
+            for job in jobs:
+                for key, (partition, blob) in job.windows.items():
+                    # Explicit partition: the window lives in the changelog partition of its candles.
+                    windows.data[key] = blob
+                    windows.send_changelog(partition, key, blob)
+            for job in jobs:
+                for event in job.events:
+                    event.ack()
+            log.info("vectors stored", vectors=len(vectors), batches=len(jobs),
+                     seconds=round(time.perf_counter() - started, 4))
+
+    @app.on_partitions_revoked.connect
+    async def forget_windows(app: faust.App, revoked: set, **kwargs: object) -> None:  # noqa: ARG001
+        latest.clear()  # the table is the truth once partitions move
 
     return app
 

@@ -33,7 +33,12 @@ class Settings(ServiceSettings):
     faust_data_dir: Path = Field(Path(".local/faust"), description="faust's local data folder.")
     faust_web_port: int = Field(0, ge=0, description="faust's web/health port; 0 disables the web server.")
     batch_max: int = Field(2000, ge=1, description="Candles processed (and stored) per batch at most.")
-    batch_within_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch, seconds.")
+    batch_within_s: float = Field(
+        0.2, gt=0, description="Longest wait to fill a batch: candles closing together share one store write."
+    )
+    pending_batches: int = Field(
+        64, ge=1, description="Processed batches that may wait for the store writer before the agent waits too."
+    )
     commit_interval_s: float = Field(1.0, gt=0, description="How often processed offsets are committed.")
     session_timeout_s: float = Field(
         30.0, gt=0, description="Consumer session timeout: how soon a dead worker's partitions move on."

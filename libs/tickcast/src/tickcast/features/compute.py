@@ -25,8 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import talib
 from numpy.lib.stride_tricks import sliding_window_view
+
+# TA-Lib's functions without the pandas/polars wrapper of ``talib``: the stream calls them
+# for every candle and the wrapper's type checks cost more than the indicators on 512 values.
+from talib import _ta_lib as ta
 
 from tickcast.features.definitions import (
     BLOCK_CANDLES,
@@ -51,68 +54,75 @@ INPUT_COLUMNS = ("open_time_ms", "open", "high", "low", "close", "volume", "take
 
 @dataclass(frozen=True)
 class BlockInputs:
-    """Consecutive candles of one segment, oldest first (arrays of equal length n)."""
+    """Consecutive candles of one segment, oldest first.
 
-    open_time_ms: np.ndarray
-    open: np.ndarray
+    The indicators run over the whole block (``close``, ``high``, ``low``, ``volume``,
+    length n); features are returned for its last m rows, described by the row arrays
+    (``open_time_ms``, ``open``, ``taker_buy_base_volume``, ``vwap``: length m, and
+    ``hourly_prior`` (m, HOURLY_CLOSES): each row's closes of the completed hours before
+    its own, NaN when too few).
+    """
+
+    close: np.ndarray
     high: np.ndarray
     low: np.ndarray
-    close: np.ndarray
     volume: np.ndarray
+    open_time_ms: np.ndarray
+    open: np.ndarray
     taker_buy_base_volume: np.ndarray
     vwap: np.ndarray
-    # (n, HOURLY_CLOSES): for each row the closes of the completed hours before its own, NaN if too few.
     hourly_prior: np.ndarray
 
 
 def compute_block(inputs: BlockInputs) -> np.ndarray:
-    """Every feature for every row: an (n, len(FEATURE_NAMES)) array, NaN until a lookback is full."""
+    """Every feature for the block's last m rows: an (m, len(FEATURE_NAMES)) array, NaN until a lookback is full."""
     close, high, low, volume = inputs.close, inputs.high, inputs.low, inputs.volume
-    n = close.shape[0]
-    out = np.full((n, len(FEATURE_NAMES)), np.nan)
+    rows = slice(close.shape[0] - inputs.open_time_ms.shape[0], None)
+    out = np.full((inputs.open_time_ms.shape[0], len(FEATURE_NAMES)), np.nan)
 
     def put(name: str, values: np.ndarray) -> None:
         out[:, _COLUMN[name]] = values
 
     log_close = np.log(close)
-    for lag in (1, 5, 15, 60):
-        put(f"ret_{lag}", _lagged_difference(log_close, lag))
-    ret_1 = out[:, _COLUMN["ret_1"]].copy()
-    put("volatility_15", talib.STDDEV(ret_1, timeperiod=15, nbdev=1))
-    put("volatility_60", talib.STDDEV(ret_1, timeperiod=60, nbdev=1))
+    returns = {lag: _lagged_difference(log_close, lag) for lag in (1, 5, 15, 60)}
+    for lag, values in returns.items():
+        put(f"ret_{lag}", values[rows])
+    put("volatility_15", ta.STDDEV(returns[1], 15, 1)[rows])
+    put("volatility_60", ta.STDDEV(returns[1], 60, 1)[rows])
 
-    sma_7, sma_25, sma_99 = (talib.SMA(close, timeperiod=period) for period in (7, 25, 99))
+    sma_7, sma_25, sma_99 = (ta.SMA(close, period)[rows] for period in (7, 25, 99))
     put("sma_ratio_7_25", sma_7 / sma_25)
     put("sma_ratio_25_99", sma_25 / sma_99)
-    put("hourly_sma_ratio_7_25", _hourly_ratio(inputs.hourly_prior, close))
+    now_close, now_high, now_low, now_volume = close[rows], high[rows], low[rows], volume[rows]
+    put("hourly_sma_ratio_7_25", _hourly_ratio(inputs.hourly_prior, now_close))
 
-    put("rsi_14", talib.RSI(close, timeperiod=14))
-    macd, signal, histogram = talib.MACD(close, fastperiod=12, slowperiod=26, signalperiod=9)
-    put("macd", macd)
-    put("macd_signal", signal)
-    put("macd_hist", histogram)
-    upper, _middle, lower = talib.BBANDS(close, timeperiod=20, nbdevup=2, nbdevdn=2, matype=0)
+    put("rsi_14", ta.RSI(close, 14)[rows])
+    macd, signal, histogram = ta.MACD(close, 12, 26, 9)
+    put("macd", macd[rows])
+    put("macd_signal", signal[rows])
+    put("macd_hist", histogram[rows])
+    upper, _middle, lower = (band[rows] for band in ta.BBANDS(close, 20, 2, 2, 0))
     band = upper - lower
     with np.errstate(divide="ignore", invalid="ignore"):
-        pct_b = np.where(band > 0, (close - lower) / band, 0.5)  # flat prices: mid-band
+        pct_b = np.where(band > 0, (now_close - lower) / band, 0.5)  # flat prices: mid-band
     put("bb_pct_b", np.where(np.isnan(band), np.nan, pct_b))
-    put("atr_14", talib.ATR(high, low, close, timeperiod=14))
-    put("natr_14", talib.NATR(high, low, close, timeperiod=14))
+    put("atr_14", ta.ATR(high, low, close, 14)[rows])
+    put("natr_14", ta.NATR(high, low, close, 14)[rows])
 
-    volume_mean = talib.SMA(volume, timeperiod=60)
-    volume_std = talib.STDDEV(volume, timeperiod=60, nbdev=1)
+    volume_mean = ta.SMA(volume, 60)[rows]
+    volume_std = ta.STDDEV(volume, 60, 1)[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
-        zscore = np.where(volume_std > 0, (volume - volume_mean) / volume_std, 0.0)
+        zscore = np.where(volume_std > 0, (now_volume - volume_mean) / volume_std, 0.0)
         put("volume_zscore_60", np.where(np.isnan(volume_std), np.nan, zscore))
-        traded = volume > 0
-        put("taker_buy_ratio", np.where(traded, inputs.taker_buy_base_volume / volume, 0.5))
-        put("vwap_distance", np.where(traded, close / inputs.vwap - 1.0, 0.0))
-        candle_range = high - low
+        traded = now_volume > 0
+        put("taker_buy_ratio", np.where(traded, inputs.taker_buy_base_volume / now_volume, 0.5))
+        put("vwap_distance", np.where(traded, now_close / inputs.vwap - 1.0, 0.0))
+        candle_range = now_high - now_low
         ranged = candle_range > 0
         open_ = inputs.open
-        put("body_ratio", np.where(ranged, np.abs(close - open_) / candle_range, 0.0))
-        put("upper_wick_ratio", np.where(ranged, (high - np.maximum(open_, close)) / candle_range, 0.0))
-        put("lower_wick_ratio", np.where(ranged, (np.minimum(open_, close) - low) / candle_range, 0.0))
+        put("body_ratio", np.where(ranged, np.abs(now_close - open_) / candle_range, 0.0))
+        put("upper_wick_ratio", np.where(ranged, (now_high - np.maximum(open_, now_close)) / candle_range, 0.0))
+        put("lower_wick_ratio", np.where(ranged, (np.minimum(open_, now_close) - now_low) / candle_range, 0.0))
 
     seconds_of_day = (inputs.open_time_ms // 1000) % _DAY_S
     day_angle = 2 * np.pi * seconds_of_day / _DAY_S
@@ -204,14 +214,19 @@ def compute_segment(segment: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     for first in range(0, n, BLOCK_CANDLES):
         start = block_start(first)
         stop = min(n, first + BLOCK_CANDLES)
-        block = compute_block(
+        values[first:stop] = compute_block(
             BlockInputs(
-                open_time_ms=open_time[start:stop],
-                hourly_prior=hourly_prior[start:stop],
-                **{column: values_[start:stop] for column, values_ in arrays.items()},
+                close=arrays["close"][start:stop],
+                high=arrays["high"][start:stop],
+                low=arrays["low"][start:stop],
+                volume=arrays["volume"][start:stop],
+                open_time_ms=open_time[first:stop],
+                open=arrays["open"][first:stop],
+                taker_buy_base_volume=arrays["taker_buy_base_volume"][first:stop],
+                vwap=arrays["vwap"][first:stop],
+                hourly_prior=hourly_prior[first:stop],
             )
         )
-        values[first:stop] = block[first - start :]
     ready = is_ready(np.arange(n), completed_hours) & np.isfinite(values).all(axis=1)
     return values, ready
 

@@ -103,26 +103,20 @@ class SymbolWindow:
         """The newest candle's feature values, or None while a lookback is not full."""
         if self.last is None or not is_ready(self.position, self.completed_hours):
             return None
-        n = self.close.shape[0]
-        newest_only = np.full(n, np.nan)
-        row_local = {}
-        for name in ("open", "taker_buy_base_volume", "vwap"):
-            column = newest_only.copy()
-            column[-1] = getattr(self.last, name)
-            row_local[name] = column
-        hourly_prior = np.full((n, HOURLY_CLOSES), np.nan)
-        hourly_prior[-1] = self.hourly
+        last = self.last
         values = compute_block(
             BlockInputs(
-                open_time_ms=self.last.open_time_ms - self.interval_ms * np.arange(n - 1, -1, -1, dtype=np.int64),
+                close=self.close,
                 high=self.high,
                 low=self.low,
-                close=self.close,
                 volume=self.volume,
-                hourly_prior=hourly_prior,
-                **row_local,
+                open_time_ms=np.array([last.open_time_ms], dtype=np.int64),
+                open=np.array([last.open]),
+                taker_buy_base_volume=np.array([last.taker_buy_base_volume]),
+                vwap=np.array([last.vwap]),
+                hourly_prior=self.hourly.reshape(1, HOURLY_CLOSES),
             )
-        )[-1]
+        )[0]
         return values if bool(np.isfinite(values).all()) else None
 
     def values(self) -> dict[str, float] | None:
