@@ -398,23 +398,13 @@ def test_every_long_running_tickcast_service_is_scraped():
             assert name in hosts, f"compose service {name} is not scraped"
 
 
-# Compose gives every service METRICS_PORT, but these services read their shared settings
-# under their own prefix (TRADE_PRODUCER_METRICS_PORT...) and, until they also accept the
-# plain name, expose nothing in compose. An XPASS here means the marker can go.
-PREFIXED_IN_COMPOSE = {
-    "trade-producer": "may read only TRADE_PRODUCER_METRICS_PORT; compose sets METRICS_PORT",
-    "training": "may read only TRAINING_METRICS_PORT; compose sets METRICS_PORT",
-}
-
-
 def _target_params() -> list[Any]:
     params = []
     for target, (host, port, path) in sorted(scrape_targets().items()):
         service = compose()["services"].get(host, {})
         if not built_package(service):
             continue
-        marks = [pytest.mark.xfail(reason=PREFIXED_IN_COMPOSE[host])] if host in PREFIXED_IN_COMPOSE else []
-        params.append(pytest.param(host, port, path, id=target, marks=marks))
+        params.append(pytest.param(host, port, path, id=target))
     return params
 
 
