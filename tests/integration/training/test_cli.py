@@ -57,24 +57,25 @@ def test_export_dataset_keeps_the_time_split_and_the_training_scaler(cli_env: Re
     assert scaler.mean[index] != pytest.approx(csv["ret_1"].mean(), rel=1e-6)
 
 
-def test_train_register_compare_promote_demote(cli_env: RegistrySettings, tmp_path: Path) -> None:
-    output = _run("train", *SYNTHETIC)
+def test_schedule_register_compare_promote_demote(cli_env: RegistrySettings, tmp_path: Path) -> None:
+    # Two scheduled sessions: each trains a challenger and puts it through the gate.
+    output = _run("schedule", "--runs", "2", "--every", "1s", *SYNTHETIC)
     for row in ("persistence", "ema_drift", "mlp"):
         assert f"\n{row} " in output
-    assert "gate: v1" in output
+    assert "gate: v1" in output and "gate: v2" in output
 
     # A user trains a model of their own on the exported file, then registers it.
     _run("export-dataset", "--out", str(tmp_path / "data.csv"), *SYNTHETIC)
     local_model = _train_locally(tmp_path / "data.csv", tmp_path / "data.scaler.json", tmp_path / "mine.keras")
     output = _run("register", str(local_model), "--scaler", str(tmp_path / "data.scaler.json"), *SYNTHETIC)
-    assert "\nkeras " in output and "gate: v2" in output
+    assert "\nkeras " in output and "gate: v3" in output
 
     table = _run("compare")
     assert NAME in table and "keras" in table and "mlp" in table
 
-    assert "champion is now v2" in _run("promote", "2", "--reason", "reviewed by hand")
+    assert "champion is now v3" in _run("promote", "3", "--reason", "reviewed by hand")
     registry = make_registry(cli_env)
-    assert registry.champion_version(NAME) == "2"
+    assert registry.champion_version(NAME) == "3"
     assert "champion is now none" in _run("demote", "--reason", "bad week live")
     assert registry.champion_version(NAME) is None
 
@@ -84,7 +85,7 @@ def test_train_register_compare_promote_demote(cli_env: RegistrySettings, tmp_pa
     decisions = mlflow_client(cli_env).search_runs([experiment_id(cli_env, f"{cli_env.mlflow_experiment}-gate")])
     reasons = {run.data.tags.get("gate.reason") for run in decisions}
     assert {"reviewed by hand", "bad week live"} <= reasons
-    assert len(decisions) == 4  # two gate decisions and two manual ones
+    assert len(decisions) == 5  # three gate decisions and two manual ones
 
 
 def _train_locally(csv_path: Path, scaler_path: Path, out: Path) -> Path:

@@ -41,11 +41,11 @@ def test_session_gate_and_serving_through_hopsworks(
         update={"backend": "hopsworks", "hopsworks_host": "cluster.example", "hopsworks_project": "tickcast"}
     )
     settings = TrainingSettings(
-        horizons="5", lag_window=4, epochs=8, batch_size=128, patience=3, output_dir=tmp_path / "out",
+        horizons="5,15", lag_window=4, epochs=8, batch_size=128, patience=3, output_dir=tmp_path / "out",
         registry=registry_settings,
     )
     data = prepare_dataset(
-        generated_feature_frame("ar1", 1440 + 5000), [5], settings.dead_band, "1m", 60_000, 4, 0.15, 0.15,
+        generated_feature_frame("ar1", 1440 + 7000, phi=0.7), [5, 15], settings.dead_band, "1m", 60_000, 4, 0.15, 0.15,
         settings.excluded_features(),
     )
     registry = make_registry(registry_settings)
@@ -64,6 +64,10 @@ def test_session_gate_and_serving_through_hopsworks(
     assert served is not None
     windows = data.test.last(served.lag_window)
     np.testing.assert_array_equal(served.predict(windows), result.candidates[0].trained.servable.predict(windows))
+    # Two horizons: one multi-output model, registered under its primary horizon.
+    assert (served.horizon, served.horizons) == (5, (5, 15))
+    assert served.predict_all_horizons(windows).shape == (len(windows), 2)
+    assert "test_mae_h15" in result.candidates[0].evaluation.metrics()
 
     summary = registry.versions(result.model_name)[0]
     assert summary.is_champion and summary.tags["gate.decision"] == "promote"

@@ -91,6 +91,7 @@ def test_shuffled_labels_do_not_beat_persistence(fresh_registry_settings: Regist
     registry = make_registry(fresh_registry_settings)
     result = run_session(
         settings, data, registry, RunTracker(fresh_registry_settings), kinds=["mlp"], shuffle_labels=True,
-        apply_gate=False, show_progress=False,
+        show_progress=False,
     )
-    assert result.candidates[0].evaluation.skill <= 0.0
+    assert result.candidates[0].evaluation.skill < 0.005  # at best a hair either side of "no change"
+    assert result.decision is not None and not result.decision.promote, result.decision

@@ -63,9 +63,10 @@ class TrainingSettings(ServiceSettings):
     lag_window: int = Field(16, ge=1, description="Feature vectors seen by the conv and LSTM models.")
     models: str = Field("mlp,conv,lstm", description="Comma-separated model kinds to train: mlp, conv, lstm.")
     exclude_features: str = Field(
-        "atr_14,macd,macd_signal,macd_hist",
-        description="Comma-separated features not fed to models: these are in price units, so their range "
-        "moves with the price level and the test period's values fall outside what training saw.",
+        "atr_14,macd,macd_signal,macd_hist,day_of_week_sin,day_of_week_cos",
+        description="Comma-separated features not fed to models. Default: those in price units (their range "
+        "moves with the price level, so test values fall outside what training saw) and the day of week "
+        "(a training period of weeks sees each weekday a few times: a model learns those days' drifts).",
     )
     validation_fraction: float = Field(0.15, gt=0, lt=0.5)
     test_fraction: float = Field(0.15, gt=0, lt=0.5)

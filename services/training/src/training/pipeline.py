@@ -192,6 +192,7 @@ def _log_and_register(
             learning_rate=settings.learning_rate, time_budget_s=settings.time_budget_s, seed=settings.seed,
             epochs_run=trained.fit.epochs_run, best_epoch=trained.fit.best_epoch, stopped_by=trained.fit.stopped_by,
         )
+        params.update({f"shrinkage_h{h}": factor for h, factor in zip(data.horizons, trained.shrinkage, strict=False)})
     run_id = tracker.start(
         f"{trained.kind} {name}", params=params, tags={"tickcast.model_name": name}, parent_run_id=session_id
     )

@@ -38,6 +38,11 @@ class Scaler:
         n = len(feature_names)
         return cls(tuple(feature_names), (0.0,) * n, (1.0,) * n, (1.0,) * n_targets)
 
+    def with_target_factors(self, factors: np.ndarray) -> Scaler:
+        """The same scaler with each horizon's output multiplied by a factor."""
+        scaled = np.asarray(self.target_scale) * np.asarray(factors, dtype=np.float64)
+        return Scaler(self.feature_names, self.mean, self.scale, tuple(scaled.tolist()))
+
     def transform(self, windows: np.ndarray) -> np.ndarray:
         """Scale raw features; works on (..., n_features) arrays, returns float32."""
         mean = np.asarray(self.mean, dtype=np.float32)

@@ -27,16 +27,14 @@ _MISSING = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 
 
 class MlflowRegistry:
-    def __init__(self, client: MlflowClient, tracking_uri: str, experiment_id: str) -> None:
-        self._client = client
-        self._tracking_uri = tracking_uri
-        self._experiment_id = experiment_id
+    def __init__(self, settings: RegistrySettings) -> None:
+        self._settings = settings
+        self._client = mlflow_client(settings)
+        self._tracking_uri = settings.tracking_uri()
 
     @classmethod
     def from_settings(cls, settings: RegistrySettings) -> MlflowRegistry:
-        from training.mlflow_support import experiment_id
-
-        return cls(mlflow_client(settings), settings.tracking_uri(), experiment_id(settings))
+        return cls(settings)
 
     def register(self, name: str, model: ModelToRegister) -> str:
         import mlflow.pyfunc
@@ -44,7 +42,12 @@ class MlflowRegistry:
 
         from training.pyfunc import TickcastPyfunc, bundle_artifacts
 
-        run_id = model.run_id or self._client.create_run(self._experiment_id, run_name=f"register-{name}").info.run_id
+        from training.mlflow_support import experiment_id
+
+        # Looked up only here: readers (champion polling) never create an experiment.
+        run_id = model.run_id or self._client.create_run(
+            experiment_id(self._settings), run_name=f"register-{name}"
+        ).info.run_id
         example = model.input_example.astype("float32")
         with tempfile.TemporaryDirectory() as tmp:
             saved = Path(tmp) / "model"
