@@ -1,0 +1,73 @@
+"""Fault tests: services killed, servers restarted or stopped, poison input, bursts.
+
+A test marked ``broker_restart`` restarts a Kafka broker: it runs after every other test of the
+session, whatever order the files were given in, so that nothing else is running when it does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from support.infra import ROOT
+from support.services import free_port
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "broker_restart: restarts a Kafka broker; always run last")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    restarts = [item for item in items if item.get_closest_marker("broker_restart")]
+    if restarts:
+        items[:] = [item for item in items if item not in restarts] + restarts
+
+
+@dataclass
+class LocalRedis:
+    """A redis-server of the test's own (``infra/redis/redis.sh``), on its own port and state folder."""
+
+    home: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _script(self, action: str) -> None:
+        env = {**os.environ, "TICKCAST_HOME": str(self.home), "REDIS_PORT": str(self.port)}
+        subprocess.run(["bash", str(ROOT / "infra" / "redis" / "redis.sh"), action], check=True, env=env,
+                       capture_output=True)
+
+    def start(self) -> None:
+        self._script("start")
+
+    def stop(self) -> None:
+        self._script("stop")
+
+    def answers(self) -> bool:
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[LocalRedis]:
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed (infra/redis/redis.sh install)")
+    server = LocalRedis(tmp_path / "redis-home", free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
