@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 import structlog
 
+from training import serving
 from training.config import RegistrySettings
 
 from inference import metrics
@@ -48,13 +49,10 @@ class RegistryChampions:
         self._settings = registry or RegistrySettings()
 
     def champion_version(self) -> str | None:
-        from training import serving
-
         return serving.champion_version(self._settings, self.model_name)
 
     def load_champion(self) -> Servable | None:
-        from training import serving  # pulls in Keras only when a model is loaded
-
+        # Keras (~10 s to import) is loaded by training only here, with the first model.
         return serving.load_champion(self._settings, self.model_name)
 
 
