@@ -113,18 +113,28 @@ def test_the_dashboard_draws_the_store_and_follows_the_live_feed(
 
     # A prediction published now appears at the top of the table without a reload.
     store_writer.wait_for_subscribers(1)
-    live = store_writer.prediction("BTCUSDT", minute=60, price=42_424.24, model_version="3")
+    live = store_writer.prediction("BTCUSDT", minute=60, price=41_987.65, model_version="3")
     store_writer.add_predictions(live)
     store_writer.publish(live)
     page.wait_for_selector(f"body[data-predictions='{len(predictions) + 1}']", timeout=WAIT_MS)
     newest_row = page.locator("#predictions tbody tr").first
     assert newest_row.get_attribute("data-as-of") == str(live.as_of_ms)
-    assert "42,424.24" in newest_row.inner_text()
+    assert "41,987.65" in newest_row.inner_text()
 
     screenshot = tmp_path / "dashboard.png"
     page.screenshot(path=str(screenshot), full_page=True)
     print(f"dashboard screenshot: {screenshot}")
     assert screenshot.stat().st_size > 20_000  # a drawn chart, not an empty page
+
+    # The selector switches the chart, the table and the feed to another symbol.
+    page.select_option("#symbol", "ETHUSDT")
+    page.wait_for_selector("body[data-candles='1'][data-predictions='0']", timeout=WAIT_MS)
+    page.wait_for_selector("body[data-feed='open']", timeout=WAIT_MS)
+    store_writer.wait_for_subscribers(1)
+    eth = store_writer.prediction("ETHUSDT", minute=1, price=2_301.5)
+    store_writer.publish(eth)
+    page.wait_for_selector("body[data-predictions='1']", timeout=WAIT_MS)
+    assert "ETHUSDT" in page.url
     assert browser.script_errors == []
 
 

@@ -22,17 +22,21 @@ async def prediction_feed(websocket: WebSocket, symbols: str | None = None) -> N
     ``symbols`` is a comma-separated filter (``BTCUSDT,ETHUSDT``); without it, every symbol.
     A malformed filter closes the connection with code 1008 and the reason.
     """
-    await websocket.accept()
     try:
         wanted = parse_symbol_filter(symbols)
     except BadSymbols as exc:
+        # Accepted first, so that the client receives the reason in the close frame.
+        await websocket.accept()
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=str(exc)[:120])
         return
     fanout: PredictionFanout = websocket.app.state.fanout
+    # Registered before the handshake completes: a client that sees the socket open
+    # misses no prediction published after that.
     feed = fanout.subscribe(wanted)
     WS_CLIENTS.inc()
-    log.info("feed client connected", symbols=sorted(wanted) or "all", clients=fanout.client_count)
     try:
+        await websocket.accept()
+        log.info("feed client connected", symbols=sorted(wanted) or "all", clients=fanout.client_count)
         await _pump(websocket, feed)
     finally:
         fanout.unsubscribe(feed)

@@ -237,6 +237,7 @@ function openFeed(symbol) {
     state.socket.onclose = null;
     state.socket.close();
   }
+  setFeed(false, "connecting");
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${window.location.host}/ws/predictions?symbols=${encodeURIComponent(symbol)}`);
   state.socket = socket;
