@@ -97,33 +97,38 @@ def decide(
     persistence_mae = float(persistence_errors.mean())
     test = diebold_mariano(candidate_errors, persistence_errors, horizon)
     champion_mae = None if champion_errors is None else float(np.abs(champion_errors).mean())
-    common = dict(
-        candidate_version=candidate_version,
-        candidate_mae=candidate_mae,
-        persistence_mae=persistence_mae,
-        margin=margin,
-        alpha=alpha,
-        dm_statistic=test.statistic,
-        p_value=test.p_value,
-        champion_version=champion_version,
-        champion_mae=champion_mae,
-    )
+
+    def decision(promote: bool, reason: str) -> GateDecision:
+        return GateDecision(
+            promote=promote,
+            reason=reason,
+            candidate_version=candidate_version,
+            candidate_mae=candidate_mae,
+            persistence_mae=persistence_mae,
+            margin=margin,
+            alpha=alpha,
+            dm_statistic=test.statistic,
+            p_value=test.p_value,
+            champion_version=champion_version,
+            champion_mae=champion_mae,
+        )
+
     required = persistence_mae * (1 - margin)
     if not candidate_mae < required:
         reason = f"MAE {candidate_mae:.6g} not below persistence {persistence_mae:.6g} x (1 - {margin:g})"
-        return GateDecision(False, reason, **common)
+        return decision(False, reason)
     if not test.p_value < alpha:
         reason = f"better than persistence but not significantly (DM p={test.p_value:.3g} >= {alpha:g})"
-        return GateDecision(False, reason, **common)
+        return decision(False, reason)
     if champion_version is not None and (champion_problem or champion_errors is None):
         problem = champion_problem or "not evaluated on this test period"
-        return GateDecision(False, f"champion v{champion_version} not comparable: {problem}", **common)
+        return decision(False, f"champion v{champion_version} not comparable: {problem}")
     if champion_version is not None and champion_mae is not None and not candidate_mae < champion_mae:
         reason = f"MAE {candidate_mae:.6g} not below champion v{champion_version} {champion_mae:.6g}"
-        return GateDecision(False, reason, **common)
+        return decision(False, reason)
     beaten = "no champion yet" if champion_version is None else f"champion v{champion_version} {champion_mae:.6g}"
     reason = (
         f"MAE {candidate_mae:.6g} beats persistence {persistence_mae:.6g} "
         f"(DM p={test.p_value:.3g}) and {beaten}"
     )
-    return GateDecision(True, reason, **common)
+    return decision(True, reason)

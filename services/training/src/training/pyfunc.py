@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
+from mlflow.pyfunc import PythonModel
 import numpy as np
 
 from training.bundle import METADATA_FILE, MODEL_FILE, SCALER_FILE, load_keras_model, read_bundle_metadata
 from training.serving import ServableModel
 
 
-class TickcastPyfunc(mlflow.pyfunc.PythonModel):
+class TickcastPyfunc(PythonModel):  # type: ignore[misc]
     """Raw windows (n, lag_window, n_features) in, predicted primary-horizon log returns (n,) out."""
 
     def load_context(self, context: Any) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from training.evaluation import Evaluation
@@ -50,13 +50,3 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def comparison_table(rows: Sequence[ReportRow]) -> str:
     return format_table(HEADERS, [_row_cells(row) for row in rows])
-
-
-def metrics_table(rows: Mapping[str, Mapping[str, float]], columns: Sequence[str]) -> str:
-    """Runs or versions side by side: one line each, one column per metric."""
-    body = [[name, *[_number(values.get(column)) for column in columns]] for name, values in rows.items()]
-    return format_table(["", *columns], body)
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.6g}"
