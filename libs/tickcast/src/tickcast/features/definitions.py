@@ -68,7 +68,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
     ),
     FeatureSpec("taker_buy_ratio", "taker_buy_base_volume / volume; 0.5 when volume is 0", "1 candle", "numpy"),
     FeatureSpec("vwap_distance", "close / vwap - 1 (the candle's own VWAP); 0 when volume is 0", "1 candle", "numpy"),
-    FeatureSpec("body_ratio", "|close - open| / (high - low); 0 when high == low", "1 candle", "numpy"),
+    FeatureSpec("body_ratio", "abs(close - open) / (high - low); 0 when high == low", "1 candle", "numpy"),
     FeatureSpec("upper_wick_ratio", "(high - max(open, close)) / (high - low); 0 when high == low", "1 candle", "numpy"),
     FeatureSpec("lower_wick_ratio", "(min(open, close) - low) / (high - low); 0 when high == low", "1 candle", "numpy"),
     FeatureSpec("time_of_day_sin", "sin(2 pi s / 86400), s = UTC seconds of day of the open time", "1 candle", "numpy"),
