@@ -116,3 +116,31 @@ def test_hard_kill_mid_stream_then_restart_loses_and_repeats_nothing(
         second.wait(timeout=60)
     assert {p.model_name for p in published} == {"persistence-baseline"}
     assert second.returncode == 0, (tmp_path / "second.log").read_text()[-3000:]
+
+
+def test_restart_refills_lag_windows_from_the_topic(inference_settings, kafka_settings, topics, send):
+    model = LinearModel("m", "1", weight=1.0, lag_window=3)
+    registry = InMemoryChampions("m")
+    registry.register(model)
+    registry.set_champion("1")
+    symbols = SYMBOLS[:4]
+
+    def send_steps(steps: range) -> None:
+        for step in steps:
+            send(Topic.FEATURES, [vector(s, step, ret_1=ret_for(s, step)) for s in symbols])
+
+    with running(InferenceService(inference_settings, registry)):
+        send_steps(range(0, 5))
+        consume(kafka_settings, topics(Topic.PREDICTIONS), expected=5 * len(symbols), timeout=60)
+    with running(InferenceService(inference_settings, registry)):  # a new process would start the same way
+        send_steps(range(5, 8))
+        records = consume(kafka_settings, topics(Topic.PREDICTIONS), expected=8 * len(symbols), timeout=60)
+
+    after_restart = [p for p in map(Prediction.parse, (r.value for r in records))
+                     if p.as_of_ms >= vector("BTCUSDT", 5).timestamp_ms]
+    assert len(after_restart) == 3 * len(symbols)
+    for prediction in after_restart:
+        step = (prediction.as_of_ms - vector("BTCUSDT", 0).timestamp_ms) // 60_000
+        assert prediction.model_name == "m", "the window should have been refilled, not served by the baseline"
+        window = [ret_for(prediction.symbol, s) for s in range(step - 2, step + 1)]
+        assert prediction.predicted_return == pytest.approx(model.expected(window), rel=1e-5)

@@ -38,6 +38,10 @@ class Settings(ServiceSettings):
     session_timeout_ms: int = Field(
         45_000, ge=6_000, description="How long a silent instance keeps its partitions before the group moves them.",
     )
+    restore_budget: int = Field(
+        10_000, ge=0, description="Feature vectors read back per partition after an assignment to refill lag "
+        "windows (about lag_window x symbols per partition); 0 turns it off.",
+    )
     batch_max_messages: int = Field(5000, ge=1, description="Most messages turned into one prediction batch.")
     batch_linger_ms: int = Field(20, ge=0, description="Wait after the first message for others arriving with it.")
 

@@ -31,6 +31,7 @@ from inference.config import Settings
 from inference.forecasting import Forecaster
 from inference.model import PersistenceBaseline, ServedModel
 from inference.redis_store import RedisStore, Retention
+from inference.restore import vectors_before_committed
 from inference.scoring import LiveScore, LiveScorer
 
 log = structlog.get_logger(__name__)
@@ -70,6 +71,7 @@ class InferenceService:
         self._producer: TransactionalProducer | None = None
         self._revoked: set[tuple[str, int]] = set()
         self._symbols_by_partition: dict[int, set[str]] = {}
+        self._to_restore: list[TopicPartition] = []  # assigned features partitions whose windows are empty
         self.assigned = threading.Event()  # set once partitions are assigned: ready for input
 
     # ------------------------------------------------------------------ lifecycle
@@ -122,6 +124,7 @@ class InferenceService:
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions assigned", partitions=[(p.topic, p.partition) for p in partitions])
+        self._to_restore += [p for p in partitions if p.topic == self._features_topic]
         self.assigned.set()
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -199,6 +202,7 @@ class InferenceService:
     def _process(self, messages: list[Message]) -> None:
         assert self._forecaster is not None and self._producer is not None and self._consumer is not None
         started = time.perf_counter()
+        self._restore_windows()
         inbox = self._sort(messages)
         now_ms = int(time.time() * 1000)
         batch = self._forecaster.forecast(inbox.vectors, now_ms)
@@ -236,6 +240,21 @@ class InferenceService:
                   refused=len(inbox.refused), repeats=len(predictions) - new_in_redis, predict_ms=round((predicted - started) * 1000, 1),
                   redis_ms=round((in_redis - predicted) * 1000, 1),
                   commit_ms=round((committed - in_redis) * 1000, 1))
+
+    def _restore_windows(self) -> None:
+        """Refill the lag windows of newly assigned partitions before their first batch is predicted."""
+        assert self._forecaster is not None and self._consumer is not None
+        partitions, self._to_restore = self._to_restore, []
+        lag_window = self._forecaster.served.model.lag_window
+        if not partitions or lag_window <= 1 or not self._settings.restore_budget:
+            return
+        restored = vectors_before_committed(self._settings.kafka, self._consumer, partitions,
+                                            self._settings.restore_budget)
+        for partition, vector in restored:
+            if vector.interval == self._settings.interval:
+                self._forecaster.windows.push(vector)
+                self._symbols_by_partition.setdefault(partition, set()).add(vector.symbol)
+        log.info("lag windows restored", vectors=len(restored), partitions=[p.partition for p in partitions])
 
     def _sort(self, messages: list[Message]) -> _Inbox:
         inbox = _Inbox(messages)
