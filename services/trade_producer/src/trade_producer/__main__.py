@@ -41,7 +41,8 @@ app = typer.Typer(
 
 @app.callback()
 def main() -> None:
-    """Binance trades onto Kafka's 'trades' topic, exactly once."""
+    # An explicit callback keeps the subcommands even when only one is registered.
+    pass
 
 
 def _start(settings: Settings) -> TopicNames:
@@ -77,13 +78,13 @@ def replay(
     """
     from trade_producer.replay import parse_speed, replay as run_replay, wanted_spaces
 
-    settings = Settings()
-    topics = _start(settings)
     try:
         pace = parse_speed(speed)
         dumps = discover(path, symbol, kind)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
+    settings = Settings()
+    topics = _start(settings)
     topic = topics(Topic.TRADES)
     marks = read_high_water_marks(settings.kafka, topic, wanted_spaces(dumps), chunk=settings.dedupe_scan_chunk)
     sink = TradeSink.for_bulk(settings.kafka, topic, marks)
@@ -104,10 +105,14 @@ def replay(
     )
 
 
-def _parse_start(text: str) -> int:
+def _utc_ms(text: str) -> int:
+    """``2024-01-01T00:00:00Z`` (naive times are UTC) or ``now``, as epoch milliseconds."""
     if text.strip().lower() == "now":
         return int(time.time() * 1000)
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z) or 'now'") from error
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
@@ -134,13 +139,13 @@ def synthetic(
     from trade_producer.synthetic import SyntheticTrades
     from trade_producer.synthetic_feed import START_PRICES, run_synthetic, warn_not_real
 
-    settings = Settings()
-    topics = _start(settings)
     try:
         pace = parse_speed(speed)
-        start_ms = _parse_start(start)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
+    start_ms = _utc_ms(start)
+    settings = Settings()
+    topics = _start(settings)
     names = parse_symbols(symbols)
     warn_not_real(names)
     generators = [SyntheticTrades(name, seed, start_ms, START_PRICES.get(name, 100.0)) for name in names]
@@ -156,13 +161,6 @@ def synthetic(
     log.info("synthetic finished", produced=produced, skipped_duplicates=sink.skipped, stopped_early=stop.is_set())
 
 
-def _utc_ms(text: str) -> int:
-    try:
-        return _parse_start(text)
-    except ValueError as error:
-        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z) or 'now'") from error
-
-
 @app.command()
 def backfill(
     symbol: Annotated[str, typer.Argument(help="Exchange symbol, e.g. BTCUSDT.")],
@@ -176,22 +174,23 @@ def backfill(
     Resumes after the last trade id already on the topic, so a re-run adds nothing.
     """
     import asyncio
+    import threading
 
     from trade_producer.backfill import backfill as run_backfill
     from trade_producer.dedupe import id_space
     from trade_producer.rest import ExchangeUnavailable
 
-    settings = Settings()
-    topics = _start(settings)
     start_ms, end_ms = _utc_ms(start), _utc_ms(end)
     if end_ms <= start_ms:
         raise typer.BadParameter("--end must be after --start")
+    settings = Settings()
+    topics = _start(settings)
     symbol = symbol.upper()
     topic = topics(Topic.TRADES)
     marks = read_high_water_marks(settings.kafka, topic, [id_space(symbol, aggregate=False)])
     sink = TradeSink(settings.kafka, topic, marks)
 
-    async def run() -> int:
+    async def run(stop: threading.Event) -> int:
         rest = _rest(settings)
         try:
             return await run_backfill(rest, sink, symbol, start_ms, end_ms, stop.is_set, progress=progress)
@@ -200,7 +199,7 @@ def backfill(
 
     with stop_on_signals() as stop:
         try:
-            produced = asyncio.run(run())
+            produced = asyncio.run(run(stop))
         except ExchangeUnavailable as error:
             _fail(error)
         finally:
@@ -270,7 +269,7 @@ def live(
             tasks = [asyncio.create_task(streams.run(names), name="streams")]
             if control:
                 tasks.append(asyncio.create_task(SymbolRequestListener(settings, streams, rest, sink).run(stop)))
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             stop.set()
             await asyncio.gather(*tasks)
         finally:

@@ -159,7 +159,8 @@ class LiveStreams:
                 except TimeoutError:
                     pass
             else:
-                log.info("stream reconnecting", connection=shard.index, reason=reason)
+                if reason != "stop":
+                    log.info("stream reconnecting", connection=shard.index, reason=reason)
 
     async def _read(self, socket: ReconnectingWebsocket, shard: Shard) -> str:
         """Handle frames until the connection must be reopened; returns why."""
