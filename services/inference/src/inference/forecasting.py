@@ -99,20 +99,24 @@ class Forecaster:
             full = not is_baseline(model) and len(window) >= model.lag_window
             pending.append(_Pending(index, vector, window[-model.lag_window :] if full else None))
 
-        returns = self._predict(model, [item.window for item in pending if item.window is not None])
+        model_returns = iter(self._predict(model, [item.window for item in pending if item.window is not None]))
         forecasts: list[Forecast] = []
-        served_returns = iter(returns)
         for item in pending:
-            chosen: Servable = model if item.window is not None else self._baseline
-            log_return = float(next(served_returns)) if item.window is not None else 0.0
-            if not math.isfinite(log_return):
-                refusals.append(Refusal(item.index, f"{model.name} v{model.version} returned {log_return}",
-                                        "NonFiniteOutput"))
+            if item.window is None:
+                forecasts.append(self._forecast(self._baseline, item, 0.0, now_ms))
                 continue
-            forecasts.append(Forecast(item.index, self._prediction(chosen, item.vector, log_return, now_ms),
-                                      item.vector.close or 0.0))
+            log_return = float(next(model_returns))
+            if math.isfinite(log_return):
+                forecasts.append(self._forecast(model, item, log_return, now_ms))
+            else:
+                reason = f"{model.name} v{model.version} returned {log_return}"
+                refusals.append(Refusal(item.index, reason, "NonFiniteOutput"))
         refusals.sort(key=lambda refusal: refusal.index)
         return ForecastBatch(forecasts, refusals)
+
+    def _forecast(self, model: Servable, item: _Pending, log_return: float, now_ms: int) -> Forecast:
+        base_close = item.vector.close or 0.0  # never 0: vectors without a close are refused
+        return Forecast(item.index, self._prediction(model, item.vector, log_return, now_ms), base_close)
 
     def _refusal(self, model: Servable, vector: FeatureVector) -> tuple[str, str] | None:
         if vector.close is None:
