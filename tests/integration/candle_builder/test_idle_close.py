@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer
-from integration.candle_builder.harness import produce_trades, running, wait_for
+from integration.candle_builder.harness import (
+    committed_trade_offsets,
+    produce_trades,
+    read_candles,
+    read_dead_letters,
+    running,
+    wait_for,
+)
 from tickcast.contracts import Candle, Trade
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
@@ -91,3 +98,34 @@ def test_idle_symbol_closes_within_seconds_of_window_end_plus_grace(
     sol = [c for _, c in arrivals if c.symbol == "SOLUSDT"]
     assert [c.open_time_ms for c in sol] == [window + 1000 * k for k in range(len(sol))]
     assert all(c.is_gap_fill and c.close == 100.0 and c.volume == 0 for c in sol[1:])
+
+
+def test_a_pausing_replay_is_not_taken_for_a_quiet_market(
+    kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    minute = 1_704_067_200_000  # old trades: 2024-01-01 00:00 UTC
+    before_pause = [
+        live_trade("BTCUSDT", k, minute + 50_000 + k * 100, 100.0 + k) for k in range(1, 91)
+    ]  # to :59.0
+    after_pause = [
+        live_trade("BTCUSDT", 100 + k, minute + 59_500 + k * 100, 200.0) for k in range(20)
+    ]  # :59.5 on
+    after_pause.append(live_trade("BTCUSDT", 200, minute + 119_900, 201.0))  # ends the next minute
+    with running(
+        tmp_path, CANDLE_INTERVALS="1m", CANDLE_GRACE_MS="2000", CANDLE_BACKLOG_IDLE_MS="8000"
+    ) as service:
+        produce_trades(kafka_settings, before_pause)
+        group = f"{kafka_settings.topic_prefix}candle-builder"
+        wait_for(
+            lambda: committed_trade_offsets(kafka_settings, group) == len(before_pause), 60, "the first burst"
+        )
+        # Idle for over 3 s: were the clock trusted at once, minute 0 would close (59.0 s + 3 s
+        # - 2 s grace > 60 s) and the rest of its trades would be refused as late.
+        time.sleep(4.0)
+        produce_trades(kafka_settings, after_pause)
+        candles = read_candles(kafka_settings, expected=2, timeout=60)
+        letters = read_dead_letters(kafka_settings, expected=1, timeout=3)
+        service.assert_alive()
+    assert letters == []
+    assert (candles[0].open_time_ms, candles[0].trade_count) == (minute, 95)
+    assert (candles[1].open_time_ms, candles[1].trade_count, candles[1].open) == (minute + 60_000, 16, 200.0)

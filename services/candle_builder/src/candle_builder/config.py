@@ -27,6 +27,11 @@ class Settings(ServiceSettings):
     candle_max_future_ms: int = Field(
         300_000, ge=0, description="Trades stamped further ahead of the clock are refused."
     )
+    candle_backlog_idle_ms: int = Field(
+        5_000,
+        ge=0,
+        description="Trades older than a minute (replay, backlog) close on the clock only after this long idle.",
+    )
     candle_consumer_group: str = Field(
         "candle-builder", description="Consumer group (under the topic prefix)."
     )

@@ -56,6 +56,7 @@ def build_application(settings: Settings) -> Application:
             max_future_ms=settings.candle_max_future_ms,
             tick_s=settings.candle_tick_ms / 1000,
             emit_commit_gap_s=settings.candle_emit_commit_gap_ms / 1000,
+            backlog_idle_ms=settings.candle_backlog_idle_ms,
         ),
     )
     return app

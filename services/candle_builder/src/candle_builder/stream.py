@@ -16,7 +16,8 @@ and adds the windows of :mod:`candle_builder.windowing` on top:
   between messages and while idle, via the dataframe registry's periodic tasks):
   a partition that receives nothing, and has nothing unread on the broker, has
   its watermark advanced by the wall time it has been idle, which closes windows
-  of symbols that stopped trading. It also
+  of symbols that stopped trading. (For old trades, a replay or a backlog, the
+  partition must first stay idle ``backlog_idle_ms``.) It also
   commits the checkpoint early once candles are waiting, so they become visible
   to ``read_committed`` readers within a fraction of a second instead of at the
   next regular commit.
@@ -62,6 +63,8 @@ log = structlog.get_logger(__name__)
 
 SERVICE = "candle-builder"
 STATE_PREFIX = b"candle-builder"
+# Trades this close to the clock are live; older ones come from a replay or a backlog.
+LIVE_LAG_MS = 60_000
 META_KEY = "meta"
 
 
@@ -74,6 +77,7 @@ class OperatorConfig:
     max_future_ms: int
     tick_s: float
     emit_commit_gap_s: float
+    backlog_idle_ms: int
 
 
 @dataclass
@@ -228,6 +232,11 @@ class CandleOperator:
                 continue
             # Nothing arrived or waited for `idle` seconds: event time has moved on by as much.
             idle_ms = int((now - partition.last_active) * 1000)
+            behind_ms = wall_ms - idle_ms - builder.max_ts  # how old the newest trade was when it came
+            if behind_ms > LIVE_LAG_MS and idle_ms < self._config.backlog_idle_ms:
+                # Old trades (a replay, a backlog): a pause of the feeder must not pass for the
+                # market going quiet, as their event time runs much faster than the clock.
+                continue
             candles = builder.advance(builder.max_ts + idle_ms)
             if candles:
                 log.debug("idle windows closed", partition=number, candles=len(candles), idle_ms=idle_ms)
