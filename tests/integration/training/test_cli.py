@@ -76,6 +76,12 @@ def test_schedule_register_compare_promote_demote(cli_env: RegistrySettings, tmp
     assert "champion is now v3" in _run("promote", "3", "--reason", "reviewed by hand")
     registry = make_registry(cli_env)
     assert registry.champion_version(NAME) == "3"
+    # The champion scored on a period it never saw (another generated series).
+    scored = CliRunner().invoke(app, ["evaluate", *SYNTHETIC], env={"TRAINING_SEED": "7"}, catch_exceptions=False)
+    assert scored.exit_code == 0, scored.output
+    assert f"{NAME} v3 on " in scored.output and "vs persistence: skill" in scored.output
+    assert "\npersistence " in scored.output and "\nkeras " in scored.output
+
     assert "champion is now none" in _run("demote", "--reason", "bad week live")
     assert registry.champion_version(NAME) is None
 

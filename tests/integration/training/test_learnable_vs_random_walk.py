@@ -13,6 +13,7 @@ import pytest
 
 from training.config import RegistrySettings, TrainingSettings
 from training.dataset import PreparedDataset, prepare_dataset
+from training.holdout import evaluate_on_period
 from training.pipeline import run_session
 from training.registry import make_registry
 from training.serving import champion_version, load_champion
@@ -62,6 +63,12 @@ def test_learnable_signal_beats_persistence_becomes_champion_and_loads_back(
     np.testing.assert_array_equal(served.predict(windows), candidate.trained.servable.predict(windows))
     assert served.feature_names == data.feature_names
     assert served.offline_metrics["test_skill"] == pytest.approx(candidate.evaluation.skill, rel=1e-4)
+
+    # Prices it never saw (a new series of the same process): still beats persistence, significantly.
+    unseen = evaluate_on_period(served, generated_feature_frame("ar1", 1440 + 3000, seed=99), 60_000, 20, 10.0)
+    assert unseen.model.n == 3000 - 5 and unseen.model.skill > 0.02  # all rows but the last 5 (no outcome)
+    assert unseen.versus_persistence.p_value < 0.05
+    assert [row.name for row in unseen.rows] == ["persistence", "ema_drift", "mlp"]
 
     # The same session again: a new candidate must beat this champion on the same rows.
     again = run_session(settings, data, registry, RunTracker(fresh_registry_settings), kinds=["mlp"], show_progress=False)

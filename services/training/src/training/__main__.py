@@ -76,8 +76,26 @@ def _prepare(
     process: str,
     candles: int,
 ) -> Any:
-    from training import sources
     from training.dataset import prepare_dataset
+
+    frame = _frame(settings, source, start, end, lookback, klines_dir, process, candles)
+    return prepare_dataset(
+        frame, settings.horizon_list(), settings.dead_band, settings.interval, settings.interval_ms(),
+        settings.lag_window, settings.validation_fraction, settings.test_fraction, settings.excluded_features(),
+    )
+
+
+def _frame(
+    settings: TrainingSettings,
+    source: Source,
+    start: str | None,
+    end: str | None,
+    lookback: str,
+    klines_dir: Path | None,
+    process: str,
+    candles: int,
+) -> Any:
+    from training import sources
 
     symbols, interval = settings.symbol_list(), settings.interval
     if source == Source.synthetic:
@@ -90,10 +108,9 @@ def _prepare(
             frame = sources.from_kline_files(klines_dir, symbols, interval, first, last)
         else:
             frame = sources.from_feature_store(symbols, interval, sources.utc_ms(first), sources.utc_ms(last))
-    return prepare_dataset(
-        frame, settings.horizon_list(), settings.dead_band, interval, settings.interval_ms(), settings.lag_window,
-        settings.validation_fraction, settings.test_fraction, settings.excluded_features(),
-    )
+    if frame.empty:
+        raise typer.BadParameter(f"no features for {symbols} {interval} in that range ({source.value})")
+    return frame
 
 
 def _model_name(settings: TrainingSettings, name: str | None) -> str:
@@ -216,6 +233,56 @@ def register(
     data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
     external = load_external(model_path, data, scaler)
     _print_session(_session(settings, data, [], apply_gate=True, external=[external]))
+
+
+@app.command()
+def evaluate(
+    version: Annotated[str | None, typer.Option(help="Version to score (default: the champion).")] = None,
+    name: NameOpt = None,
+    source: SourceOpt = Source.store,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    lookback: LookbackOpt = "30d",
+    klines_dir: KlinesOpt = None,
+    symbols: SymbolsOpt = None,
+    interval: IntervalOpt = None,
+    horizons: HorizonsOpt = None,
+    process: ProcessOpt = "ar1",
+    candles: CandlesOpt = 20_000,
+) -> None:
+    """Score the champion (or --version) on a whole period against persistence and EMA drift."""
+    from training.holdout import evaluate_on_period
+    from training.registry import make_registry
+    from training.tracking import RunTracker
+
+    settings = _settings(symbols=symbols, interval=interval, horizons=horizons)
+    model_name = _model_name(settings, name)
+    registry = make_registry(settings.registry)
+    chosen = version or registry.champion_version(model_name)
+    if chosen is None:
+        raise typer.BadParameter(f"{model_name} has no champion; pass --version")
+    model = registry.load(model_name, chosen)
+    frame = _frame(settings, source, start, end, lookback, klines_dir, process, candles)
+    result = evaluate_on_period(model, frame, settings.interval_ms(), settings.ema_span, settings.fee_bps)
+    tracker = RunTracker(settings.registry)
+    run_id = tracker.start(f"evaluate {model_name} v{chosen}", params={
+        "version": chosen, "rows": result.model.n, "feature_set_version": result.feature_set_version,
+        "first_ms": int(frame["timestamp_ms"].min()), "last_ms": int(frame["timestamp_ms"].max()),
+    }, tags={"tickcast.model_name": model_name})
+    tracker.log_metrics(run_id, {f"{row.name}_{key}": value for row in result.rows
+                                 for key, value in row.evaluation.metrics("holdout_").items()}
+                        | {"dm_statistic": result.versus_persistence.statistic,
+                           "dm_p_value": result.versus_persistence.p_value})
+    tracker.log_text(run_id, result.table + "\n", "holdout.txt")
+    tracker.end(run_id)
+    typer.echo(f"\n{model_name} v{chosen} on {result.model.n} rows (MLflow run {run_id})\n")
+    typer.echo(result.table)
+    if result.feature_set_version != model.feature_set_version:
+        typer.echo(f"\nwarning: features are {result.feature_set_version}, the model was trained on "
+                   f"{model.feature_set_version}")
+    beats = result.model.mae < result.rows[0].evaluation.mae and result.versus_persistence.p_value < settings.gate_alpha
+    typer.echo(f"\nvs persistence: skill {result.model.skill:+.4f}, DM p={result.versus_persistence.p_value:.3g}: "
+               f"{'beats' if beats else 'does not beat'} persistence at alpha {settings.gate_alpha:g}")
 
 
 @app.command()
