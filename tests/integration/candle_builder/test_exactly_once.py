@@ -1,4 +1,4 @@
-"""SIGKILL in the middle of a stream, restart: the same candles as an uninterrupted run, no gap, no duplicate."""
+"""SIGKILL, then SIGTERM, in the middle of a stream, restarts: the same candles as an uninterrupted run."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ START_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "ADAUSDT"]
 
 
-def test_sigkill_and_restart_lose_and_repeat_nothing(kafka_settings: KafkaSettings, tmp_path: Path) -> None:
+def test_sigkill_and_sigterm_mid_stream_lose_and_repeat_nothing(
+    kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
     # 20 whole minutes, so the last 1m and 5m windows end together and the idle clock closes both.
-    trades = synthetic_trades(SYMBOLS, START_MS, minutes=20, per_minute=400)
+    trades = synthetic_trades(SYMBOLS, START_MS, minutes=20, per_minute=700)
     expected = build_candles(trades, ["1m", "5m"])
     assert len(expected) == len(SYMBOLS) * (20 + 4)
     total = produce_trades(kafka_settings, trades)
@@ -39,9 +41,21 @@ def test_sigkill_and_restart_lose_and_repeat_nothing(kafka_settings: KafkaSettin
         service.kill()
         committed_at_kill = committed_trade_offsets(kafka_settings, group)
         assert 0 < committed_at_kill < total, "the kill must land in the middle of the stream"
-        print(f"committed at kill: {committed_at_kill} of {total}")
 
         time.sleep(0.5)
+        service.start()
+        # Then a graceful stop as soon as the restarted service commits progress: its final
+        # checkpoint must carry the open windows together with the offsets.
+        wait_for(
+            lambda: committed_trade_offsets(kafka_settings, group) > committed_at_kill,
+            60,
+            "progress",
+            poll=0.02,
+        )
+        service.stop()
+        committed_at_stop = committed_trade_offsets(kafka_settings, group)
+        assert committed_at_kill < committed_at_stop < total, "the stop must land in the middle of the stream"
+
         service.start()
         candles = read_candles(kafka_settings, expected=len(expected), timeout=90)
         service.assert_alive()

@@ -1,4 +1,4 @@
-"""A graceful restart and a second replica joining mid-stream change nothing in the candles."""
+"""A second replica joining mid-stream changes nothing in the candles."""
 
 from __future__ import annotations
 
@@ -33,26 +33,6 @@ def assert_same_candles(got: list[Candle], expected: list[Candle]) -> None:
     assert len(keys) == len(set(keys)), "a candle was repeated"
     order = {"1m": 0, "5m": 1}
     assert sorted(got, key=lambda c: (c.symbol, order[c.interval], c.open_time_ms)) == expected
-
-
-def test_sigterm_mid_stream_then_restart(kafka_settings: KafkaSettings, tmp_path: Path) -> None:
-    trades = synthetic_trades(SYMBOLS, START_MS, minutes=10, per_minute=400, seed=11)
-    expected = build_candles(trades, ["1m", "5m"])
-    total = produce_trades(kafka_settings, trades)
-    group = f"{kafka_settings.topic_prefix}candle-builder"
-
-    service = CandleBuilderProcess(tmp_path, **ENV)
-    service.start()
-    try:
-        wait_for(lambda: committed_trade_offsets(kafka_settings, group) > 0, 60, "a first commit", poll=0.02)
-        service.stop()  # SIGTERM: the final checkpoint must carry the windows with its offsets
-        assert committed_trade_offsets(kafka_settings, group) < total, "the stop must land mid-stream"
-        service.start()
-        candles = read_candles(kafka_settings, expected=len(expected), timeout=90)
-        service.assert_alive()
-    finally:
-        service.stop()
-    assert_same_candles(candles, expected)
 
 
 def test_second_replica_joining_mid_stream(kafka_settings: KafkaSettings, tmp_path: Path) -> None:
