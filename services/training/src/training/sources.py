@@ -15,10 +15,6 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
-# Features of the first candles need history: the hourly ones a full day of it.
-WARMUP = timedelta(days=1, hours=1)
-
-
 def utc_ms(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
@@ -42,20 +38,22 @@ def from_feature_store(symbols: Sequence[str], interval: str, start_ms: int, end
 
 
 def from_kline_files(root: Path, symbols: Sequence[str], interval: str, start: date, end: date) -> pd.DataFrame:
-    """Features computed from exchange kline files under ``root`` for days ``start`` .. ``end`` - 1."""
-    from tickcast.features import compute_history
-    from tickcast.klines import find_kline_files, read_kline_files
+    """Features computed from exchange kline files under ``root`` for days ``start`` .. ``end`` - 1.
 
+    The feature pipeline's own loader and warm-up, so these rows equal what its backfill stores.
+    """
+    from feature_pipeline.backfill import WARMUP_DAYS
+    from feature_pipeline.loaders import DumpFileLoader
+    from tickcast.features import compute_history
+
+    loader = DumpFileLoader(root)
+    start_ms, end_ms = utc_ms(start), utc_ms(end)
     frames = []
     for symbol in symbols:
-        first_day = (datetime.combine(start, datetime.min.time()) - WARMUP).date()
-        paths = find_kline_files(root, symbol, interval, first_day, end - timedelta(days=1))
-        if not paths:
-            raise FileNotFoundError(f"no {symbol} {interval} kline files under {root} for {start} .. {end}")
-        candles = read_kline_files(paths, symbol=symbol, interval=interval)
+        candles = loader.load(symbol, interval, start - timedelta(days=WARMUP_DAYS), end - timedelta(days=1))
         features = compute_history(candles)
-        frames.append(features[(features["timestamp_ms"] >= utc_ms(start)) & (features["timestamp_ms"] < utc_ms(end))])
-        log.info("features computed from kline files", symbol=symbol, files=len(paths), rows=len(frames[-1]))
+        frames.append(features[(features["timestamp_ms"] >= start_ms) & (features["timestamp_ms"] < end_ms)])
+        log.info("features computed from kline files", symbol=symbol, candles=len(candles), rows=len(frames[-1]))
     return pd.concat(frames, ignore_index=True)
 
 
