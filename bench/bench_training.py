@@ -34,7 +34,7 @@ def bench_year(days: int, kinds: list[str]) -> None:
     from training.models import build_model, fit_model, lag_for
     from training.pipeline import fit_settings
     from training.synthetic import synthetic_candles
-    from training.trainer import _arrays, fit_scaler
+    from training.trainer import fit_scaler, training_arrays
 
     settings = TrainingSettings()
     n = days * 1440 + 1440
@@ -58,7 +58,7 @@ def bench_year(days: int, kinds: list[str]) -> None:
     total = 0.0
     for kind in kinds:
         lag = lag_for(kind, data.lag_window)
-        train, validation = _arrays(data.train, scaler, lag), _arrays(data.validation, scaler, lag)
+        train, validation = training_arrays(data.train, scaler, lag), training_arrays(data.validation, scaler, lag)
         model = build_model(kind, lag, len(data.feature_names), len(data.horizons), settings.seed,
                             settings.learning_rate)
         report = fit_model(model, train, validation, fit_settings(settings, show_progress=True))

@@ -53,12 +53,12 @@ def train_model(
     """
     lag = lag_for(kind, data.lag_window)
     scaler = fit_scaler(data)
-    train = _arrays(data.train, scaler, lag)
+    train = training_arrays(data.train, scaler, lag)
     if shuffle_labels:
         order = np.random.default_rng(settings.seed).permutation(len(train.returns))
         train = TrainingArrays(train.windows, train.returns[order], train.directions[order])
     model = build_model(kind, lag, len(data.feature_names), len(data.horizons), settings.seed, settings.learning_rate)
-    report = fit_model(model, train, _arrays(data.validation, scaler, lag), settings)
+    report = fit_model(model, train, training_arrays(data.validation, scaler, lag), settings)
     metadata = metadata_for(data, kind, lag)
     raw = ServableModel.from_parts(metadata, scaler, model, name="candidate", version="")
     shrinkage = fit_shrinkage(raw.predict_all_horizons(data.validation.last(lag)), data.validation.targets)
@@ -81,7 +81,7 @@ def fit_shrinkage(predicted: np.ndarray, actual: np.ndarray) -> np.ndarray:
     return SHRINKAGE_GRID[np.argmin(errors, axis=0)]
 
 
-def _arrays(samples: Samples, scaler: Scaler, lag: int) -> TrainingArrays:
+def training_arrays(samples: Samples, scaler: Scaler, lag: int) -> TrainingArrays:
     return TrainingArrays(
         windows=scaler.transform(samples.last(lag)),
         returns=scaler.scale_targets(samples.targets),
