@@ -115,9 +115,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_exception_handler(StoreUnavailable, errors.store_unavailable)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_middleware(RequestMetricsMiddleware)
+    predictions.add_latest_route(app)
     routers = [module.router for module in (predictions, candles, symbols, models, health, live, dashboard)]
     for router in routers:
         app.include_router(router)
-    app.state.allowed_methods = errors.AllowedMethods(routers)
+    app.state.allowed_methods = errors.AllowedMethods([app.router, *routers])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
