@@ -40,8 +40,8 @@ from feature_pipeline.processing import (
     parse_batch,
     state_key,
 )
-from feature_pipeline.topic_reader import read_range
 from feature_pipeline.store import FeatureStore
+from feature_pipeline.topic_reader import read_range
 from tickcast.contracts import Candle, DeadLetter, FeatureVector
 from tickcast.kafka import CheckedProducer
 from tickcast.logging import configure_logging

@@ -27,9 +27,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-# TA-Lib's functions without the pandas/polars wrapper of ``talib``: the stream calls them
-# for every candle and the wrapper's type checks cost more than the indicators on 512 values.
-from talib import _ta_lib as ta
+import talib
 
 from tickcast.features.definitions import (
     BLOCK_CANDLES,
@@ -44,6 +42,22 @@ from tickcast.features.definitions import (
 from tickcast.intervals import interval_ms
 
 _COLUMN = {name: index for index, name in enumerate(FEATURE_NAMES)}
+
+
+class _TaLib:
+    """TA-Lib's functions without the pandas/polars wrapper ``talib`` puts around them: the
+    stream calls them for every candle, and the wrapper's type checks cost more than the
+    indicators themselves on a few hundred values.
+    """
+
+    def __getattr__(self, name: str) -> object:
+        function = getattr(talib, name)
+        unwrapped = getattr(function, "__wrapped__", function)
+        setattr(self, name, unwrapped)  # found once, then an ordinary attribute
+        return unwrapped
+
+
+ta = _TaLib()
 _DAY_S = 86_400
 _DAY_MS = 86_400_000
 # 1970-01-01 was a Thursday; weekday numbers count from Monday = 0.
