@@ -1,8 +1,9 @@
 """Candle builder throughput and close latency against the real broker.
 
-Usage (from the repository root, broker from ``infra/kafka/kafka.sh start``):
+Usage (from the repository root; the broker is ``KAFKA_BOOTSTRAP_SERVERS``, else the test
+broker on 127.0.0.1:19092 that the test suite starts):
 
-    uv run python bench/bench_candle_builder.py [--trades 600000] [--cpu 1]
+    uv run python bench/bench_candle_builder.py [--trades 600000] [--cpu 1] [--keep-topics]
 
 1. Throughput: the same topic of trades is read by a bare confluent-kafka consumer
    that only reads and parses each message into a ``Trade``, then by the candle
@@ -33,16 +34,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 from tickcast.contracts import Candle, Trade
 from tickcast.kafka import CheckedProducer, ensure_topics
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 
-ROOT = Path(__file__).resolve().parents[1]
 START_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 TARGET_RATE = 50_000
 TARGET_RATIO = 0.25
 TARGET_P99_S = 1.0
+LIVE_PREFIX = "bench-live-"
 
 
 @dataclass(frozen=True)
@@ -224,9 +226,11 @@ def service_rate(settings: KafkaSettings, expected: int, cpu: int, intervals: st
     return Rate(f"candle builder ({intervals})", expected - int(processed_at_start), elapsed, cpu)
 
 
-def close_latency(bootstrap: str, cpu: int, seconds: float, symbols: int, rate: int) -> list[float]:
+def close_latency(
+    bootstrap: str, prefix: str, cpu: int, seconds: float, symbols: int, rate: int
+) -> list[float]:
     """Delays (s) from window end + grace to the candle being readable, with live trades."""
-    settings = settings_for(bootstrap, f"bench-live-{uuid.uuid4().hex[:8]}-")
+    settings = settings_for(bootstrap, prefix)
     ensure_topics(settings, TopicNames(settings).specs())
     grace_ms = 500
     names = [f"LIVE{index:03d}USDT" for index in range(symbols)]
@@ -300,6 +304,14 @@ def _live_trade(symbol: str, trade_id: int, rng: random.Random) -> Trade:
     )
 
 
+def delete_topics(bootstrap: str, prefixes: list[str]) -> None:
+    """The bench's topics, the services' changelog topics included (they carry the prefix too)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [name for name in admin.list_topics(timeout=10).topics if any(p in name for p in prefixes)]
+    for future in admin.delete_topics(names, operation_timeout=30).values() if names else ():
+        future.result()
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -316,10 +328,12 @@ def main() -> None:
     parser.add_argument("--intervals", nargs="*", default=["1m", "1m,5m,1h"])
     parser.add_argument("--live-seconds", type=float, default=30.0)
     parser.add_argument("--topic-prefix", help="Reuse trades already produced under this prefix.")
+    parser.add_argument("--keep-topics", action="store_true", help="Leave the bench's topics on the broker.")
     args = parser.parse_args()
 
     settings = settings_for(args.bootstrap, args.topic_prefix or f"bench-{uuid.uuid4().hex[:8]}-")
     trades_topic = TopicNames(settings)(Topic.TRADES)
+    made_prefix = "" if args.topic_prefix else settings.topic_prefix  # reused topics are kept
     if args.topic_prefix:
         count = args.trades  # already on the topic from an earlier run
     else:
@@ -335,9 +349,15 @@ def main() -> None:
         rates.append(service_rate(settings, count, args.cpu, intervals))
 
     delays: list[float] = []
+    live_prefix = ""
     if args.live_seconds > 0:
         log(f"close latency: live trades for {args.live_seconds:.0f}s ...")
-        delays = close_latency(args.bootstrap, args.cpu, args.live_seconds, symbols=40, rate=2_000)
+        live_prefix = f"{LIVE_PREFIX}{uuid.uuid4().hex[:8]}-"
+        delays = close_latency(
+            args.bootstrap, live_prefix, args.cpu, args.live_seconds, symbols=40, rate=2_000
+        )
+    if not args.keep_topics:
+        delete_topics(args.bootstrap, [prefix for prefix in (made_prefix, live_prefix) if prefix])
 
     print(f"\nthroughput on one core (cpu {args.cpu}), {count:,} trades, same topic, real broker")
     print(f"{'reader':34} {'trades/s':>10} {'ratio':>6} {'trades/cpu-s':>13} {'ratio':>6}")
