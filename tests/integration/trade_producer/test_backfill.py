@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from support.kafka import consume
 from tickcast.contracts import Trade
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 
-from .conftest import ROOT
+from .conftest import ROOT, read_topic
 from .fake_binance import FakeBinance
 from .live_process import exchange_env
 
@@ -46,7 +45,7 @@ def test_backfill_honours_429_retry_after_and_a_rerun_adds_nothing(
 
     assert first.returncode == 0, first.stderr[-3000:]
     assert second.returncode == 0, second.stderr[-3000:]
-    records = consume(kafka_settings, topics(Topic.TRADES), expected=len(market))
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=len(market))
     trades = [Trade.parse(record.value) for record in records]
     assert [t.trade_id for t in trades] == [row["id"] for row in market]
     assert {t.source for t in trades} == {"backfill"}
@@ -79,4 +78,4 @@ def test_unreachable_exchange_fails_clearly_without_inventing_trades(
     )  # fmt: skip
     assert result.returncode == 2
     assert "exchange unreachable" in result.stderr and "no trades were invented" in result.stderr
-    assert consume(kafka_settings, topics(Topic.TRADES), timeout=3) == []
+    assert read_topic(kafka_settings, topics(Topic.TRADES), timeout=3) == []

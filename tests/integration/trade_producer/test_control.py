@@ -6,12 +6,13 @@ import time
 
 import pytest
 
-from support.kafka import consume, produce_raw
+from support.kafka import produce_raw
 from tickcast.contracts import DeadLetter, Trade
 from tickcast.control import SymbolRequest
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 
+from .conftest import read_topic
 from .fake_binance import FakeBinance
 from .live_process import live_producer
 
@@ -41,8 +42,8 @@ def test_requested_symbol_is_checked_backfilled_then_streamed(kafka_settings: Ka
             fake.trade("SOLUSDT", 40)
             fake.trade("BTCUSDT", 10)
             expected = len(fake.all_trades("SOLUSDT")) + 10
-            records = consume(kafka_settings, topics(Topic.TRADES), expected=expected, timeout=30)
-            letters = consume(kafka_settings, topics.dlq(Topic.SYMBOL_REQUESTS), expected=2, timeout=20)
+            read_topic(kafka_settings, topics(Topic.TRADES), expected=expected, timeout=30)
+            letters = read_topic(kafka_settings, topics.dlq(Topic.SYMBOL_REQUESTS), expected=2, timeout=20)
             producer.terminate()
         # After a restart the requested symbol is streamed again, continuing where it stopped.
         fake.trade("SOLUSDT", 15)
@@ -50,11 +51,12 @@ def test_requested_symbol_is_checked_backfilled_then_streamed(kafka_settings: Ka
             fake.wait_for_subscribers(1, symbols={"BTCUSDT", "SOLUSDT"})
             fake.trade("SOLUSDT", 5)
             expected = len(fake.all_trades("SOLUSDT")) + 10
-            records = consume(kafka_settings, topics(Topic.TRADES), expected=expected, timeout=30)
+            read_topic(kafka_settings, topics(Topic.TRADES), expected=expected, timeout=30)
             restarted.terminate()
 
     assert producer.exit_code == 0, producer.stderr[-3000:]
     assert restarted.exit_code == 0, restarted.stderr[-3000:]
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=expected)
     assert "requested symbol restored" in restarted.stderr
     sol = [Trade.parse(r.value) for r in records if r.key == b"SOLUSDT"]
     assert [t.trade_id for t in sol] == [row["id"] for row in fake.all_trades("SOLUSDT")]

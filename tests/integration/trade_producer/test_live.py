@@ -8,11 +8,12 @@ import urllib.request
 
 import pytest
 
-from support.kafka import Record, consume
+from support.kafka import Record
 from tickcast.contracts import Trade
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 
+from .conftest import read_topic
 from .fake_binance import FakeBinance, stream_frame
 from .live_process import live_producer
 
@@ -59,7 +60,7 @@ def _wait_for_count(settings: KafkaSettings, topic: str, expected: int, timeout:
     deadline = time.monotonic() + timeout
     records: list[Record] = []
     while time.monotonic() < deadline:
-        records = consume(settings, topic, expected=expected, timeout=10, idle=0.5)
+        records = read_topic(settings, topic, expected=expected, timeout=10, idle=0.5)
         if len(records) >= expected:
             return records
     return records
@@ -92,7 +93,7 @@ def test_forced_disconnect_mid_stream_yields_every_trade_once(
             fake.trade("BTCUSDT")
             fake.trade("ETHUSDT")
             total = sum(len(fake.all_trades(symbol)) for symbol in ("BTCUSDT", "ETHUSDT"))
-            records = _wait_for_count(kafka_settings, topics(Topic.TRADES), total)
+            _wait_for_count(kafka_settings, topics(Topic.TRADES), total)
             latency_count = ("trade_producer_produce_latency_seconds_count", "")
             deadline = time.monotonic() + 10  # delivery reports of the last trades may still be in flight
             while (metrics := _scrape(metrics_port))[latency_count] < total and time.monotonic() < deadline:
@@ -100,6 +101,8 @@ def test_forced_disconnect_mid_stream_yields_every_trade_once(
             producer.terminate()
 
     assert producer.exit_code == 0, producer.stderr[-3000:]
+    # Read again after the producer flushed and exited: nothing may have been added since.
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=total)
     produced = _trades(records)
     gap_filled = sum(trade.source == "gap_fill" for trade in produced["BTCUSDT"])
     assert metrics[("trade_producer_gap_fill_trades_total", 'symbol="BTCUSDT"')] == gap_filled
@@ -135,10 +138,11 @@ def test_proactive_reconnects_before_the_connection_age_limit_lose_nothing(
             fake.stop_market()
             fake.wait_for_subscribers(1)
             fake.trade("BTCUSDT")
-            records = _wait_for_count(kafka_settings, topics(Topic.TRADES), len(fake.all_trades("BTCUSDT")))
+            _wait_for_count(kafka_settings, topics(Topic.TRADES), len(fake.all_trades("BTCUSDT")))
             producer.terminate()
 
     assert producer.exit_code == 0, producer.stderr[-3000:]
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=len(fake.all_trades("BTCUSDT")))
     _assert_exactly_the_market(fake, "BTCUSDT", _trades(records)["BTCUSDT"])
     assert fake.connections >= 3
     assert "reason=max_age" in producer.stderr
@@ -155,10 +159,10 @@ def test_restart_continues_from_the_topic_without_repeats(kafka_settings: KafkaS
         with live_producer(fake, "--symbols", "ETHUSDT", "--no-control") as second:
             fake.wait_for_subscribers(1)
             fake.trade("ETHUSDT", 5)
-            records = _wait_for_count(kafka_settings, topics(Topic.TRADES), 85)
+            _wait_for_count(kafka_settings, topics(Topic.TRADES), 85)
             second.terminate()
 
     assert first.exit_code == 0 and second.exit_code == 0, second.stderr[-3000:]
-    produced = _trades(records)["ETHUSDT"]
+    produced = _trades(read_topic(kafka_settings, topics(Topic.TRADES), expected=85))["ETHUSDT"]
     _assert_exactly_the_market(fake, "ETHUSDT", produced)
     assert [t.source for t in produced].count("gap_fill") == 30

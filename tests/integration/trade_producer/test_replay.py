@@ -14,12 +14,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from support.kafka import Record, consume
+from support.kafka import Record
 from tickcast.contracts import Trade
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, read_topic, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ def test_replaying_a_folder_twice_yields_every_row_once_in_order(
     second = run_cli("replay", str(folder), "--no-progress")
     assert second.returncode == 0, second.stderr
 
-    records = consume(kafka_settings, topics(Topic.TRADES), expected=len(expected), idle=3.0)
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=len(expected), idle=1.0)
     assert len({record.partition for record in records}) == 1  # one key, one partition, one order
     assert _as_rows(records) == expected
     assert f"skipped_duplicates={len(expected)}" in second.stderr
@@ -86,7 +86,7 @@ def test_zipped_file_with_header_and_a_bad_row(
     assert "row rejected" in result.stderr and ",".join(bad) in result.stderr
     expected = _expected_rows(source)
     del expected[5]
-    records = consume(kafka_settings, topics(Topic.TRADES), expected=len(expected))
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=len(expected))
     assert _as_rows(records) == expected
 
 
@@ -106,7 +106,7 @@ def test_paced_replay_follows_trade_time(
     finished = next(line for line in result.stderr.splitlines() if "replay finished" in line)
     seconds = float(finished.split("seconds=")[1].split()[0])
     assert seconds >= span_ms / 1000 / 20 * 0.95
-    records = consume(kafka_settings, topics(Topic.TRADES), expected=200)
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=200)
     assert [orjson.loads(record.value)["trade_id"] for record in records] == [int(l.split(",")[0]) for l in lines]
 
 
@@ -128,7 +128,7 @@ def test_zipped_agg_trades_in_microseconds_with_header(
     result = run_cli("replay", str(path), "--no-progress")
 
     assert result.returncode == 0, result.stderr
-    records = consume(kafka_settings, topics(Topic.TRADES), expected=len(rows))
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=len(rows))
     trades = [Trade.parse(record.value) for record in records]
     assert [(t.trade_id, t.first_trade_id, t.last_trade_id, t.timestamp_ms) for t in trades] == [
         (row[0], row[3], row[4], row[5] // 1000) for row in rows
@@ -150,14 +150,14 @@ def test_sigterm_during_replay_flushes_what_was_sent_and_exits_cleanly(
     records: list[Record] = []
     deadline = time.monotonic() + 60
     while not records and time.monotonic() < deadline:  # wait until it is really producing
-        records = consume(kafka_settings, topics(Topic.TRADES), timeout=2, idle=0.5)
+        records = read_topic(kafka_settings, topics(Topic.TRADES), timeout=2, idle=0.5)
     process.send_signal(signal.SIGTERM)
     _out, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 0, stderr[-3000:]
     assert "stopped_early=True" in stderr and "trades flushed" in stderr
     produced = int(stderr.split("replay finished")[1].split("produced=")[1].split()[0])
-    records = consume(kafka_settings, topics(Topic.TRADES), expected=produced)
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=produced)
     expected = _expected_rows(source)
     assert 0 < produced < len(expected)
     assert _as_rows(records) == expected[:produced]

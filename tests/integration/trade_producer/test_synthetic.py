@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from support.kafka import Record, consume
+from support.kafka import Record
 from tickcast.contracts import Trade
 from tickcast.kafka import ensure_topics
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 
-from .conftest import run_cli
+from .conftest import read_topic, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +35,8 @@ def test_same_seed_gives_identical_messages_all_labelled_synthetic(
     second = run_cli(*args, env={"KAFKA_TOPIC_PREFIX": other.topic_prefix})
     assert second.returncode == 0, second.stderr
 
-    first_records = consume(kafka_settings, topics(Topic.TRADES), expected=6000)
-    second_records = consume(other, TopicNames(other)(Topic.TRADES), expected=6000)
+    first_records = read_topic(kafka_settings, topics(Topic.TRADES), expected=6000)
+    second_records = read_topic(other, TopicNames(other)(Topic.TRADES), expected=6000)
     assert _values_by_symbol(first_records) == _values_by_symbol(second_records)
     assert all(len(values) == 3000 for values in _values_by_symbol(first_records).values())
     trades = [Trade.parse(record.value) for record in first_records]

@@ -105,7 +105,9 @@ class LiveStreams:
         for symbol in symbols:
             self.add_symbol(symbol)
         await self._stop.wait()
-        for task in self._tasks:
+        # Connections notice the stop within RECV_SLICE_SECONDS and close cleanly; cancel stragglers.
+        _done, pending = await asyncio.wait(self._tasks, timeout=RECV_SLICE_SECONDS * 10)
+        for task in pending:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
