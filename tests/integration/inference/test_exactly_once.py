@@ -19,7 +19,7 @@ from integration.inference.harness import running, wait_for
 from support.kafka import consume
 from tickcast.contracts import Contract, Prediction
 from tickcast.topics import Topic
-from unit.inference.linear_models import InMemoryChampions, LinearModel, ret_for, vector
+from unit.inference.linear_models import InMemoryChampions, LinearModel, candle, ret_for, vector
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -144,3 +144,19 @@ def test_restart_refills_lag_windows_from_the_topic(inference_settings, kafka_se
         assert prediction.model_name == "m", "the window should have been refilled, not served by the baseline"
         window = [ret_for(prediction.symbol, s) for s in range(step - 2, step + 1)]
         assert prediction.predicted_return == pytest.approx(model.expected(window), rel=1e-5)
+
+
+def test_predictions_made_before_a_restart_are_still_scored(
+    inference_settings, kafka_settings, topics, send, redis_client, keys
+):
+    registry = InMemoryChampions("m")
+    registry.register(LinearModel("m", "1", weight=1.0))
+    registry.set_champion("1")
+
+    with running(InferenceService(inference_settings, registry)):
+        send(Topic.FEATURES, [vector("BTCUSDT", step, ret_1=ret_for("BTCUSDT", step)) for step in range(5)])
+        consume(kafka_settings, topics(Topic.PREDICTIONS), expected=5, timeout=60)
+    with running(InferenceService(inference_settings, registry)):  # knows nothing of those predictions
+        send(Topic.CANDLES, [candle("BTCUSDT", step, 100.0 + step) for step in range(10)])
+        live_key = keys.live_metrics("m", "BTCUSDT")
+        wait_for(lambda: redis_client.hget(live_key, "count") == "5", what="the five earlier predictions scored")

@@ -15,18 +15,19 @@ from integration.inference.harness import running, wait_for
 from support.kafka import consume, produce_raw
 from tickcast.contracts import Candle, DeadLetter, Prediction
 from tickcast.topics import Topic
-from unit.inference.linear_models import BASE_MS, MINUTE_MS, InMemoryChampions, LinearModel, ret_for, vector
+from unit.inference.linear_models import (
+    BASE_MS,
+    MINUTE_MS,
+    InMemoryChampions,
+    LinearModel,
+    candle,
+    ret_for,
+    vector,
+)
 
 pytestmark = pytest.mark.integration
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
-
-
-def candle(symbol: str, step: int, close: float) -> Candle:
-    open_time = BASE_MS + step * MINUTE_MS
-    return Candle(symbol=symbol, interval="1m", open_time_ms=open_time, close_time_ms=open_time + MINUTE_MS - 1,
-                  open=close, high=close, low=close, close=close, volume=1.0, quote_volume=close,
-                  trade_count=1, taker_buy_base_volume=0.5, taker_buy_quote_volume=close / 2, vwap=close)
 
 
 def sample(name: str, **labels: str) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tickcast.contracts import FeatureVector
+from tickcast.contracts import Candle, FeatureVector
 
 BASE_MS = 1_704_067_200_000  # 2024-01-01T00:00Z, on every interval grid
 MINUTE_MS = 60_000
@@ -84,3 +84,10 @@ def vector(symbol: str, step: int, ret_1: float = 0.001, close: float = 100.0, f
 def ret_for(symbol: str, step: int) -> float:
     """A deterministic, symbol- and step-dependent feature value."""
     return round(math.sin(step * 0.7 + len(symbol)) * 0.002, 6)
+
+
+def candle(symbol: str, step: int, close: float) -> Candle:
+    open_time = BASE_MS + step * MINUTE_MS
+    return Candle(symbol=symbol, interval="1m", open_time_ms=open_time, close_time_ms=open_time + MINUTE_MS - 1,
+                  open=close, high=close, low=close, close=close, volume=1.0, quote_volume=close,
+                  trade_count=1, taker_buy_base_volume=0.5, taker_buy_quote_volume=close / 2, vwap=close)

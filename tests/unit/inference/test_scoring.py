@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from inference.scoring import LiveScorer
+from inference.scoring import LiveScorer, base_close_of
 from tickcast.contracts import Prediction
 from unit.inference.linear_models import BASE_MS, MINUTE_MS
 
@@ -70,3 +70,21 @@ def test_pending_predictions_are_bounded_per_symbol():
     assert scorer.drain_changes() == []
     scorer.forget({"BTCUSDT"})
     assert scorer.pending("BTCUSDT") == 0
+
+
+def test_a_prediction_recovered_from_the_store_is_not_scored_twice():
+    scorer = LiveScorer(window=10, max_pending_per_symbol=10, dead_band=0.0)
+    made_here = prediction(0, 0.01)
+    scorer.on_prediction(made_here, base_close=100.0)
+    scorer.on_prediction(Prediction.parse(made_here.to_json_bytes()), base_close=base_close_of(made_here))
+    scorer.on_prediction(prediction(0, 0.02, version="2"), base_close=100.0)  # another version: its own entry
+    assert scorer.pending("BTCUSDT") == 2
+    assert scorer.unrecovered(["BTCUSDT", "ETHUSDT"]) == ["BTCUSDT", "ETHUSDT"]
+    scorer.mark_recovered(["BTCUSDT"])
+    assert scorer.unrecovered(["BTCUSDT", "ETHUSDT"]) == ["ETHUSDT"]
+    scorer.forget({"BTCUSDT"})
+    assert scorer.unrecovered(["BTCUSDT"]) == ["BTCUSDT"]
+
+
+def test_base_close_is_recovered_from_price_and_return():
+    assert base_close_of(prediction(0, 0.013, close=123.45)) == pytest.approx(123.45, rel=1e-12)

@@ -97,6 +97,13 @@ class RedisStore:
         results = pipe.execute()
         return sum(int(result) for result in results[: len(chunks)])
 
+    def predictions_since(self, since_ms: dict[str, int]) -> list[Prediction]:
+        """Each symbol's stored predictions with ``as_of_ms >= since_ms[symbol]``, oldest first."""
+        pipe = self._client.pipeline(transaction=False)
+        for symbol, since in since_ms.items():
+            pipe.zrangebyscore(self.keys.prediction_history(symbol), since, "+inf")
+        return [Prediction.parse(member) for members in pipe.execute() for member in members]
+
     def write_served_model(self, served: ServedModel) -> None:
         model = served.model
         self._client.hset(

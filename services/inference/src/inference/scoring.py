@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tickcast.contracts import Prediction
@@ -63,6 +64,15 @@ class _Rolling:
         )
 
 
+def base_close_of(prediction: Prediction) -> float:
+    """The close a stored prediction was made at: its price undone by its return."""
+    return prediction.predicted_price / math.exp(prediction.predicted_return)
+
+
+def _same_forecast(a: Prediction, b: Prediction) -> bool:
+    return (a.model_name, a.model_version, a.as_of_ms) == (b.model_name, b.model_version, b.as_of_ms)
+
+
 @dataclass(frozen=True)
 class _Awaiting:
     prediction: Prediction
@@ -78,6 +88,7 @@ class LiveScorer:
         self._closes: dict[str, OrderedDict[int, float]] = {}
         self._rolling: dict[tuple[str, str], _Rolling] = {}
         self._changed: set[tuple[str, str]] = set()
+        self._recovered: set[str] = set()
 
     def on_prediction(self, prediction: Prediction, base_close: float) -> None:
         symbol, target = prediction.symbol, prediction.target_time_ms
@@ -87,7 +98,10 @@ class LiveScorer:
             self._score(prediction, base_close, target_close)
             return
         awaiting = self._awaiting.setdefault(symbol, OrderedDict())
-        awaiting.setdefault(target, []).append(_Awaiting(prediction, base_close))
+        waiting = awaiting.setdefault(target, [])
+        if any(_same_forecast(item.prediction, prediction) for item in waiting):
+            return  # already waiting (recovered from the store and also made here)
+        waiting.append(_Awaiting(prediction, base_close))
         while len(awaiting) > self._max_pending:
             awaiting.popitem(last=False)  # the oldest target: its candle is long overdue
 
@@ -110,11 +124,19 @@ class LiveScorer:
         self._changed.clear()
         return changed
 
+    def unrecovered(self, symbols: Iterable[str]) -> list[str]:
+        """Symbols whose earlier predictions (made before a restart or elsewhere) were not loaded yet."""
+        return sorted(set(symbols) - self._recovered)
+
+    def mark_recovered(self, symbols: Iterable[str]) -> None:
+        self._recovered.update(symbols)
+
     def forget(self, symbols: set[str]) -> None:
         """Drop what waits on symbols this instance no longer owns."""
         for symbol in symbols:
             self._awaiting.pop(symbol, None)
             self._closes.pop(symbol, None)
+        self._recovered -= symbols
 
     def _score(self, prediction: Prediction, base_close: float, target_close: float) -> None:
         realised = math.log(target_close / base_close)

@@ -32,7 +32,7 @@ from inference.forecasting import Forecaster
 from inference.model import PersistenceBaseline, ServedModel
 from inference.redis_store import RedisStore, Retention
 from inference.restore import vectors_before_committed
-from inference.scoring import LiveScore, LiveScorer
+from inference.scoring import LiveScore, LiveScorer, base_close_of
 
 log = structlog.get_logger(__name__)
 
@@ -209,9 +209,10 @@ class InferenceService:
         for refusal in batch.refusals:
             inbox.refused.append((inbox.vector_messages[refusal.index], refusal.reason, refusal.error_type))
 
-        for candle in inbox.candles:
-            if candle.interval == self._settings.interval:
-                self._scorer.on_candle(candle.symbol, candle.open_time_ms, candle.close)
+        scored_candles = [candle for candle in inbox.candles if candle.interval == self._settings.interval]
+        self._recover_awaiting(scored_candles)
+        for candle in scored_candles:
+            self._scorer.on_candle(candle.symbol, candle.open_time_ms, candle.close)
         for forecast in batch.forecasts:
             self._scorer.on_prediction(forecast.prediction, forecast.base_close)
         scores = self._scorer.drain_changes()
@@ -255,6 +256,22 @@ class InferenceService:
                 self._forecaster.windows.push(vector)
                 self._symbols_by_partition.setdefault(partition, set()).add(vector.symbol)
         log.info("lag windows restored", vectors=len(restored), partitions=[p.partition for p in partitions])
+
+    def _recover_awaiting(self, candles: list[Candle]) -> None:
+        """Before a symbol's first candle here, load its stored predictions still waiting for a candle.
+
+        They were made before a restart, or by the instance that had the partition before.
+        """
+        first_open: dict[str, int] = {}
+        for candle in candles:
+            first_open[candle.symbol] = min(first_open.get(candle.symbol, candle.open_time_ms), candle.open_time_ms)
+        symbols = self._scorer.unrecovered(first_open)
+        if not symbols:
+            return
+        ahead_ms = self._settings.horizon * self._settings.interval_ms
+        for prediction in self._store.predictions_since({s: first_open[s] - ahead_ms for s in symbols}):
+            self._scorer.on_prediction(prediction, base_close_of(prediction))
+        self._scorer.mark_recovered(symbols)
 
     def _sort(self, messages: list[Message]) -> _Inbox:
         inbox = _Inbox(messages)
