@@ -132,7 +132,11 @@ def bench_streaming(
     finally:
         consumer.close()
         worker.terminate()
-        worker.wait(30)
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(10)
         kept = ROOT / ".local" / "bench-feature-worker.log"
         kept.parent.mkdir(exist_ok=True)
         kept.write_bytes(log_path.read_bytes())
