@@ -42,6 +42,7 @@ class CandidateResult:
     evaluation: Evaluation
     errors: np.ndarray  # primary-horizon forecast errors on the test rows
     trained: TrainedModel
+    validation_mae: float  # picks the session's candidate for the gate, so test rows only judge it
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,9 @@ def run_session(
         ]
         decision = None
         if apply_gate and candidates:
-            best = min(candidates, key=lambda candidate: candidate.evaluation.mae)
+            # Chosen on validation: picking the best of several on test, then testing it there, would
+            # favour whichever got lucky on those very rows.
+            best = min(candidates, key=lambda candidate: candidate.validation_mae)
             decision = gate_candidate(settings, registry, tracker, name, data, best)
         table = comparison_table(rows)
         tracker.log_text(session_id, table + "\n", "report.txt")
@@ -196,7 +199,11 @@ def _log_and_register(
     run_id = tracker.start(
         f"{trained.kind} {name}", params=params, tags={"tickcast.model_name": name}, parent_run_id=session_id
     )
-    metrics = evaluation.metrics()
+    validation_windows = data.validation.last(trained.metadata.lag_window)
+    validation_mae = float(
+        np.mean(np.abs(trained.servable.predict(validation_windows) - data.validation.primary_targets()))
+    )
+    metrics = {**evaluation.metrics(), "validation_mae": validation_mae}
     if trained.fit is not None:
         metrics.update(fit_seconds=trained.fit.seconds, best_val_loss=trained.fit.best_val_loss)
     tracker.log_metrics(run_id, metrics)
@@ -225,7 +232,7 @@ def _log_and_register(
         prom.FIT_SECONDS.labels(trained.kind).observe(trained.fit.seconds)
     log.info("candidate evaluated", model=name, kind=trained.kind, version=version, **_brief(evaluation))
     errors = predicted[:, 0] - test.targets[:, 0]
-    return CandidateResult(trained.kind, version, run_id, evaluation, errors, trained)
+    return CandidateResult(trained.kind, version, run_id, evaluation, errors, trained, validation_mae)
 
 
 def _brief(evaluation: Evaluation) -> dict[str, float]:
