@@ -212,3 +212,10 @@ def test_a_redis_that_accepts_but_never_answers_is_a_503_not_a_hang(redis_settin
                 response = client.get(path)
                 assert response.status_code == 503, path
                 assert "Redis did not answer" in response.json()["detail"], path
+
+
+def test_a_wrong_method_is_a_405_listing_every_method_of_the_path(http: httpx.Client) -> None:
+    response = http.request("DELETE", "/symbols")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert http.request("PUT", "/predictions/BTCUSDT/latest").headers["allow"] == "GET"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -40,6 +41,21 @@ def test_without_a_filter_a_client_receives_every_symbol_in_order(gateway, store
             store_writer.publish(prediction)
 
         assert [Prediction.parse(client.recv(timeout=RECEIVE_TIMEOUT_S)) for _ in sent] == sent
+
+
+def test_metrics_count_feed_clients_and_relayed_predictions(gateway, store_writer) -> None:
+    def metric(name: str) -> float:
+        text = httpx.get(f"{gateway.url}/metrics").text
+        [value] = [line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")]
+        return float(value)
+
+    relayed_before = metric("gateway_predictions_relayed_total")
+    with connect(f"{gateway.ws_url}/ws/predictions") as client:
+        store_writer.wait_for_subscribers(1)
+        assert metric("gateway_ws_clients") >= 1
+        store_writer.publish(store_writer.prediction("BTCUSDT", minute=7))
+        client.recv(timeout=RECEIVE_TIMEOUT_S)
+        assert metric("gateway_predictions_relayed_total") >= relayed_before + 1
 
 
 def test_many_clients_share_one_redis_subscription(gateway, store_writer) -> None:
