@@ -151,7 +151,8 @@ def synthetic(
     generators = [SyntheticTrades(name, seed, start_ms, START_PRICES.get(name, 100.0)) for name in names]
     topic = topics(Topic.TRADES)
     wanted = {id_space(name, aggregate=False) for name in names}
-    sink = TradeSink.for_bulk(settings.kafka, topic, read_high_water_marks(settings.kafka, topic, wanted))
+    marks = read_high_water_marks(settings.kafka, topic, wanted, chunk=settings.dedupe_scan_chunk)
+    sink = TradeSink.for_bulk(settings.kafka, topic, marks)
     with stop_on_signals() as stop:
         try:
             produced = run_synthetic(generators, sink, trades, pace, stop, progress=progress)
@@ -187,7 +188,9 @@ def backfill(
     topics = _start(settings)
     symbol = symbol.upper()
     topic = topics(Topic.TRADES)
-    marks = read_high_water_marks(settings.kafka, topic, [id_space(symbol, aggregate=False)])
+    marks = read_high_water_marks(
+        settings.kafka, topic, [id_space(symbol, aggregate=False)], chunk=settings.dedupe_scan_chunk
+    )
     sink = TradeSink(settings.kafka, topic, marks)
 
     async def run(stop: threading.Event) -> int:
