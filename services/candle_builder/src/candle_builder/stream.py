@@ -160,8 +160,8 @@ class CandleOperator:
         self._states_checkpoint: object = None
         self._counts = _Counts()
         self._grace_s = config.plan.grace_ms / 1000
-        # Candles produced but not yet committed: when, and in which checkpoint.
-        self._unpublished_since: float | None = None
+        # Candles produced but not yet committed, and in which checkpoint.
+        self._unpublished = False
         self._unpublished_checkpoint: object = None
         self._last_forced_commit = 0.0
         self._next_tick = 0.0
@@ -208,7 +208,7 @@ class CandleOperator:
     def tick(self) -> None:
         """Called by the run loop after every message and every empty poll: keep it cheap."""
         now = time.monotonic()
-        if self._unpublished_since is not None:
+        if self._unpublished:
             self._publish_if_due(now)
         if now < self._next_tick:
             return
@@ -226,6 +226,7 @@ class CandleOperator:
             builder = partition.builder
             if builder.max_ts is None:
                 continue
+            metrics.WATERMARK_LAG.labels(str(number)).set((wall_ms - builder.max_ts) / 1000)
             if self._has_unread(number, partition):
                 # Busy, not idle: this process was slow (a commit, a CPU stall), the stream was not.
                 partition.last_active = now
@@ -241,7 +242,6 @@ class CandleOperator:
             if candles:
                 log.debug("idle windows closed", partition=number, candles=len(candles), idle_ms=idle_ms)
                 self._emit(candles)
-            metrics.WATERMARK_LAG.labels(str(number)).set((wall_ms - builder.max_ts) / 1000)
 
     def _has_unread(self, number: int, partition: _Partition) -> bool:
         """Whether the broker holds trades of this partition not read yet (cached, no round trip)."""
@@ -262,12 +262,12 @@ class CandleOperator:
     def _publish_if_due(self, now: float) -> None:
         checkpoint = self._context.checkpoint
         if checkpoint is not self._unpublished_checkpoint:
-            self._unpublished_since = None  # the regular commit already published them
+            self._unpublished = False  # the regular commit already published them
             return
         if now - self._last_forced_commit < self._config.emit_commit_gap_s:
             return
         self._last_forced_commit = now
-        self._unpublished_since = None
+        self._unpublished = False
         self._context.commit_checkpoint(force=True)
 
     # --- output ----------------------------------------------------------------------------
@@ -280,8 +280,8 @@ class CandleOperator:
             producer.produce(topic=topic, value=candle.to_json_bytes(), key=candle.key)
             metrics.CANDLES_OUT.labels(candle.interval, "gap_fill" if candle.is_gap_fill else "trades").inc()
             metrics.WINDOW_CLOSE_LAG.observe(wall_s - (candle.close_time_ms + 1) / 1000 - self._grace_s)
-        if self._unpublished_since is None:
-            self._unpublished_since = time.monotonic()
+        if not self._unpublished:
+            self._unpublished = True
             self._unpublished_checkpoint = self._context.checkpoint
 
     def _dead_letter(
