@@ -36,9 +36,9 @@ def build_application(settings: Settings) -> Application:
             "transaction.timeout.ms": settings.candle_transaction_timeout_ms,
             "linger.ms": 5,
             "compression.type": "lz4",
-            # librdkafka's default, as in tickcast.kafka (quixstreams picks murmur2): a symbol's
-            # candles land on the same partition whichever Tickcast producer writes them.
-            "partitioner": "consistent_random",
+            # murmur2, as the Java client, faust (features) and inference (predictions) use:
+            # a symbol's candles, features and predictions share a partition number.
+            "partitioner": "murmur2_random",
         },
         consumer_extra_config={
             # Static membership: a restarted replica takes its partitions back without
