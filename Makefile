@@ -33,6 +33,7 @@ test-unit: ## only the tests that need no broker or Redis
 	@uv run pytest tests/unit
 
 bench: install ## run every benchmark against the real broker and Redis; writes bench/results.md
+	@bash infra/install.sh bench
 	@uv run python bench/run_all.py
 
 clean: down ## stop everything and delete local data (.local/)

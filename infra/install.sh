@@ -5,6 +5,7 @@
 #
 #   infra/install.sh            everything
 #   infra/install.sh python     only uv + the Python environment
+#   infra/install.sh bench      the benchmarks' extra tools (wrk)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -64,9 +65,15 @@ install_frontend() {
   fi
 }
 
+install_bench_tools() {
+  # wrk drives the gateway's HTTP benchmark (loopback only).
+  command -v wrk >/dev/null || { say "installing wrk (Debian package) for the benchmarks"; apt_install wrk; }
+}
+
 case "${1:-all}" in
   python) install_python ;;
   infra) install_kafka; install_redis ;;
   all) install_python; install_kafka; install_redis; install_browser; install_frontend ;;
-  *) echo "usage: $0 [all|python|infra]" >&2; exit 2 ;;
+  bench) install_bench_tools ;;
+  *) echo "usage: $0 [all|python|infra|bench]" >&2; exit 2 ;;
 esac
