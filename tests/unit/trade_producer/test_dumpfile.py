@@ -148,8 +148,13 @@ def test_folder_is_replayed_in_date_order(tmp_path: Path) -> None:
     (tmp_path / "nested" / "BTCUSDT-trades-2020-12-31.zip").write_bytes(b"")
     (tmp_path / "nested" / "BTCUSDT-trades-2020-12-31.zip.CHECKSUM").write_text("0" * 64)
     (tmp_path / "BTCUSDT-trades-2020-12.csv.zip").write_bytes(b"")  # a monthly file
-    assert [dump.date for dump in discover(tmp_path)] == [
+    (tmp_path / "BTCUSDT-1m-2021-01-01.zip").write_bytes(b"")  # klines: not trades, skipped
+    (tmp_path / "ETHUSDT-aggTrades-2021-01-01.zip").write_bytes(b"")
+    assert [dump.date for dump in discover(tmp_path, kind=DumpKind.TRADES)] == [
         "2020-12", "2020-12-31", "2021-01-01", "2021-01-02", "2021-01-03"
+    ]  # fmt: skip
+    assert [(d.symbol, d.kind) for d in discover(tmp_path) if d.date == "2021-01-01"] == [
+        ("BTCUSDT", DumpKind.TRADES), ("ETHUSDT", DumpKind.AGG_TRADES)
     ]  # fmt: skip
 
 

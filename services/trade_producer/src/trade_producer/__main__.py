@@ -45,8 +45,14 @@ def main() -> None:
     pass
 
 
-def _start(settings: Settings) -> TopicNames:
+def _settings() -> Settings:
+    """Read the configuration and set up logging, before anything can log."""
+    settings = Settings()
     configure_logging(settings.log_level, settings.log_format, service="trade_producer")
+    return settings
+
+
+def _start(settings: Settings) -> TopicNames:
     serve_metrics(settings.metrics_port)
     topics = TopicNames(settings.kafka)
     # Idempotent: a fresh broker works without a separate create-topics step.
@@ -78,12 +84,12 @@ def replay(
     """
     from trade_producer.replay import parse_speed, replay as run_replay, wanted_spaces
 
+    settings = _settings()
     try:
         pace = parse_speed(speed)
         dumps = discover(path, symbol, kind)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
-    settings = Settings()
     topics = _start(settings)
     topic = topics(Topic.TRADES)
     marks = read_high_water_marks(settings.kafka, topic, wanted_spaces(dumps), chunk=settings.dedupe_scan_chunk)
@@ -144,7 +150,7 @@ def synthetic(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     start_ms = _utc_ms(start)
-    settings = Settings()
+    settings = _settings()
     topics = _start(settings)
     names = parse_symbols(symbols)
     warn_not_real(names)
@@ -184,7 +190,7 @@ def backfill(
     start_ms, end_ms = _utc_ms(start), _utc_ms(end)
     if end_ms <= start_ms:
         raise typer.BadParameter("--end must be after --start")
-    settings = Settings()
+    settings = _settings()
     topics = _start(settings)
     symbol = symbol.upper()
     topic = topics(Topic.TRADES)
@@ -249,7 +255,7 @@ def live(
     from trade_producer.rest import ExchangeUnavailable
     from trade_producer.symbol_requests import SymbolRequestListener
 
-    settings = Settings()
+    settings = _settings()
     topics = _start(settings)
     names = parse_symbols(symbols) if symbols else settings.symbol_list()
     topic = topics(Topic.TRADES)

@@ -19,6 +19,9 @@ from typing import IO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import structlog
+
+log = structlog.get_logger(__name__)
 
 TRADE_COLUMNS = ("id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best_match")
 AGG_TRADE_COLUMNS = (
@@ -82,19 +85,28 @@ def describe(path: Path, symbol: str | None = None, kind: DumpKind | None = None
 
 
 def discover(path: Path, symbol: str | None = None, kind: DumpKind | None = None) -> list[DumpFile]:
-    """One file, or every ``.csv``/``.zip`` in a folder (recursively), sorted by date."""
+    """One file, or the dump files in a folder (recursively), sorted by date.
+
+    In a folder, files not named like dump files (klines, checksums, notes) are
+    skipped, unless both ``symbol`` and ``kind`` say how to read every file.
+    """
     if path.is_file():
         return [describe(path, symbol, kind)]
     if not path.is_dir():
         raise DumpFileError(f"{path}: no such file or folder")
-    files = [
-        describe(candidate, symbol, kind)
-        for candidate in path.rglob("*")
-        if candidate.is_file() and candidate.name.endswith((".csv", ".csv.zip", ".zip"))
-        and not candidate.name.endswith(".CHECKSUM")
-    ]
+    candidates = [p for p in path.rglob("*") if p.is_file() and p.name.endswith((".csv", ".zip"))]
+    take_all = symbol is not None and kind is not None
+    files, skipped = [], []
+    for candidate in candidates:
+        match = _FILE_NAME.match(candidate.name)
+        if take_all or (match and (kind is None or match["kind"] == kind)):
+            files.append(describe(candidate, symbol, kind))
+        else:
+            skipped.append(candidate.name)
+    if skipped:
+        log.warning("files not named like trades dumps skipped", count=len(skipped), examples=sorted(skipped)[:3])
     if not files:
-        raise DumpFileError(f"{path}: no .csv or .zip files in this folder")
+        raise DumpFileError(f"{path}: no trades or aggTrades dump files in this folder")
     return sorted(files, key=lambda dump: dump.sort_key)
 
 
