@@ -62,8 +62,15 @@ class ShiftedYearLoader:
     def load(self, symbol: str, interval: str, start: date, end: date) -> pd.DataFrame:
         half = self.files.load(symbol, interval, date(2024, 1, 1), date(2024, 6, 30))
         span = int(half["open_time_ms"].iloc[-1] - half["open_time_ms"].iloc[0]) + 60_000
-        return pd.concat([half, half.assign(open_time_ms=half["open_time_ms"] + span,
-                                            close_time_ms=half["close_time_ms"] + span)], ignore_index=True)
+        return pd.concat(
+            [
+                half,
+                half.assign(
+                    open_time_ms=half["open_time_ms"] + span, close_time_ms=half["close_time_ms"] + span
+                ),
+            ],
+            ignore_index=True,
+        )
 
 
 def bench_backfill(redis_url: str, work: Path) -> None:
@@ -79,7 +86,10 @@ def bench_backfill(redis_url: str, work: Path) -> None:
         rows.append((label, report.candles, report.rows, report.seconds, rate))
     print(f"{'history':32} {'candles':>10} {'rows':>10} {'seconds':>8} {'candles/s':>11} {'vs 20k/s':>9}")
     for label, candles, written, seconds, rate in rows:
-        print(f"{label:32} {candles:>10,} {written:>10,} {seconds:>8.1f} {rate:>11,.0f} {rate / BACKFILL_TARGET:>8.1f}x")
+        print(
+            f"{label:32} {candles:>10,} {written:>10,} {seconds:>8.1f} {rate:>11,.0f} "
+            f"{rate / BACKFILL_TARGET:>8.1f}x"
+        )
 
 
 def bench_streaming(
@@ -104,17 +114,38 @@ def bench_streaming(
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "compression.type": "lz4"})
     for name in names_of:  # the state a restarted worker would recover
         state = SymbolState(window, partition_of[name], -1)
-        producer.produce(changelog, key=state_key(name, "1m"), value=state.encode(), partition=partition_of[name])
+        producer.produce(
+            changelog, key=state_key(name, "1m"), value=state.encode(), partition=partition_of[name]
+        )
     producer.flush(60)
 
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC_PREFIX": prefix, "KAFKA_PARTITIONS": "3",
-           "REDIS_URL": redis_url, "FEAST_REPO_PATH": str(work / "feast-stream"), "FEAST_PROJECT": prefix.strip("-"),
-           "FAUST_DATA_DIR": str(work / "faust"), "LOG_LEVEL": log_level}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "KAFKA_PARTITIONS": "3",
+        "REDIS_URL": redis_url,
+        "FEAST_REPO_PATH": str(work / "feast-stream"),
+        "FEAST_PROJECT": prefix.strip("-"),
+        "FAUST_DATA_DIR": str(work / "faust"),
+        "LOG_LEVEL": log_level,
+    }
     log_path = work / "worker.log"
-    worker = subprocess.Popen([sys.executable, "-m", "feature_pipeline", "stream"], env=env, cwd=ROOT,
-                              stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "latest", "enable.auto.commit": False})
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "feature_pipeline", "stream"],
+        env=env,
+        cwd=ROOT,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-{uuid.uuid4().hex}",
+            "auto.offset.reset": "latest",
+            "enable.auto.commit": False,
+        }
+    )
     consumer.subscribe([names(Topic.FEATURES)])
     latencies: list[float] = []
     try:
@@ -124,11 +155,16 @@ def bench_streaming(
             produced_at = time.time()
             for name in names_of:
                 payload = candle.model_copy(update={"symbol": name}).to_json_bytes()
-                producer.produce(names(Topic.CANDLES), key=name.encode(), value=payload, partition=partition_of[name])
+                producer.produce(
+                    names(Topic.CANDLES), key=name.encode(), value=payload, partition=partition_of[name]
+                )
             producer.flush(30)
             arrived = _collect(consumer, candle.open_time_ms, symbols, timeout=60)
             latencies += [at - produced_at for at in arrived]
-            print(f"  round {candle.open_time_ms}: {len(arrived):,} vectors, max {max(arrived) - produced_at:.3f} s")
+            print(
+                f"  round {candle.open_time_ms}: {len(arrived):,} vectors, "
+                f"max {max(arrived) - produced_at:.3f} s"
+            )
     finally:
         consumer.close()
         worker.terminate()
@@ -149,8 +185,12 @@ def bench_streaming(
 def _wait_for_worker(consumer, producer, topic, partition_of, candle, worker, log_path) -> None:  # noqa: ANN001
     """Send the first round and wait until its vectors come back: the worker is up and warm."""
     for name, partition in partition_of.items():
-        producer.produce(topic, key=name.encode(), partition=partition,
-                         value=candle.model_copy(update={"symbol": name}).to_json_bytes())
+        producer.produce(
+            topic,
+            key=name.encode(),
+            partition=partition,
+            value=candle.model_copy(update={"symbol": name}).to_json_bytes(),
+        )
     producer.flush(30)
     deadline = time.monotonic() + 240
     seen = 0
@@ -159,7 +199,9 @@ def _wait_for_worker(consumer, producer, topic, partition_of, candle, worker, lo
             raise SystemExit(f"worker exited:\n{log_path.read_text()[-3000:]}")
         seen += len(_collect(consumer, candle.open_time_ms, len(partition_of) - seen, timeout=5))
     if seen < len(partition_of):
-        raise SystemExit(f"warm-up round incomplete ({seen} vectors), worker log in .local/bench-feature-worker.log")
+        raise SystemExit(
+            f"warm-up round incomplete ({seen} vectors), worker log in .local/bench-feature-worker.log"
+        )
 
 
 def _collect(consumer: Consumer, open_time_ms: int, expected: int, timeout: float) -> list[float]:
@@ -176,13 +218,19 @@ def _collect(consumer: Consumer, open_time_ms: int, expected: int, timeout: floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--symbols", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--round-gap", type=float, default=3.0,
-                        help="seconds between rounds (windows close every minute in production)")
+    parser.add_argument(
+        "--round-gap",
+        type=float,
+        default=3.0,
+        help="seconds between rounds (windows close every minute in production)",
+    )
     parser.add_argument("--skip-backfill", action="store_true")
     parser.add_argument("--skip-stream", action="store_true")
     parser.add_argument("--log-level", default="WARNING", help="the worker's LOG_LEVEL")
@@ -194,8 +242,15 @@ def main() -> None:
         if not args.skip_backfill:
             bench_backfill(args.redis_url, work)
         if not args.skip_stream:
-            bench_streaming(args.bootstrap, args.redis_url, args.symbols, args.rounds + 1, args.round_gap, work,
-                            args.log_level)
+            bench_streaming(
+                args.bootstrap,
+                args.redis_url,
+                args.symbols,
+                args.rounds + 1,
+                args.round_gap,
+                work,
+                args.log_level,
+            )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ def pipeline_env(tmp_path: Path, namespace: str) -> dict[str, str]:
         "FEAST_REPO_PATH": str(tmp_path / "feast"),
         "FEAST_PROJECT": namespace.strip("-").replace("-", "_"),
         "FAUST_DATA_DIR": str(tmp_path / "faust"),
-        "COMMIT_INTERVAL_S": "0.5",
-        "SESSION_TIMEOUT_S": "6",  # a SIGKILLed member leaves the group quickly
+        "FAUST_COMMIT_INTERVAL_S": "0.5",
+        "FAUST_SESSION_TIMEOUT_S": "6",  # a SIGKILLed member leaves the group quickly
         "LOG_LEVEL": "INFO",
     }
 
@@ -132,7 +132,9 @@ def wait_for(condition, timeout: float, what: str, worker: PipelineProcess | Non
         if condition():
             return
         if worker is not None and worker.process.poll() is not None:
-            raise AssertionError(f"worker exited ({worker.process.returncode}) waiting for {what}:\n{worker.log_tail()}")
+            raise AssertionError(
+                f"worker exited ({worker.process.returncode}) waiting for {what}:\n{worker.log_tail()}"
+            )
         time.sleep(0.5)
     tail = worker.log_tail() if worker else ""
     raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tail}")

@@ -41,7 +41,9 @@ def test_factory_builds_a_feast_store_with_an_applied_repository(store: FeatureS
     assert (tmp_path / "feast" / "registry.db").is_file()
 
 
-def test_writes_are_idempotent_upserts_online_and_offline(store: FeatureStore, features: pd.DataFrame) -> None:
+def test_writes_are_idempotent_upserts_online_and_offline(
+    store: FeatureStore, features: pd.DataFrame
+) -> None:
     vectors = frame_to_vectors(features.iloc[:300])
     store.write(vectors[:200])
     store.write(vectors[100:])  # overlaps: a replay
@@ -60,7 +62,9 @@ def test_writes_are_idempotent_upserts_online_and_offline(store: FeatureStore, f
     assert len(reread) == 1 and reread["rsi_14"].iloc[0] == 42.0
 
 
-def test_offline_reads_by_symbol_and_half_open_time_range(store: FeatureStore, features: pd.DataFrame) -> None:
+def test_offline_reads_by_symbol_and_half_open_time_range(
+    store: FeatureStore, features: pd.DataFrame
+) -> None:
     store.write_history(features)
     start, end = int(features["timestamp_ms"].iloc[100]), int(features["timestamp_ms"].iloc[160])
     window = store.read_offline(["BTCUSDT"], "1m", start, end)

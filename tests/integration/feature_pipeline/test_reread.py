@@ -23,11 +23,15 @@ from tickcast.topics import Topic, TopicNames
 pytestmark = pytest.mark.integration
 
 
-def test_undelivered_candles_are_read_back_from_the_topic(kafka_settings: KafkaSettings, topics: TopicNames) -> None:
+def test_undelivered_candles_are_read_back_from_the_topic(
+    kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
     history = real_klines("BTCUSDT-1m-2024-01-0[1-2].zip").iloc[: 1440 + 120]
     produce_candles(kafka_settings, topics(Topic.CANDLES), frame_to_candles(history))
     records = consume(kafka_settings, topics(Topic.CANDLES), expected=len(history))
-    messages = [RawCandle(r.key, r.value, r.partition, r.offset) for r in sorted(records, key=lambda r: r.offset)]
+    messages = [
+        RawCandle(r.key, r.value, r.partition, r.offset) for r in sorted(records, key=lambda r: r.offset)
+    ]
     before = process_batch(messages[:1450], lambda key: None).states
     delivered = parse_batch(messages[1490:])[0]  # 40 candles never reached the agent
 

@@ -49,7 +49,9 @@ def test_stream_equals_batch_on_real_candles_and_fills_both_stores(
     assert len(expected) == DAY  # the first day is warm-up for the hourly averages
 
     produce_candles(kafka_settings, topics(Topic.CANDLES), candles[:DAY])
-    produce_raw(kafka_settings, topics(Topic.CANDLES), [(SYMBOL.encode(), b'{"symbol": "BTCUSDT", "open": -1}')])
+    produce_raw(
+        kafka_settings, topics(Topic.CANDLES), [(SYMBOL.encode(), b'{"symbol": "BTCUSDT", "open": -1}')]
+    )
     produce_candles(kafka_settings, topics(Topic.CANDLES), candles[DAY - 1 :])  # one duplicate, then day 2
 
     with running_pipeline(pipeline_env(tmp_path, namespace), tmp_path / "worker.log") as worker:
@@ -58,7 +60,9 @@ def test_stream_equals_batch_on_real_candles_and_fills_both_stores(
         group = f"{kafka_settings.topic_prefix}feature-pipeline"
         wait_for(
             lambda: committed_total(kafka_settings, group, topics(Topic.CANDLES), 3) == len(candles) + 2,
-            60, "every candle committed", worker,
+            60,
+            "every candle committed",
+            worker,
         )
 
     assert {v.feature_set_version for v in vectors} == {FEATURE_SET_VERSION}
@@ -67,7 +71,9 @@ def test_stream_equals_batch_on_real_candles_and_fills_both_stores(
     assert all(by_time[t].close == closes[t] for t in by_time)
     assert_features_equal(vectors_frame(vectors), expected)
 
-    (letter,) = [DeadLetter.parse(r.value) for r in consume(kafka_settings, topics.dlq(Topic.CANDLES), expected=1)]
+    (letter,) = [
+        DeadLetter.parse(r.value) for r in consume(kafka_settings, topics.dlq(Topic.CANDLES), expected=1)
+    ]
     assert letter.source_topic == topics(Topic.CANDLES) and letter.service == "feature_pipeline"
     assert "open" in letter.reason and letter.payload.startswith('{"symbol"')
 
@@ -100,7 +106,9 @@ def test_sigkill_and_restart_resume_from_the_changelog_and_emit_exactly_the_same
     with running_pipeline(env, tmp_path / "first.log") as first:
         wait_for(
             lambda: committed_total(kafka_settings, group, topics(Topic.CANDLES), 3) == before_kill,
-            180, "the first half committed", first,
+            180,
+            "the first half committed",
+            first,
         )
         first.kill()
 

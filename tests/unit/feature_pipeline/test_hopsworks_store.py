@@ -40,7 +40,10 @@ def test_factory_logs_in_and_creates_groups_and_views(fake: FakeHopsworks) -> No
     assert fake.logins == [
         {"host": "c.app.hopsworks.ai", "port": 443, "project": "tickcast", "api_key_value": "secret-key"}
     ]
-    history, latest = fake.feature_store.groups["candle_features"], fake.feature_store.groups["candle_features_latest"]
+    history, latest = (
+        fake.feature_store.groups["candle_features"],
+        fake.feature_store.groups["candle_features_latest"],
+    )
     assert history.primary_key == ["symbol", "interval", "timestamp_ms"] and not history.online_enabled
     assert latest.primary_key == ["symbol", "interval"] and latest.online_enabled
     assert history.event_time == latest.event_time == "event_time"
@@ -70,7 +73,9 @@ def test_offline_read_filters_symbol_interval_and_time(fake: FakeHopsworks, feat
     store.write_history(features.assign(symbol="ETHUSDT"))
     start, end = int(features["timestamp_ms"].iloc[10]), int(features["timestamp_ms"].iloc[20])
     window = store.read_offline(["BTCUSDT"], "1m", start, end)
-    assert window["symbol"].eq("BTCUSDT").all() and window["timestamp_ms"].tolist() == list(range(start, end, MINUTE))
+    assert window["symbol"].eq("BTCUSDT").all() and window["timestamp_ms"].tolist() == list(
+        range(start, end, MINUTE)
+    )
     assert store.read_offline(["BTCUSDT"], "5m", start, end).empty
 
 

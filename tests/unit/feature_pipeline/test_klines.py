@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import io
 import zipfile
 from datetime import date
 from collections.abc import Callable

@@ -26,9 +26,20 @@ def loopback_exchange(kline_files: Callable[[str], list[Path]]) -> Iterator[tupl
     for path in files:
         frame = read_kline_files([path])
         rows += [
-            [int(r.open_time_ms), f"{r.open:.8f}", f"{r.high:.8f}", f"{r.low:.8f}", f"{r.close:.8f}",
-             f"{r.volume:.8f}", int(r.close_time_ms), f"{r.quote_volume:.8f}", int(r.trade_count),
-             f"{r.taker_buy_base_volume:.8f}", f"{r.taker_buy_quote_volume:.8f}", "0"]
+            [
+                int(r.open_time_ms),
+                f"{r.open:.8f}",
+                f"{r.high:.8f}",
+                f"{r.low:.8f}",
+                f"{r.close:.8f}",
+                f"{r.volume:.8f}",
+                int(r.close_time_ms),
+                f"{r.quote_volume:.8f}",
+                int(r.trade_count),
+                f"{r.taker_buy_base_volume:.8f}",
+                f"{r.taker_buy_quote_volume:.8f}",
+                "0",
+            ]
             for r in frame.itertuples()
         ]
     requests: list[dict[str, str]] = []
@@ -68,7 +79,9 @@ def test_rest_loader_pages_the_kline_endpoint_into_the_same_frame_as_the_dump_fi
     client = Client(ping=False)
     client.API_URL = url
     loaded = RestLoader(client).load("BTCUSDT", "1m", date(2024, 1, 2), date(2024, 1, 3))
-    from_files = DumpFileLoader(klines_dir.parents[4]).load("BTCUSDT", "1m", date(2024, 1, 2), date(2024, 1, 3))
+    from_files = DumpFileLoader(klines_dir.parents[4]).load(
+        "BTCUSDT", "1m", date(2024, 1, 2), date(2024, 1, 3)
+    )
     assert len(loaded) == 2 * 1440
     pd.testing.assert_frame_equal(loaded, from_files)
     kline_requests = [r for r in requests if r["path"] == "/api/v3/klines"]

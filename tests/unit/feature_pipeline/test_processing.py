@@ -34,7 +34,9 @@ def test_batches_with_carried_state_give_the_batch_path_vectors(btc_week: pd.Dat
     vectors = []
     for first in range(0, len(messages), 250):
         outcome = process_batch(messages[first : first + 250], states.get)
-        states = {key: SymbolState.decode(state.encode(), state.partition) for key, state in outcome.states.items()}
+        states = {
+            key: SymbolState.decode(state.encode(), state.partition) for key, state in outcome.states.items()
+        }
         vectors += outcome.vectors
     expected = compute_history(history)
     assert [v.timestamp_ms for v in vectors] == expected["timestamp_ms"].tolist()

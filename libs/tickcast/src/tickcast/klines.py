@@ -59,7 +59,9 @@ CANDLE_COLUMNS = (
 
 # Anything above this is not a millisecond timestamp before the year 5138: it is microseconds.
 _MICROSECONDS_ABOVE = 100_000_000_000_000
-_FILE_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\d+[smhdw])-(?P<period>\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv)$")
+_FILE_NAME = re.compile(
+    r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\d+[smhdw])-(?P<period>\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv)$"
+)
 
 
 def read_kline_file(path: Path | str, symbol: str | None = None, interval: str | None = None) -> pd.DataFrame:
@@ -79,7 +81,9 @@ def read_kline_file(path: Path | str, symbol: str | None = None, interval: str |
     return klines_to_frame(parse_kline_csv(raw), symbol, interval)
 
 
-def read_kline_files(paths: Iterable[Path | str], symbol: str | None = None, interval: str | None = None) -> pd.DataFrame:
+def read_kline_files(
+    paths: Iterable[Path | str], symbol: str | None = None, interval: str | None = None
+) -> pd.DataFrame:
     """Several kline files as one candle frame, sorted and without duplicate open times."""
     # Threads: unzipping and the C CSV parser release the GIL, and a year is 365 files.
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -1,1 +1,1 @@
-"""Feature pipeline: candles -> feature vectors on ``features`` and into the feature store (faust-streaming)."""
+"""Feature pipeline: candles -> feature vectors on ``features`` and in the feature store (faust)."""

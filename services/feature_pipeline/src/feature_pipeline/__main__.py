@@ -47,9 +47,12 @@ def backfill(
     end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD (UTC), included.")],
     interval: Annotated[str, typer.Option(help="Candle interval.")] = "1m",
     source: Annotated[
-        str, typer.Option(help="'files' (kline data-dump files under --data-dir) or 'rest' (exchange REST API).")
+        str,
+        typer.Option(help="'files' (kline data-dump files under --data-dir) or 'rest' (exchange REST API)."),
     ] = "files",
-    data_dir: Annotated[Path | None, typer.Option(help="Folder searched for SYMBOL-INTERVAL-DATE.zip files.")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder searched for SYMBOL-INTERVAL-DATE.zip files.")
+    ] = None,
 ) -> None:
     """Load historical candles, compute features with the stream's code and fill the offline store."""
     from feature_pipeline.backfill import run_backfill

@@ -88,9 +88,9 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
         datadir=str(datadir),
         topic_partitions=settings.kafka.partitions,
         topic_replication_factor=settings.kafka.replication_factor,
-        broker_commit_interval=settings.commit_interval_s,
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+        broker_commit_interval=settings.faust_commit_interval_s,
+        broker_session_timeout=settings.faust_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.faust_session_timeout_s / 3),
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=settings.faust_web_port > 0,
@@ -109,6 +109,7 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
         value_type=bytes,
         partitions=settings.kafka.partitions,
     )
+
     def _reread(holes: dict[int, tuple[int, int]]) -> list[tuple[RawCandle, Candle]]:
         recovered = []
         for partition, (first, last) in holes.items():
@@ -119,17 +120,20 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
 
     # Windows computed by the agent, ahead of the table until their batch is stored.
     latest: dict[bytes, SymbolState] = {}
-    pending: asyncio.Queue[StoreJob] = asyncio.Queue(maxsize=settings.pending_batches)
+    pending: asyncio.Queue[StoreJob] = asyncio.Queue(maxsize=settings.feature_pending_batches)
 
     @app.agent(candles)
     async def compute_features(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+        batches = stream.take_events(settings.feature_batch_max, within=settings.feature_batch_within_s)
+        async for events in batches:
             await _handle_batch(events, feature_store)
 
     async def _handle_batch(events: Sequence[EventT], feature_store: FeatureStore) -> None:
         started = time.perf_counter()
         messages = [
-            RawCandle(event.message.key, event.message.value or b"", event.message.partition, event.message.offset)
+            RawCandle(
+                event.message.key, event.message.value or b"", event.message.partition, event.message.offset
+            )
             for event in events
         ]
         parsed, rejected = parse_batch(messages)
@@ -156,10 +160,16 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
         for vector in outcome.vectors:
             producer.send(features_topic, vector)
         for refused in outcome.rejected:
-            letter = _dead_letter(refused.message, refused.reason, refused.error_type, candles.get_topic_name())
+            letter = _dead_letter(
+                refused.message, refused.reason, refused.error_type, candles.get_topic_name()
+            )
             producer.send(dead_letter_topic, letter)
-            log.warning("candle refused", partition=refused.message.partition, offset=refused.message.offset,
-                        reason=refused.reason)
+            log.warning(
+                "candle refused",
+                partition=refused.message.partition,
+                offset=refused.message.offset,
+                reason=refused.reason,
+            )
         await loop.run_in_executor(None, producer.flush)  # raises if any message was not delivered
         for key, state in outcome.states.items():
             latest[key] = state
@@ -206,8 +216,12 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
             for job in jobs:
                 for event in job.events:
                     event.ack()
-            log.info("vectors stored", vectors=len(vectors), batches=len(jobs),
-                     seconds=round(time.perf_counter() - started, 4))
+            log.info(
+                "vectors stored",
+                vectors=len(vectors),
+                batches=len(jobs),
+                seconds=round(time.perf_counter() - started, 4),
+            )
 
     @app.on_partitions_revoked.connect
     async def forget_windows(app: faust.App, revoked: set, **kwargs: object) -> None:  # noqa: ARG001

@@ -70,6 +70,12 @@ def run_backfill(
             report.candles += len(candles)
             report.rows += len(features)
             metrics.BACKFILL_ROWS.inc(len(features))
-            log.info("symbol backfilled", symbol=symbol, interval=interval, candles=len(candles), rows=len(features))
+            log.info(
+                "symbol backfilled",
+                symbol=symbol,
+                interval=interval,
+                candles=len(candles),
+                rows=len(features),
+            )
     report.seconds = time.perf_counter() - started
     return report

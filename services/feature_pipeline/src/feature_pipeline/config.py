@@ -14,14 +14,18 @@ class Settings(ServiceSettings):
     feature_store: Literal["feast", "hopsworks"] = Field("feast", description="Feature store adapter.")
 
     # Feast (embedded): Redis online store, parquet files + duckdb offline store.
-    feast_repo_path: Path = Field(Path(".local/feast"), description="Feast repository folder, created on first use.")
+    feast_repo_path: Path = Field(
+        Path(".local/feast"), description="Feast repository folder, created on first use."
+    )
     feast_project: str = Field("tickcast", pattern=r"^[A-Za-z0-9_]+$", description="Feast project name.")
-    offline_compact_parts: int = Field(
+    feast_offline_compact_parts: int = Field(
         256, ge=2, description="Merge the offline part files of an interval once there are this many."
     )
 
     # Hopsworks (managed): see the README for how to connect a real cluster.
-    hopsworks_host: str | None = Field(None, description="e.g. c.app.hopsworks.ai; None = hopsworks.login() defaults.")
+    hopsworks_host: str | None = Field(
+        None, description="e.g. c.app.hopsworks.ai; None = hopsworks.login() defaults."
+    )
     hopsworks_port: int = 443
     hopsworks_project: str | None = None
     hopsworks_api_key: SecretStr | None = None
@@ -29,18 +33,26 @@ class Settings(ServiceSettings):
     hopsworks_feature_group_version: int = Field(1, ge=1)
 
     # faust worker.
-    faust_app_id: str = Field("feature-pipeline", description="Consumer group and internal topic stem (prefixed).")
+    faust_app_id: str = Field(
+        "feature-pipeline", description="Consumer group and internal topic stem (prefixed)."
+    )
     faust_data_dir: Path = Field(Path(".local/faust"), description="faust's local data folder.")
     faust_web_port: int = Field(0, ge=0, description="faust's web/health port; 0 disables the web server.")
-    batch_max: int = Field(2000, ge=1, description="Candles processed (and stored) per batch at most.")
-    batch_within_s: float = Field(
+    feature_batch_max: int = Field(
+        2000, ge=1, description="Candles processed (and stored) per batch at most."
+    )
+    feature_batch_within_s: float = Field(
         0.2, gt=0, description="Longest wait to fill a batch: candles closing together share one store write."
     )
-    pending_batches: int = Field(
-        64, ge=1, description="Processed batches that may wait for the store writer before the agent waits too."
+    feature_pending_batches: int = Field(
+        64,
+        ge=1,
+        description="Processed batches that may wait for the store writer before the agent waits too.",
     )
-    commit_interval_s: float = Field(1.0, gt=0, description="How often processed offsets are committed.")
-    session_timeout_s: float = Field(
+    faust_commit_interval_s: float = Field(
+        1.0, gt=0, description="How often processed offsets are committed."
+    )
+    faust_session_timeout_s: float = Field(
         30.0, gt=0, description="Consumer session timeout: how soon a dead worker's partitions move on."
     )
 

@@ -29,7 +29,9 @@ class DumpFileLoader:
     def load(self, symbol: str, interval: str, start: date, end: date) -> pd.DataFrame:
         files = find_kline_files(self.root, symbol, interval, start, end)
         if not files:
-            raise FileNotFoundError(f"no {symbol}-{interval}-* kline files for {start}..{end} under {self.root}")
+            raise FileNotFoundError(
+                f"no {symbol}-{interval}-* kline files for {start}..{end} under {self.root}"
+            )
         frame = read_kline_files(files)
         return _within_days(frame, start, end)
 
@@ -49,8 +51,16 @@ class RestLoader:
         rows = self.client.get_historical_klines(symbol, interval, start_ms, end_ms - 1)
         raw = pd.DataFrame(rows, columns=list(KLINE_COLUMNS))
         raw = raw.astype({"open_time": "int64", "close_time": "int64", "count": "int64"})
-        for column in ("open", "high", "low", "close", "volume", "quote_volume",
-                       "taker_buy_base_volume", "taker_buy_quote_volume"):
+        for column in (
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            "quote_volume",
+            "taker_buy_base_volume",
+            "taker_buy_quote_volume",
+        ):
             raw[column] = raw[column].astype("float64")
         log.info("klines downloaded", symbol=symbol, interval=interval, rows=len(raw))
         return _within_days(klines_to_frame(raw, symbol, interval), start, end)

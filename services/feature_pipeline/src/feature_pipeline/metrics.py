@@ -12,7 +12,9 @@ CANDLES = Counter(
     ["outcome"],
 )
 GAP_FILLED = Counter("feature_pipeline_gap_filled_candles_total", "Missing candles filled with flat candles.")
-VECTORS = Counter("feature_pipeline_vectors_total", "Feature vectors written to the store and the features topic.")
+VECTORS = Counter(
+    "feature_pipeline_vectors_total", "Feature vectors written to the store and the features topic."
+)
 BATCH_SECONDS = Histogram(
     "feature_pipeline_batch_seconds", "Time to compute, store and publish one batch.", buckets=LATENCY_BUCKETS
 )
@@ -21,5 +23,6 @@ STORE_WRITE_SECONDS = Histogram(
 )
 BACKFILL_ROWS = Counter("feature_pipeline_backfill_rows_total", "Feature rows written by backfills.")
 REREAD = Counter(
-    "feature_pipeline_reread_candles_total", "Candles re-read from the topic because faust did not deliver them."
+    "feature_pipeline_reread_candles_total",
+    "Candles re-read from the topic because faust did not deliver them.",
 )

@@ -118,7 +118,9 @@ def merge_in_order(
     candles: Iterable[tuple[RawCandle, Candle]], recovered: Iterable[tuple[RawCandle, Candle]]
 ) -> list[tuple[RawCandle, Candle]]:
     """Both lists in topic order, each message once."""
-    unique = {(message.partition, message.offset): (message, candle) for message, candle in [*recovered, *candles]}
+    unique = {
+        (message.partition, message.offset): (message, candle) for message, candle in [*recovered, *candles]
+    }
     return [unique[position] for position in sorted(unique)]
 
 
@@ -129,7 +131,11 @@ def compute_batch(
     outcome = BatchOutcome()
     for message, candle in candles:
         key = state_key(candle.symbol, candle.interval)
-        state = outcome.states.get(key) or load_state(key) or SymbolState(SymbolWindow(interval_ms(candle.interval)))
+        state = (
+            outcome.states.get(key)
+            or load_state(key)
+            or SymbolState(SymbolWindow(interval_ms(candle.interval)))
+        )
         outcome.states[key] = state
         if message.offset <= state.offset:
             outcome.pushed[Pushed.DUPLICATE.value] += 1  # delivered again: already in the window

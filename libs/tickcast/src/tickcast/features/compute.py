@@ -89,7 +89,7 @@ class BlockInputs:
 
 
 def compute_block(inputs: BlockInputs) -> np.ndarray:
-    """Every feature for the block's last m rows: an (m, len(FEATURE_NAMES)) array, NaN until a lookback is full."""
+    """Every feature for the block's last m rows: an (m, n_features) array, NaN until a lookback is full."""
     close, high, low, volume = inputs.close, inputs.high, inputs.low, inputs.volume
     rows = slice(close.shape[0] - inputs.open_time_ms.shape[0], None)
     out = np.full((inputs.open_time_ms.shape[0], len(FEATURE_NAMES)), np.nan)
@@ -135,8 +135,13 @@ def compute_block(inputs: BlockInputs) -> np.ndarray:
         ranged = candle_range > 0
         open_ = inputs.open
         put("body_ratio", np.where(ranged, np.abs(now_close - open_) / candle_range, 0.0))
-        put("upper_wick_ratio", np.where(ranged, (now_high - np.maximum(open_, now_close)) / candle_range, 0.0))
-        put("lower_wick_ratio", np.where(ranged, (np.minimum(open_, now_close) - now_low) / candle_range, 0.0))
+        put(
+            "upper_wick_ratio",
+            np.where(ranged, (now_high - np.maximum(open_, now_close)) / candle_range, 0.0),
+        )
+        put(
+            "lower_wick_ratio", np.where(ranged, (np.minimum(open_, now_close) - now_low) / candle_range, 0.0)
+        )
 
     seconds_of_day = (inputs.open_time_ms // 1000) % _DAY_S
     day_angle = 2 * np.pi * seconds_of_day / _DAY_S

@@ -38,13 +38,18 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec("ret_5", "ln(close_t / close_t-5)", "6 candles", "numpy"),
     FeatureSpec("ret_15", "ln(close_t / close_t-15)", "16 candles", "numpy"),
     FeatureSpec("ret_60", "ln(close_t / close_t-60)", "61 candles", "numpy"),
-    FeatureSpec("volatility_15", "population std-dev of the last 15 ret_1", "16 candles", "TA-Lib STDDEV(15, 1)"),
-    FeatureSpec("volatility_60", "population std-dev of the last 60 ret_1", "61 candles", "TA-Lib STDDEV(60, 1)"),
+    FeatureSpec(
+        "volatility_15", "population std-dev of the last 15 ret_1", "16 candles", "TA-Lib STDDEV(15, 1)"
+    ),
+    FeatureSpec(
+        "volatility_60", "population std-dev of the last 60 ret_1", "61 candles", "TA-Lib STDDEV(60, 1)"
+    ),
     FeatureSpec("sma_ratio_7_25", "SMA(close, 7) / SMA(close, 25)", "25 candles", "TA-Lib SMA"),
     FeatureSpec("sma_ratio_25_99", "SMA(close, 25) / SMA(close, 99)", "99 candles", "TA-Lib SMA"),
     FeatureSpec(
         "hourly_sma_ratio_7_25",
-        "mean(last 7 of H) / mean(H), H = closes of the 24 previous UTC hours (last candle of each) + close_t",
+        "mean(last 7 of H) / mean(H), "
+        "H = closes of the 24 previous UTC hours (last candle of each) + close_t",
         "24 completed hours",
         "numpy (explicit sum)",
     ),
@@ -66,14 +71,32 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "60 candles",
         "TA-Lib SMA, STDDEV",
     ),
-    FeatureSpec("taker_buy_ratio", "taker_buy_base_volume / volume; 0.5 when volume is 0", "1 candle", "numpy"),
-    FeatureSpec("vwap_distance", "close / vwap - 1 (the candle's own VWAP); 0 when volume is 0", "1 candle", "numpy"),
+    FeatureSpec(
+        "taker_buy_ratio", "taker_buy_base_volume / volume; 0.5 when volume is 0", "1 candle", "numpy"
+    ),
+    FeatureSpec(
+        "vwap_distance", "close / vwap - 1 (the candle's own VWAP); 0 when volume is 0", "1 candle", "numpy"
+    ),
     FeatureSpec("body_ratio", "abs(close - open) / (high - low); 0 when high == low", "1 candle", "numpy"),
-    FeatureSpec("upper_wick_ratio", "(high - max(open, close)) / (high - low); 0 when high == low", "1 candle", "numpy"),
-    FeatureSpec("lower_wick_ratio", "(min(open, close) - low) / (high - low); 0 when high == low", "1 candle", "numpy"),
-    FeatureSpec("time_of_day_sin", "sin(2 pi s / 86400), s = UTC seconds of day of the open time", "1 candle", "numpy"),
+    FeatureSpec(
+        "upper_wick_ratio",
+        "(high - max(open, close)) / (high - low); 0 when high == low",
+        "1 candle",
+        "numpy",
+    ),
+    FeatureSpec(
+        "lower_wick_ratio", "(min(open, close) - low) / (high - low); 0 when high == low", "1 candle", "numpy"
+    ),
+    FeatureSpec(
+        "time_of_day_sin", "sin(2 pi s / 86400), s = UTC seconds of day of the open time", "1 candle", "numpy"
+    ),
     FeatureSpec("time_of_day_cos", "cos(2 pi s / 86400)", "1 candle", "numpy"),
-    FeatureSpec("day_of_week_sin", "sin(2 pi d / 7), d = UTC weekday of the open time, Monday = 0", "1 candle", "numpy"),
+    FeatureSpec(
+        "day_of_week_sin",
+        "sin(2 pi d / 7), d = UTC weekday of the open time, Monday = 0",
+        "1 candle",
+        "numpy",
+    ),
     FeatureSpec("day_of_week_cos", "cos(2 pi d / 7)", "1 candle", "numpy"),
 )
 

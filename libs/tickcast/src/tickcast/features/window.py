@@ -17,7 +17,13 @@ import numpy as np
 
 from tickcast.contracts import Candle
 from tickcast.features.compute import BlockInputs, block_start, compute_block, is_ready
-from tickcast.features.definitions import FEATURE_NAMES, FEATURE_SET_VERSION, HOUR_MS, HOURLY_CLOSES, MAX_FILLED_GAP
+from tickcast.features.definitions import (
+    FEATURE_NAMES,
+    FEATURE_SET_VERSION,
+    HOUR_MS,
+    HOURLY_CLOSES,
+    MAX_FILLED_GAP,
+)
 
 
 class Bar(NamedTuple):
@@ -179,6 +185,14 @@ class SymbolWindow:
             interval, position, start, None, filled, hours, hour_ms, hourly, close, high, low, volume
         )
         if position >= 0:
-            window.last = Bar(open_time, open_, float(high[-1]), float(low[-1]), float(close[-1]),
-                              float(volume[-1]), taker, vwap)
+            window.last = Bar(
+                open_time,
+                open_,
+                float(high[-1]),
+                float(low[-1]),
+                float(close[-1]),
+                float(volume[-1]),
+                taker,
+                vwap,
+            )
         return window

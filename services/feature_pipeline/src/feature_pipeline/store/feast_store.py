@@ -58,7 +58,12 @@ class FeastFeatureStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeastFeatureStore:
-        return cls(settings.feast_repo_path, settings.feast_project, settings.redis.url, settings.offline_compact_parts)
+        return cls(
+            settings.feast_repo_path,
+            settings.feast_project,
+            settings.redis.url,
+            settings.feast_offline_compact_parts,
+        )
 
     # --- FeatureStore ---------------------------------------------------------------------
 
@@ -103,7 +108,9 @@ class FeastFeatureStore:
         """Nothing to release: Feast opens its clients per call."""
 
     def compact(self) -> int:
-        return sum(self.offline.compact(path.name.split("=", 1)[1]) for path in self.offline.root.glob("interval=*"))
+        return sum(
+            self.offline.compact(path.name.split("=", 1)[1]) for path in self.offline.root.glob("interval=*")
+        )
 
     # --- repository -----------------------------------------------------------------------
 
@@ -136,7 +143,9 @@ class FeastFeatureStore:
         return FeatureView(
             name=FEATURE_VIEW,
             entities=[self._symbol, self._interval],
-            ttl=timedelta(0),  # 0: never expires; point-in-time takes the newest row not after the entity time
+            ttl=timedelta(
+                0
+            ),  # 0: never expires; point-in-time takes the newest row not after the entity time
             schema=[
                 Field(name="symbol", dtype=String),
                 Field(name="interval", dtype=String),
@@ -166,4 +175,6 @@ class FeastFeatureStore:
             return
         started = time.monotonic()
         self._client.apply([self._symbol, self._interval, self._view])
-        log.info("feast repository applied", repo=str(self.repo_path), seconds=round(time.monotonic() - started, 2))
+        log.info(
+            "feast repository applied", repo=str(self.repo_path), seconds=round(time.monotonic() - started, 2)
+        )

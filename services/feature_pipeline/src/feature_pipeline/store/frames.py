@@ -30,10 +30,14 @@ def vectors_to_frame(vectors: Sequence[FeatureVector]) -> pd.DataFrame:
     ]
     columns = [*KEY_COLUMNS, *META_COLUMNS, *FEATURE_NAMES]
     frame = pd.DataFrame.from_records(records, columns=columns)
-    return frame.astype({"timestamp_ms": "int64", "close": "float64", **{name: "float64" for name in FEATURE_NAMES}})
+    return frame.astype(
+        {"timestamp_ms": "int64", "close": "float64", **{name: "float64" for name in FEATURE_NAMES}}
+    )
 
 
-def frame_to_vectors(frame: pd.DataFrame, feature_names: Sequence[str] = FEATURE_NAMES) -> list[FeatureVector]:
+def frame_to_vectors(
+    frame: pd.DataFrame, feature_names: Sequence[str] = FEATURE_NAMES
+) -> list[FeatureVector]:
     """Rows of a feature frame as validated vectors (raises on a non-finite value)."""
     names = list(feature_names)
     values = frame[names].to_numpy(np.float64)
@@ -61,5 +65,7 @@ def frame_to_vectors(frame: pd.DataFrame, feature_names: Sequence[str] = FEATURE
 
 def with_event_time(frame: pd.DataFrame, written_at: pd.Timestamp) -> pd.DataFrame:
     """Adds the feature stores' event time (from ``timestamp_ms``, microseconds, UTC) and write time."""
-    event = pd.to_datetime(frame["timestamp_ms"].to_numpy(np.int64), unit="ms", utc=True).astype("datetime64[us, UTC]")
+    event = pd.to_datetime(frame["timestamp_ms"].to_numpy(np.int64), unit="ms", utc=True).astype(
+        "datetime64[us, UTC]"
+    )
     return frame.assign(event_timestamp=event, written_at=written_at.as_unit("us"))

@@ -40,7 +40,9 @@ def _with_event_time(frame: pd.DataFrame) -> pd.DataFrame:
 
 class HopsworksFeatureStore:
     def __init__(self, feature_store: Any, name: str, version: int) -> None:
-        description = f"Tickcast candle features ({FEATURE_SET_VERSION}), one row per symbol, interval and candle"
+        description = (
+            f"Tickcast candle features ({FEATURE_SET_VERSION}), one row per symbol, interval and candle"
+        )
         self._history = feature_store.get_or_create_feature_group(
             name=name,
             version=version,
@@ -65,7 +67,9 @@ class HopsworksFeatureStore:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, login: Callable[..., Any] | None = None) -> HopsworksFeatureStore:
+    def from_settings(
+        cls, settings: Settings, login: Callable[..., Any] | None = None
+    ) -> HopsworksFeatureStore:
         if login is None:
             import hopsworks
 
@@ -78,7 +82,11 @@ class HopsworksFeatureStore:
             api_key_value=api_key,
         )
         log.info("hopsworks connected", host=settings.hopsworks_host, project=settings.hopsworks_project)
-        return cls(project.get_feature_store(), settings.hopsworks_feature_group, settings.hopsworks_feature_group_version)
+        return cls(
+            project.get_feature_store(),
+            settings.hopsworks_feature_group,
+            settings.hopsworks_feature_group_version,
+        )
 
     def write(self, vectors: Sequence[FeatureVector]) -> None:
         if not vectors:
@@ -95,7 +103,9 @@ class HopsworksFeatureStore:
         }
         is_newer = [
             timestamp > current.get((symbol, interval), -1)
-            for symbol, interval, timestamp in zip(newest["symbol"], newest["interval"], newest["timestamp_ms"])
+            for symbol, interval, timestamp in zip(
+                newest["symbol"], newest["interval"], newest["timestamp_ms"], strict=True
+            )
         ]
         if any(is_newer):
             self._latest.insert(_with_event_time(newest[is_newer]), write_options={"wait_for_job": True})
@@ -141,7 +151,9 @@ class HopsworksFeatureStore:
             joined.append(
                 pd.merge_asof(
                     rows.sort_values("as_of_ms"),
-                    history.drop(columns=["symbol", "interval"]).rename(columns={"timestamp_ms": "as_of_match"}),
+                    history.drop(columns=["symbol", "interval"]).rename(
+                        columns={"timestamp_ms": "as_of_match"}
+                    ),
                     left_on="as_of_ms",
                     right_on="as_of_match",
                     direction="backward",  # never a vector after the entity's time

@@ -79,8 +79,9 @@ class OfflineLog:
         parts = self._parts(interval)
         columns = [*KEY_COLUMNS, *META_COLUMNS, *FEATURE_NAMES]
         if not parts or not symbols:
-            return pd.DataFrame({name: pd.Series(dtype=self.schema.field(name).type.to_pandas_dtype())
-                                 for name in columns})
+            return pd.DataFrame(
+                {name: pd.Series(dtype=self.schema.field(name).type.to_pandas_dtype()) for name in columns}
+            )
         return self._query_latest(
             parts,
             "symbol IN (SELECT unnest($symbols)) AND timestamp_ms >= $start AND timestamp_ms < $end",
@@ -110,7 +111,9 @@ class OfflineLog:
         query = f"""
             SELECT {selected} FROM read_parquet($files)
             WHERE {where}
-            QUALIFY row_number() OVER (PARTITION BY symbol, interval, timestamp_ms ORDER BY written_at DESC) = 1
+            QUALIFY row_number() OVER (
+                PARTITION BY symbol, interval, timestamp_ms ORDER BY written_at DESC
+            ) = 1
             ORDER BY symbol, timestamp_ms
         """
         with duckdb.connect() as connection:
