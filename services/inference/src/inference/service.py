@@ -159,6 +159,7 @@ class InferenceService:
     def _next_batch(self) -> list[Message]:
         """The first message to arrive, and whatever arrives with it within the linger time."""
         assert self._consumer is not None
+        self._revoked.clear()  # only a revocation while this batch is gathered can strand its messages
         first = self._consumer.poll(0.5)
         if first is None:
             return []
