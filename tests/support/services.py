@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from tickcast.contracts import Contract, Trade
 from tickcast.kafka import CheckedProducer
 from tickcast.settings import KafkaSettings
@@ -274,12 +274,25 @@ def read_all(settings: KafkaSettings, topic: str, model: type[Contract], expecte
     return parsed
 
 
+def _retrying(read: Callable[[], Any], attempts: int = 20) -> Any:
+    """Metadata reads fail for a moment after topics are created or a broker restarts: retry them."""
+    for attempt in range(attempts):
+        try:
+            return read()
+        except KafkaException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 def end_offsets(settings: KafkaSettings, topic: str) -> dict[int, int]:
     """High watermark of every partition of ``topic``."""
     consumer = Consumer({**settings.client_config(), "group.id": f"probe-{uuid.uuid4().hex}"})
     try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        partitions = _retrying(lambda: consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        return {p: _retrying(lambda p=p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1])
+                for p in partitions}
     finally:
         consumer.close()
 
@@ -288,8 +301,8 @@ def committed_offsets(settings: KafkaSettings, group: str, topic: str) -> dict[i
     """The group's committed offset per partition (0 where it has none)."""
     consumer = Consumer({**settings.client_config(), "group.id": group, "enable.auto.commit": False})
     try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        partitions = _retrying(lambda: consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        committed = _retrying(lambda: consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10))
         return {tp.partition: max(tp.offset, 0) for tp in committed}
     finally:
         consumer.close()
