@@ -59,3 +59,10 @@ def test_shared_service_settings_keep_plain_names_under_a_prefix(monkeypatch: py
     settings = PrefixedSettings()
     assert (settings.metrics_port, settings.log_format, settings.batch_size) == (9123, "json", 7)
     assert PrefixedSettings(metrics_port=5).metrics_port == 5
+
+
+def test_every_producer_partitions_like_faust_and_quixstreams():
+    from tickcast.kafka import producer_config
+
+    # Same key, same partition number on every topic, whichever client wrote it.
+    assert producer_config(KafkaSettings())["partitioner"] == "murmur2_random"

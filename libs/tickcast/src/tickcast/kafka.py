@@ -25,6 +25,9 @@ M = TypeVar("M", bound=Contract)
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "enable.idempotence": True,  # no duplicates from internal retries
+    # The Java client's partitioner, also used by faust and quixstreams: one symbol lands in the
+    # same partition number on every topic, whichever client wrote it.
+    "partitioner": "murmur2_random",
     "acks": "all",
     "compression.type": "lz4",
     "linger.ms": 5,

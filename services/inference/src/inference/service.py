@@ -100,9 +100,7 @@ class InferenceService:
         kafka = self._settings.kafka
         transactional_id = self._settings.transactional_id or f"{SERVICE}-{socket.gethostname()}-" \
                                                                f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        # murmur2 as the Java client, quixstreams and faust use: a symbol's predictions land in the
-        # same partition number as its candles and features.
-        self._producer = TransactionalProducer(kafka, transactional_id, partitioner="murmur2_random")
+        self._producer = TransactionalProducer(kafka, transactional_id)
         self._consumer = Consumer(consumer_config(
             kafka, self._settings.group_id,
             # Range assignment gives one instance the same partition numbers of features and
