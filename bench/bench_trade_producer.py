@@ -81,6 +81,16 @@ def run_bare(settings: KafkaSettings, topic: str, values: list[bytes]) -> float:
     return elapsed
 
 
+def measure_replay(settings: KafkaSettings, path: Path, trades: int) -> float:
+    seconds, produced = run_replay(settings, path)
+    assert produced == trades, f"replay produced {produced}, expected {trades}"
+    return produced / seconds
+
+
+def measure_bare(settings: KafkaSettings, topic: str, values: list[bytes]) -> float:
+    return len(values) / run_bare(settings, topic, values)
+
+
 def serialised(path: Path) -> list[bytes]:
     dump = discover(path)[0]
     values: list[bytes] = []
@@ -91,9 +101,13 @@ def serialised(path: Path) -> list[bytes]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--trades", type=int, default=1_000_000, help="rows in the generated dump file")
-    parser.add_argument("--rounds", type=int, default=5, help="measured rounds after a warm-up; medians are printed")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="measured rounds after a warm-up; medians are printed"
+    )
     args = parser.parse_args()
 
     base = KafkaSettings()
@@ -107,25 +121,21 @@ def main() -> None:
         # Round 0 warms up both paths (imports, connections, page cache) and is not counted;
         # the order alternates so neither side always runs on a fresher broker.
         for round_number in range(args.rounds + 1):
-            settings = base.model_copy(update={"topic_prefix": f"bench-{uuid.uuid4().hex[:8]}-", "partitions": 3})
+            settings = base.model_copy(
+                update={"topic_prefix": f"bench-{uuid.uuid4().hex[:8]}-", "partitions": 3}
+            )
             replay_topic = TopicNames(settings)(Topic.TRADES)
             bare_topic = f"{settings.topic_prefix}bare"
             specs = [TopicSpec(name, 3, settings.replication_factor) for name in (replay_topic, bare_topic)]
             ensure_topics(settings, specs)
             created += [replay_topic, bare_topic]
 
-            def measure_replay() -> float:
-                seconds, produced = run_replay(settings, path)
-                assert produced == args.trades, f"replay produced {produced}, expected {args.trades}"
-                return produced / seconds
-
-            def measure_bare() -> float:
-                return len(values) / run_bare(settings, bare_topic, values)
-
             if round_number % 2:
-                replay_rate, bare_rate = measure_replay(), measure_bare()
+                replay_rate = measure_replay(settings, path, args.trades)
+                bare_rate = measure_bare(settings, bare_topic, values)
             else:
-                bare_rate, replay_rate = measure_bare(), measure_replay()
+                bare_rate = measure_bare(settings, bare_topic, values)
+                replay_rate = measure_replay(settings, path, args.trades)
             label = "warm-up" if round_number == 0 else f"round {round_number}"
             print(
                 f"{label:>8}: replay {replay_rate:>10,.0f} trades/s | "

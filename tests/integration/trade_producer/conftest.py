@@ -28,7 +28,9 @@ def real_trade_files() -> list[Path]:
     return files
 
 
-def run_cli(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``python -m trade_producer ...`` in a subprocess, with this test's KAFKA_* environment."""
     return subprocess.run(
         [sys.executable, "-m", "trade_producer", *args],

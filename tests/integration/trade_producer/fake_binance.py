@@ -71,7 +71,10 @@ def stream_frame(symbol: str, trade: dict[str, Any]) -> str:
 class FakeBinance:
     def __init__(self, symbols: dict[str, int]) -> None:
         """``symbols``: listed symbol -> first trade id."""
-        self.markets = {symbol: Market(symbol, first_id, 100.0 + i) for i, (symbol, first_id) in enumerate(symbols.items())}
+        self.markets = {
+            symbol: Market(symbol, first_id, 100.0 + i)
+            for i, (symbol, first_id) in enumerate(symbols.items())
+        }
         self.requests: list[RequestLog] = []
         self.connections = 0
         self._subscribers: list[Subscriber] = []
@@ -143,6 +146,7 @@ class FakeBinance:
 
     def run_market(self, trades_per_second: float) -> None:
         """Every listed symbol trades at this rate until :meth:`stop_market`."""
+
         async def tick() -> None:
             while True:
                 for symbol in self.markets:
@@ -187,10 +191,16 @@ class FakeBinance:
         for subscriber in list(self._subscribers):
             await subscriber.socket.send_str(text)
 
-    def wait_for_subscribers(self, count: int, timeout: float = 30.0, symbols: set[str] | None = None) -> None:
+    def wait_for_subscribers(
+        self, count: int, timeout: float = 30.0, symbols: set[str] | None = None
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            live = [s for s in self._subscribers if not s.socket.closed and (symbols is None or symbols <= s.symbols)]
+            live = [
+                s
+                for s in self._subscribers
+                if not s.socket.closed and (symbols is None or symbols <= s.symbols)
+            ]
             if len(live) >= count:
                 return
             time.sleep(0.05)
@@ -209,7 +219,10 @@ class FakeBinance:
         if self._throttled > 0:
             self._throttled -= 1
             return web.json_response(
-                {"code": -1003, "msg": "Too many requests; current limit is 6000 request weight per 1 MINUTE."},
+                {
+                    "code": -1003,
+                    "msg": "Too many requests; current limit is 6000 request weight per 1 MINUTE.",
+                },
                 status=429,
                 headers={"Retry-After": str(self._retry_after)},
             )
@@ -250,8 +263,16 @@ class FakeBinance:
         else:
             selected = trades[-limit:]
         return [
-            {"a": t["id"], "p": t["price"], "q": t["qty"], "f": t["id"], "l": t["id"], "T": t["time"],
-             "m": t["isBuyerMaker"], "M": True}  # fmt: skip
+            {
+                "a": t["id"],
+                "p": t["price"],
+                "q": t["qty"],
+                "f": t["id"],
+                "l": t["id"],
+                "T": t["time"],
+                "m": t["isBuyerMaker"],
+                "M": True,
+            }  # fmt: skip
             for t in selected[:limit]
         ]
 

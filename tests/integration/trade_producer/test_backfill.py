@@ -60,7 +60,9 @@ def test_backfill_honours_429_retry_after_and_a_rerun_adds_nothing(
         assert retry.at - requests[index].at >= 0.95
     assert "REST call backing off" in first.stderr and "429" in first.stderr
     # Paged by id: three pages of at most 1000 from the first id of the range.
-    first_run_pages = [r.query["fromId"] for r in requests if r.path == "historicalTrades" and r.status == 200]
+    first_run_pages = [
+        r.query["fromId"] for r in requests if r.path == "historicalTrades" and r.status == 200
+    ]
     assert first_run_pages[:3] == [str(market[0]["id"]), str(market[1000]["id"]), str(market[2000]["id"])]
     assert "produced=0" in second.stderr
 

@@ -20,11 +20,15 @@ pytestmark = pytest.mark.integration
 
 
 def _request(symbol: str, lookback_minutes: int | None) -> tuple[bytes, bytes]:
-    request = SymbolRequest(symbol=symbol, requested_at_ms=int(time.time() * 1000), lookback_minutes=lookback_minutes)
+    request = SymbolRequest(
+        symbol=symbol, requested_at_ms=int(time.time() * 1000), lookback_minutes=lookback_minutes
+    )
     return request.key, request.to_json_bytes()
 
 
-def test_requested_symbol_is_checked_backfilled_then_streamed(kafka_settings: KafkaSettings, topics: TopicNames) -> None:
+def test_requested_symbol_is_checked_backfilled_then_streamed(
+    kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
     with FakeBinance({"BTCUSDT": 1, "SOLUSDT": 400}) as fake:
         fake.trade("SOLUSDT", 120)  # history from before the request
         with live_producer(fake, "--symbols", "BTCUSDT") as producer:

@@ -82,7 +82,11 @@ def test_forced_disconnect_mid_stream_yields_every_trade_once(
             # Bad exchange input is counted and logged, and the stream goes on.
             fake.send_raw("{not json")
             fake.send_raw('{"stream":"btcusdt@kline_1m","data":{"e":"kline","s":"BTCUSDT"}}')
-            fake.send_raw(stream_frame("BTCUSDT", {"id": 1_000, "price": "abc", "qty": "1", "time": 1, "isBuyerMaker": True}))
+            fake.send_raw(
+                stream_frame(
+                    "BTCUSDT", {"id": 1_000, "price": "abc", "qty": "1", "time": 1, "isBuyerMaker": True}
+                )
+            )
             time.sleep(0.5)
             # The exchange drops the connection and refuses new ones while the market keeps trading.
             fake.drop_connections(refuse_for_seconds=1.5)
@@ -148,7 +152,9 @@ def test_proactive_reconnects_before_the_connection_age_limit_lose_nothing(
     assert "reason=max_age" in producer.stderr
 
 
-def test_restart_continues_from_the_topic_without_repeats(kafka_settings: KafkaSettings, topics: TopicNames) -> None:
+def test_restart_continues_from_the_topic_without_repeats(
+    kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
     with FakeBinance({"ETHUSDT": 10}) as fake:
         with live_producer(fake, "--symbols", "ETHUSDT", "--no-control") as first:
             fake.wait_for_subscribers(1)

@@ -107,7 +107,9 @@ def test_paced_replay_follows_trade_time(
     seconds = float(finished.split("seconds=")[1].split()[0])
     assert seconds >= span_ms / 1000 / 20 * 0.95
     records = read_topic(kafka_settings, topics(Topic.TRADES), expected=200)
-    assert [orjson.loads(record.value)["trade_id"] for record in records] == [int(l.split(",")[0]) for l in lines]
+    assert [orjson.loads(record.value)["trade_id"] for record in records] == [
+        int(line.split(",")[0]) for line in lines
+    ]
 
 
 def test_zipped_agg_trades_in_microseconds_with_header(
@@ -119,7 +121,8 @@ def test_zipped_agg_trades_in_microseconds_with_header(
          4_300_000_002 + 3 * i, 1_735_689_600_000_000 + 1_000 * i + 7, "True" if i % 2 else "False", "True")
         for i in range(500)
     ]  # fmt: skip
-    text = "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker,is_best_match\n"
+    text = "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,"
+    text += "is_buyer_maker,is_best_match\n"
     text += "".join(",".join(map(str, row)) + "\n" for row in rows)
     path = tmp_path / "ETHUSDT-aggTrades-2025-01-01.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:

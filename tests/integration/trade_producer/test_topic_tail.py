@@ -14,8 +14,10 @@ pytestmark = pytest.mark.integration
 
 
 def _trade_json(symbol: str, trade_id: int, aggregate: bool = False) -> bytes:
-    ids = f'"first_trade_id":{trade_id * 3},"last_trade_id":{trade_id * 3 + 2}' if aggregate else (
-        '"first_trade_id":null,"last_trade_id":null'
+    ids = (
+        f'"first_trade_id":{trade_id * 3},"last_trade_id":{trade_id * 3 + 2}'
+        if aggregate
+        else ('"first_trade_id":null,"last_trade_id":null')
     )
     return (
         f'{{"schema_version":1,"symbol":"{symbol}","trade_id":{trade_id},"price":1.0,"quantity":1.0,'
@@ -36,7 +38,9 @@ def test_marks_come_from_far_back_in_the_partition_and_per_id_kind(
         producer.produce(topic, value, key, partition=0)
     assert producer.flush(30) == 0
 
-    wanted = [id_space(s, False) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")] + [id_space("BTCUSDT", True)]
+    wanted = [id_space(s, False) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")] + [
+        id_space("BTCUSDT", True)
+    ]
     marks = read_high_water_marks(kafka_settings, topic, wanted, chunk=4)
 
     assert dict(marks.items()) == {

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED_TRADES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "binance" / "spot" / "daily" / "trades"
+SHARED_TRADES = (
+    Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "binance" / "spot" / "daily" / "trades"
+)
 
 
 @pytest.fixture

@@ -15,7 +15,12 @@ FRAME = {
 
 def test_combined_stream_trade_frame() -> None:
     trade = trade_from_stream(FRAME)
-    assert (trade.symbol, trade.trade_id, trade.price, trade.quantity) == ("BTCUSDT", 3_300_000_001, 42283.01, 0.0012)
+    assert (trade.symbol, trade.trade_id, trade.price, trade.quantity) == (
+        "BTCUSDT",
+        3_300_000_001,
+        42283.01,
+        0.0012,
+    )
     assert trade.quote_quantity == 42283.01 * 0.0012
     assert (trade.timestamp_ms, trade.is_buyer_maker, trade.source) == (1704067200120, True, "live")
     assert trade_from_stream(FRAME["data"]) == trade  # a raw (non-combined) stream frame too
@@ -45,7 +50,12 @@ def test_rest_historical_trade_rows() -> None:
     row = {"id": 28457, "price": "4.00000100", "qty": "12.00000000", "quoteQty": "48.000012",
            "time": 1499865549590, "isBuyerMaker": True, "isBestMatch": True}  # fmt: skip
     trade = trade_from_rest("BNBBTC", row, "gap_fill")
-    assert (trade.trade_id, trade.price, trade.quote_quantity, trade.source) == (28457, 4.000001, 48.000012, "gap_fill")
+    assert (trade.trade_id, trade.price, trade.quote_quantity, trade.source) == (
+        28457,
+        4.000001,
+        48.000012,
+        "gap_fill",
+    )
     assert not trade.is_aggregate
     with pytest.raises(RejectedInput, match="malformed REST row"):
         trade_from_rest("BNBBTC", {"id": 1}, "backfill")

@@ -31,7 +31,9 @@ def _read(path: Path, typed: bool = True):
 
 @pytest.mark.parametrize("header", [False, True])
 @pytest.mark.parametrize("zipped", [False, True])
-def test_trades_file_with_or_without_header_plain_or_zipped(tmp_path: Path, header: bool, zipped: bool) -> None:
+def test_trades_file_with_or_without_header_plain_or_zipped(
+    tmp_path: Path, header: bool, zipped: bool
+) -> None:
     text = (TRADE_HEADER if header else "") + TRADE_ROWS
     csv_name = "BTCUSDT-trades-2021-01-01.csv"
     if zipped:
@@ -160,7 +162,9 @@ def test_folder_is_replayed_in_date_order(tmp_path: Path) -> None:
 
 def test_file_of_another_format_is_refused_clearly(tmp_path: Path) -> None:
     path = tmp_path / "BTCUSDT-trades-2021-01-01.csv"
-    path.write_text("1609459200000,28923.63,28961.66,28913.12,28961.66,27.457032,1609459259999,795193.8,1292,16.777195,485910.2,0\n")
+    path.write_text(
+        "1609459200000,28923.63,28961.66,28913.12,28961.66,27.457032,1609459259999,795193.8,1292,16.777195,485910.2,0\n"
+    )
     with pytest.raises(DumpFileError, match="12 columns"):
         list(read_blocks(describe(path)))
 
@@ -169,5 +173,7 @@ def test_real_dump_rows_are_read_exactly(real_trade_files: list[Path]) -> None:
     for path in real_trade_files:
         dump = describe(path)
         lines = path.read_text().splitlines()
-        ids = np.concatenate([columns_from_block(block, dump.kind)[0].trade_id for block in read_blocks(dump)])
+        ids = np.concatenate(
+            [columns_from_block(block, dump.kind)[0].trade_id for block in read_blocks(dump)]
+        )
         assert ids.tolist() == [int(line.split(",")[0]) for line in lines]

@@ -66,13 +66,19 @@ def _needed(topics: TopicNames) -> set[str]:
 
 @app.command()
 def replay(
-    path: Annotated[Path, typer.Argument(help="A dump file (.csv or .zip) or a folder of them (sorted by date).")],
-    speed: Annotated[str, typer.Option(help="'max' for as fast as possible, or N for N x real time.")] = "max",
+    path: Annotated[
+        Path, typer.Argument(help="A dump file (.csv or .zip) or a folder of them (sorted by date).")
+    ],
+    speed: Annotated[
+        str, typer.Option(help="'max' for as fast as possible, or N for N x real time.")
+    ] = "max",
     symbol: Annotated[
-        str | None, typer.Option(help="Symbol of the trades; default: from the file name, e.g. BTCUSDT-trades-...")
+        str | None,
+        typer.Option(help="Symbol of the trades; default: from the file name, e.g. BTCUSDT-trades-..."),
     ] = None,
     kind: Annotated[
-        DumpKind | None, typer.Option(help="File format; default: from the file name (-trades- or -aggTrades-).")
+        DumpKind | None,
+        typer.Option(help="File format; default: from the file name (-trades- or -aggTrades-)."),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
@@ -92,7 +98,9 @@ def replay(
         raise typer.BadParameter(str(error)) from error
     topics = _start(settings)
     topic = topics(Topic.TRADES)
-    marks = read_high_water_marks(settings.kafka, topic, wanted_spaces(dumps), chunk=settings.dedupe_scan_chunk)
+    marks = read_high_water_marks(
+        settings.kafka, topic, wanted_spaces(dumps), chunk=settings.dedupe_scan_chunk
+    )
     sink = TradeSink.for_bulk(settings.kafka, topic, marks)
     with stop_on_signals() as stop:
         try:
@@ -118,7 +126,9 @@ def _utc_ms(text: str) -> int:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
-        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z) or 'now'") from error
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 time (e.g. 2024-01-01T00:00:00Z) or 'now'"
+        ) from error
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
@@ -129,7 +139,9 @@ def synthetic(
     symbols: Annotated[str, typer.Option(help="Comma-separated symbols to invent trades for.")] = "BTCUSDT",
     seed: Annotated[int, typer.Option(help="Same seed and start, same trades.")] = 42,
     trades: Annotated[int, typer.Option(help="Trades per symbol; 0 runs until stopped.")] = 100_000,
-    start: Annotated[str, typer.Option(help="UTC time of the first trade (ISO 8601) or 'now'.")] = "2024-01-01T00:00:00Z",
+    start: Annotated[
+        str, typer.Option(help="UTC time of the first trade (ISO 8601) or 'now'.")
+    ] = "2024-01-01T00:00:00Z",
     speed: Annotated[str, typer.Option(help="'max', or N for N x the trades' own clock.")] = "max",
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
@@ -165,7 +177,9 @@ def synthetic(
         finally:
             sink.flush(settings.flush_timeout_seconds)
     warn_not_real(names)
-    log.info("synthetic finished", produced=produced, skipped_duplicates=sink.skipped, stopped_early=stop.is_set())
+    log.info(
+        "synthetic finished", produced=produced, skipped_duplicates=sink.skipped, stopped_early=stop.is_set()
+    )
 
 
 @app.command()
@@ -236,9 +250,12 @@ def _rest(settings: Settings) -> ExchangeRest:
 @app.command()
 def live(
     symbols: Annotated[
-        str | None, typer.Option(help="Comma-separated symbols; default TRADE_PRODUCER_SYMBOLS (BTCUSDT,ETHUSDT).")
+        str | None,
+        typer.Option(help="Comma-separated symbols; default TRADE_PRODUCER_SYMBOLS (BTCUSDT,ETHUSDT)."),
     ] = None,
-    control: Annotated[bool, typer.Option(help="Listen on the symbol-requests topic for symbols to add.")] = True,
+    control: Annotated[
+        bool, typer.Option(help="Listen on the symbol-requests topic for symbols to add.")
+    ] = True,
 ) -> None:
     """Stream Binance spot trades over multiplexed websockets until SIGTERM.
 
@@ -260,7 +277,10 @@ def live(
     names = parse_symbols(symbols) if symbols else settings.symbol_list()
     topic = topics(Topic.TRADES)
     marks = read_high_water_marks(
-        settings.kafka, topic, {id_space(name, aggregate=False) for name in names}, chunk=settings.dedupe_scan_chunk
+        settings.kafka,
+        topic,
+        {id_space(name, aggregate=False) for name in names},
+        chunk=settings.dedupe_scan_chunk,
     )
     sink = TradeSink(settings.kafka, topic, marks)
 
@@ -277,7 +297,9 @@ def live(
             streams = LiveStreams(settings, rest, sink, stop)
             tasks = [asyncio.create_task(streams.run(names), name="streams")]
             if control:
-                tasks.append(asyncio.create_task(SymbolRequestListener(settings, streams, rest, sink).run(stop)))
+                tasks.append(
+                    asyncio.create_task(SymbolRequestListener(settings, streams, rest, sink).run(stop))
+                )
             await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             stop.set()
             await asyncio.gather(*tasks)

@@ -38,7 +38,9 @@ async def backfill(
     log.info("backfill starting", symbol=symbol, from_id=from_id, start_ms=start_ms, end_ms=end_ms)
     produced = 0
     covered_s = 0.0
-    with tqdm(total=round((end_ms - start_ms) / 1000), unit="s", desc=f"backfill {symbol}", disable=not progress) as bar:
+    with tqdm(
+        total=round((end_ms - start_ms) / 1000), unit="s", desc=f"backfill {symbol}", disable=not progress
+    ) as bar:
         async for page in rest.trades_from(symbol, from_id, "backfill", before_ms=end_ms):
             for trade in page:
                 if trade.timestamp_ms >= start_ms:  # a resumed run may begin inside the range

@@ -71,4 +71,3 @@ def trade_from_rest(symbol: str, row: Any, source: TradeSource) -> Trade:
     except (KeyError, TypeError) as missing:
         raise RejectedInput("malformed REST row", f"missing field {missing}", row) from None
     return _trade(fields, row)
-

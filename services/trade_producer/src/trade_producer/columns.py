@@ -156,8 +156,8 @@ def columns_from_block(block: pa.RecordBatch, kind: DumpKind) -> tuple[TradeColu
         checks.append(("price x quantity overflows", np.isfinite(quote_quantity)))
         first_trade_id, ok_first = _integers(column("first_trade_id"))
         last_trade_id, ok_last = _integers(column("last_trade_id"))
-        checks.append(("first_trade_id/last_trade_id must be ids with first <= last",
-                       ok_first & ok_last & (first_trade_id >= 0) & (first_trade_id <= last_trade_id)))  # fmt: skip
+        ids_ok = ok_first & ok_last & (first_trade_id >= 0) & (first_trade_id <= last_trade_id)
+        checks.append(("first_trade_id/last_trade_id must be ids with first <= last", ids_ok))
     valid = np.logical_and.reduce([ok for _, ok in checks])
     columns = TradeColumns(
         trade_id, price, quantity, quote_quantity, timestamp_ms, is_buyer_maker, first_trade_id, last_trade_id

@@ -23,7 +23,9 @@ class Settings(ServiceSettings):
     binance_api_url: str = Field("https://api.binance.com/api", description="REST base URL (ends in /api).")
     binance_api_key: str | None = Field(None, description="Optional API key (public market data needs none).")
     binance_stream_url: str = Field("wss://stream.binance.com:9443/", description="Websocket base URL.")
-    streams_per_connection: int = Field(200, ge=1, le=1024, description="Symbols multiplexed on one websocket.")
+    streams_per_connection: int = Field(
+        200, ge=1, le=1024, description="Symbols multiplexed on one websocket."
+    )
     socket_queue_size: int = Field(10_000, ge=100, description="Messages buffered per websocket connection.")
     reconnect_initial_seconds: float = Field(1.0, gt=0, description="First back-off after a disconnect.")
     reconnect_max_seconds: float = Field(60.0, gt=0, description="Ceiling of the exponential back-off.")
@@ -37,7 +39,9 @@ class Settings(ServiceSettings):
     rest_weight_budget: int = Field(
         4800, ge=1, description="Pause REST paging when X-MBX-USED-WEIGHT-1M reaches this (limit is 6000)."
     )
-    rest_max_retries: int = Field(8, ge=0, description="Retries of one REST call after 429/418/5xx/network errors.")
+    rest_max_retries: int = Field(
+        8, ge=0, description="Retries of one REST call after 429/418/5xx/network errors."
+    )
     control_lookback_minutes: int = Field(
         60, ge=0, description="History backfilled for a symbol added through the control topic."
     )

@@ -50,8 +50,9 @@ class DumpKind(StrEnum):
 
 # Columns not listed here are decimals.
 _COLUMN_TYPES = {
-    "id": pa.int64(), "agg_trade_id": pa.int64(), "first_trade_id": pa.int64(), "last_trade_id": pa.int64(),
-    "time": pa.int64(), "transact_time": pa.int64(), "is_buyer_maker": pa.bool_(), "is_best_match": pa.bool_(),
+    "id": pa.int64(), "agg_trade_id": pa.int64(), "first_trade_id": pa.int64(),
+    "last_trade_id": pa.int64(), "time": pa.int64(), "transact_time": pa.int64(),
+    "is_buyer_maker": pa.bool_(), "is_best_match": pa.bool_(),
 }  # fmt: skip
 
 
@@ -104,7 +105,9 @@ def discover(path: Path, symbol: str | None = None, kind: DumpKind | None = None
         else:
             skipped.append(candidate.name)
     if skipped:
-        log.warning("files not named like trades dumps skipped", count=len(skipped), examples=sorted(skipped)[:3])
+        log.warning(
+            "files not named like trades dumps skipped", count=len(skipped), examples=sorted(skipped)[:3]
+        )
     if not files:
         raise DumpFileError(f"{path}: no trades or aggTrades dump files in this folder")
     return sorted(files, key=lambda dump: dump.sort_key)

@@ -31,7 +31,9 @@ class ContractDriftError(RuntimeError):
 
 def check_contract_shape() -> None:
     if tuple(Trade.model_fields) != FIELD_ORDER:
-        raise ContractDriftError(f"Trade fields are now {tuple(Trade.model_fields)}, encoder writes {FIELD_ORDER}")
+        raise ContractDriftError(
+            f"Trade fields are now {tuple(Trade.model_fields)}, encoder writes {FIELD_ORDER}"
+        )
 
 
 check_contract_shape()
@@ -58,7 +60,9 @@ def _then_comma(values: np.ndarray) -> pa.Array:
     body = orjson.dumps(values.tolist())[1:-1] + b","
     ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord(",")) + 1
     offsets = np.concatenate(([0], ends)).astype(np.int64)
-    return pa.Array.from_buffers(pa.large_binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(body)])
+    return pa.Array.from_buffers(
+        pa.large_binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(body)]
+    )
 
 
 def encode_trades(symbol: str, source: TradeSource, trades: TradeColumns) -> list[bytes]:

@@ -115,7 +115,9 @@ class LiveStreams:
         """Stream ``symbol`` too; its connection is reopened to subscribe. False if already streamed."""
         if symbol in self.symbols:
             return False
-        shard = next((s for s in self._shards if len(s.symbols) < self._settings.streams_per_connection), None)
+        shard = next(
+            (s for s in self._shards if len(s.symbols) < self._settings.streams_per_connection), None
+        )
         if shard is None:
             shard = Shard(index=len(self._shards), symbols=[symbol])
             self._shards.append(shard)
@@ -146,7 +148,10 @@ class LiveStreams:
             except Exception as error:  # any failure of the connection means: back off and reconnect
                 reason = "disconnect"
                 delay = backoff_seconds(
-                    failures, self._settings.reconnect_initial_seconds, self._settings.reconnect_max_seconds, self._rng
+                    failures,
+                    self._settings.reconnect_initial_seconds,
+                    self._settings.reconnect_max_seconds,
+                    self._rng,
                 )
                 failures += 1
                 log.warning(

@@ -10,7 +10,8 @@ TRADES_PRODUCED = Counter(
     "trade_producer_trades_produced_total", "Trades handed to Kafka.", ["symbol", "source"]
 )
 DUPLICATES_SKIPPED = Counter(
-    "trade_producer_duplicates_skipped_total", "Trades not produced because their id was already on the topic.",
+    "trade_producer_duplicates_skipped_total",
+    "Trades not produced because their id was already on the topic.",
     ["symbol"],
 )
 RECONNECTS = Counter(
@@ -20,7 +21,8 @@ GAP_FILL_TRADES = Counter(
     "trade_producer_gap_fill_trades_total", "Trades fetched from REST to fill a stream gap.", ["symbol"]
 )
 REJECTED_MESSAGES = Counter(
-    "trade_producer_rejected_messages_total", "Exchange or file input refused (malformed, unknown, invalid).",
+    "trade_producer_rejected_messages_total",
+    "Exchange or file input refused (malformed, unknown, invalid).",
     ["source", "reason"],
 )
 REST_BACKOFFS = Counter(

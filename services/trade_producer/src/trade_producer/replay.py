@@ -141,7 +141,9 @@ def _blocks(
     try:
         yield from read_blocks(dump, on_bytes=on_bytes, on_malformed_row=on_malformed, typed=True)
     except pa.ArrowInvalid as error:
-        log.warning("file has values that do not parse; checking it row by row", file=dump.path.name, error=str(error))
+        log.warning(
+            "file has values that do not parse; checking it row by row", file=dump.path.name, error=str(error)
+        )
         yield from read_blocks(dump, on_malformed_row=on_malformed, typed=False)
 
 
@@ -156,7 +158,7 @@ def _send_paced(
         end = int(np.searchsorted(due, clock.elapsed(), side="right"))
         if end <= start:
             sink.poll()
-            time.sleep(min(due[start] - clock.elapsed(), 0.25))
+            time.sleep(min(max(due[start] - clock.elapsed(), 0.0), 0.25))
             continue
         sent += sink.send_columns(symbol, SOURCE, trades.take(slice(start, end)))
         start = end
@@ -167,4 +169,3 @@ def _reject(dump: DumpFile, rejected: RejectedRow, report: ReplayReport) -> None
     report.rejected += 1
     REJECTED_MESSAGES.labels(SOURCE, rejected.reason).inc()
     log.warning("row rejected", file=dump.path.name, reason=rejected.reason, raw=rejected.raw)
-

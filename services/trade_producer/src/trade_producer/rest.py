@@ -87,7 +87,9 @@ class ExchangeRest:
         for attempt in range(self.max_retries + 1):
             if pause := weight_pause_seconds(self.used_weight, self.weight_budget, int(time.time() * 1000)):
                 REST_BACKOFFS.labels("weight budget").inc()
-                log.warning("REST weight budget reached, waiting", used_weight=self.used_weight, seconds=pause)
+                log.warning(
+                    "REST weight budget reached, waiting", used_weight=self.used_weight, seconds=pause
+                )
                 await self._sleep(pause)
                 self.used_weight = None
             try:
@@ -103,10 +105,12 @@ class ExchangeRest:
                     wait, reason = self._backoff(attempt), f"{error.status_code} server error"
                 else:
                     raise  # a request the exchange refuses (unknown symbol, bad id): retrying will not help
-            except (aiohttp.ClientError, asyncio.TimeoutError, BinanceRequestException) as error:
+            except (aiohttp.ClientError, TimeoutError, BinanceRequestException) as error:
                 wait, reason = self._backoff(attempt), f"network: {type(error).__name__}"
             REST_BACKOFFS.labels(reason.split(":")[0]).inc()
-            log.warning("REST call backing off", call=name, reason=reason, seconds=round(wait, 3), attempt=attempt + 1)
+            log.warning(
+                "REST call backing off", call=name, reason=reason, seconds=round(wait, 3), attempt=attempt + 1
+            )
             await self._sleep(wait)
         raise ExchangeUnavailable(
             f"Binance REST {name} at {self.client.API_URL} failed after {self.max_retries + 1} attempts "
@@ -131,7 +135,9 @@ class ExchangeRest:
 
     async def first_trade_id_at(self, symbol: str, start_ms: int) -> int | None:
         """Id of the first trade at or after ``start_ms`` (from the aggregate trade that holds it)."""
-        rows = await self._call("aggTrades", self.client.get_aggregate_trades, symbol=symbol, startTime=start_ms, limit=1)
+        rows = await self._call(
+            "aggTrades", self.client.get_aggregate_trades, symbol=symbol, startTime=start_ms, limit=1
+        )
         return int(rows[0]["f"]) if rows else None
 
     async def trades_from(
@@ -147,7 +153,11 @@ class ExchangeRest:
         while before_id is None or next_id < before_id:
             limit = self.page_size if before_id is None else min(self.page_size, before_id - next_id)
             rows = await self._call(
-                "historicalTrades", self.client.get_historical_trades, symbol=symbol, fromId=next_id, limit=limit
+                "historicalTrades",
+                self.client.get_historical_trades,
+                symbol=symbol,
+                fromId=next_id,
+                limit=limit,
             )
             if not rows:
                 return
@@ -158,7 +168,9 @@ class ExchangeRest:
                     trade = trade_from_rest(symbol, row, source)
                 except RejectedInput as rejected:
                     REJECTED_MESSAGES.labels(source, rejected.reason).inc()
-                    log.warning("REST row rejected", symbol=symbol, reason=str(rejected), raw=rejected.payload)
+                    log.warning(
+                        "REST row rejected", symbol=symbol, reason=str(rejected), raw=rejected.payload
+                    )
                     continue
                 if (before_id is not None and trade.trade_id >= before_id) or (
                     before_ms is not None and trade.timestamp_ms >= before_ms

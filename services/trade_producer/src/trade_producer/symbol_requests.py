@@ -114,7 +114,9 @@ class SymbolRequestListener:
 
     def _refuse(self, message: Message, reason: str, error_type: str) -> None:
         REJECTED_MESSAGES.labels("control", error_type).inc()
-        log.warning("symbol request refused", reason=reason, raw=(message.value() or b"").decode(errors="replace"))
+        log.warning(
+            "symbol request refused", reason=reason, raw=(message.value() or b"").decode(errors="replace")
+        )
         letter = dead_letter(message, reason=reason, error_type=error_type, service=SERVICE)
         self._dead_letters.send(self._topics.dlq(Topic.SYMBOL_REQUESTS), letter)
         self._dead_letters.flush()

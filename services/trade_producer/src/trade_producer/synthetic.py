@@ -78,10 +78,12 @@ class SyntheticTrades:
         taker_sold = np.empty(size, dtype=bool)
         omega = shape.per_trade_volatility**2 * (1 - shape.garch_alpha - shape.garch_beta)
         for i in range(size):
-            # Hawkes arrival by thinning-free inversion: wait until the decaying intensity's integral hits Exp(1).
+            # Hawkes arrival by inversion: wait until the decaying intensity's integral reaches Exp(1).
             wait = self._hawkes_wait(-math.log(1.0 - arrivals[i]))
             self._time_s += wait
-            self._excitation = self._excitation * math.exp(-shape.excitation_decay_per_s * wait) + shape.excitation
+            self._excitation = (
+                self._excitation * math.exp(-shape.excitation_decay_per_s * wait) + shape.excitation
+            )
             self._flow = shape.flow_persistence * self._flow + shape.flow_noise * flow_noise[i]
             buy = sides[i] < 1.0 / (1.0 + math.exp(-self._flow))
             volatility = math.sqrt(self._variance)

@@ -69,7 +69,7 @@ def _send_paced(
         end = int(np.searchsorted(due, clock.elapsed(), side="right"))
         if end <= start:
             sink.poll()
-            time.sleep(min(due[start] - clock.elapsed(), 0.25))
+            time.sleep(min(max(due[start] - clock.elapsed(), 0.0), 0.25))
             continue
         chunk = order[start:end]
         for index, (symbol, block) in enumerate(blocks):

@@ -34,7 +34,9 @@ def read_high_water_marks(
     if not missing:
         return marks
     consumer = Consumer(
-        consumer_config(settings, group_id=f"trade-producer-tail-{uuid.uuid4().hex}", **{"enable.partition.eof": True})
+        consumer_config(
+            settings, group_id=f"trade-producer-tail-{uuid.uuid4().hex}", **{"enable.partition.eof": True}
+        )
     )
     try:
         metadata = consumer.list_topics(topic, timeout=timeout).topics[topic]
@@ -109,4 +111,3 @@ def _id_space_of(symbol: str, value: bytes) -> tuple[IdSpace, int] | None:
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         # Not ours to judge here; the consumers dead-letter malformed trades.
         return None
-
