@@ -9,6 +9,9 @@ from tickcast.contracts import Trade
 from tickcast.kafka import ensure_topics
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
+from trade_producer.encoding import encode_trades
+from trade_producer.synthetic import SyntheticTrades
+from trade_producer.synthetic_feed import START_PRICES
 
 from .conftest import read_topic, run_cli
 
@@ -41,3 +44,22 @@ def test_same_seed_gives_identical_messages_all_labelled_synthetic(
     assert all(len(values) == 3000 for values in _values_by_symbol(first_records).values())
     trades = [Trade.parse(record.value) for record in first_records]
     assert {trade.source for trade in trades} == {"synthetic"}
+
+
+def test_paced_run_sends_the_same_trades_as_the_generator(
+    kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
+    # About 3 s of synthetic market time at 5x: the paced path really waits between slices.
+    args = ("synthetic", "--symbols", "BTCUSDT,SOLUSDT", "--seed", "3", "--trades", "50", "--speed", "5")
+    result = run_cli(*args, "--start", "2024-03-01T00:00:00Z", "--no-progress")
+    assert result.returncode == 0, result.stderr
+
+    start_ms = 1_709_251_200_000
+    expected = {
+        symbol.encode(): encode_trades(
+            symbol, "synthetic", SyntheticTrades(symbol, 3, start_ms, START_PRICES[symbol]).next_block(50)
+        )
+        for symbol in ("BTCUSDT", "SOLUSDT")
+    }
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=100)
+    assert _values_by_symbol(records) == expected
