@@ -56,7 +56,8 @@ producer_args() {
     echo "replay $TRADES_DIR --speed ${REPLAY_SPEED:-max}"
   else
     warn "no --live and no TRADES_DIR: streaming SYNTHETIC trades (source=\"synthetic\" in every message)"
-    echo "synthetic --symbols $SYMBOLS --trades 0 --start now --speed 1"
+    # A day of history at full speed (the longest feature lookback is 24 h), then real time.
+    echo "synthetic --symbols $SYMBOLS --trades 0 --start now-26h --speed live"
   fi
 }
 

@@ -120,9 +120,17 @@ def replay(
 
 
 def _utc_ms(text: str) -> int:
-    """``2024-01-01T00:00:00Z`` (naive times are UTC) or ``now``, as epoch milliseconds."""
-    if text.strip().lower() == "now":
+    """``2024-01-01T00:00:00Z`` (naive times are UTC), ``now`` or ``now-26h``, as epoch milliseconds."""
+    from tickcast.intervals import interval_ms
+
+    spec = text.strip().lower()
+    if spec == "now":
         return int(time.time() * 1000)
+    if spec.startswith("now-"):
+        try:
+            return int(time.time() * 1000) - interval_ms(spec.removeprefix("now-"))
+        except ValueError as error:
+            raise typer.BadParameter(f"{text!r}: expected now-<N><s|m|h|d>, e.g. now-26h") from error
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
@@ -140,9 +148,15 @@ def synthetic(
     seed: Annotated[int, typer.Option(help="Same seed and start, same trades.")] = 42,
     trades: Annotated[int, typer.Option(help="Trades per symbol; 0 runs until stopped.")] = 100_000,
     start: Annotated[
-        str, typer.Option(help="UTC time of the first trade (ISO 8601) or 'now'.")
+        str, typer.Option(help="UTC time of the first trade: ISO 8601, 'now', or 'now-26h' (a day of history).")
     ] = "2024-01-01T00:00:00Z",
-    speed: Annotated[str, typer.Option(help="'max', or N for N x the trades' own clock.")] = "max",
+    speed: Annotated[
+        str,
+        typer.Option(
+            help="'max'; N for N x the trades' own clock; or 'live': each trade when the wall clock reaches it "
+            "(history before now at full speed, then real time)."
+        ),
+    ] = "max",
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Invent seeded, reproducible trades for OFFLINE DEMOS. THE PRICES ARE NOT REAL.
@@ -158,7 +172,7 @@ def synthetic(
     from trade_producer.synthetic_feed import START_PRICES, run_synthetic, warn_not_real
 
     try:
-        pace = parse_speed(speed)
+        pace = "live" if speed == "live" else parse_speed(speed)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     start_ms = _utc_ms(start)

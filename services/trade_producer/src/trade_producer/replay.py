@@ -54,6 +54,24 @@ class ReplayClock:
 
 
 @dataclass
+class WallClock:
+    """Sends each trade once the wall clock reaches its timestamp.
+
+    A start in the past is caught up at full speed, then the feed runs in real
+    time: a demo gets a day of history at once and live candles after it.
+    """
+
+    started: float = field(default_factory=time.monotonic)
+    started_ms: float = field(default_factory=lambda: time.time() * 1000)
+
+    def due_seconds(self, timestamps_ms: np.ndarray) -> np.ndarray:
+        return np.maximum.accumulate((timestamps_ms - self.started_ms) / 1000.0)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+@dataclass
 class ReplayReport:
     files: int = 0
     produced: int = 0

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Literal
 
 import numpy as np
 import structlog
 from tqdm import tqdm
 
 from trade_producer.columns import TradeColumns
-from trade_producer.replay import ReplayClock
+from trade_producer.replay import ReplayClock, WallClock
 from trade_producer.sink import TradeSink
 from trade_producer.synthetic import SyntheticTrades
 
@@ -34,12 +35,19 @@ def run_synthetic(
     generators: list[SyntheticTrades],
     sink: TradeSink,
     trades_per_symbol: int,
-    speed: float | None,
+    speed: float | Literal["live"] | None,
     stop: threading.Event,
     progress: bool = True,
 ) -> int:
-    """Produce ``trades_per_symbol`` trades for each generator (0: until stopped); returns the count."""
-    clock = ReplayClock(speed) if speed is not None else None
+    """Produce ``trades_per_symbol`` trades for each generator (0: until stopped); returns the count.
+
+    ``speed`` is N x the trades' own clock, ``"live"`` for the wall clock, or None for full speed.
+    """
+    clock: ReplayClock | WallClock | None
+    if speed == "live":
+        clock = WallClock()
+    else:
+        clock = ReplayClock(speed) if speed is not None else None
     total = trades_per_symbol * len(generators) or None
     remaining = trades_per_symbol
     with tqdm(total=total, unit="trades", desc="synthetic", disable=not progress) as bar:
@@ -56,7 +64,7 @@ def run_synthetic(
 
 
 def _send_paced(
-    blocks: list[tuple[str, TradeColumns]], sink: TradeSink, clock: ReplayClock, stop: threading.Event
+    blocks: list[tuple[str, TradeColumns]], sink: TradeSink, clock: ReplayClock | WallClock, stop: threading.Event
 ) -> int:
     """Interleave the symbols' blocks by trade time and send each slice when it is due."""
     times = np.concatenate([block.timestamp_ms for _, block in blocks])
