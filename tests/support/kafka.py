@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from tickcast.settings import KafkaSettings
 
@@ -34,7 +34,9 @@ def consume(
     timeout: float = 30.0,
     idle: float = 2.0,
 ) -> list[Record]:
-    """Read a topic from the start with a fresh group (committed transactions only).
+    """Read every partition of a topic from the start (committed transactions only).
+
+    Partitions are assigned, not subscribed, so no group rebalance delays the read.
 
     Stops after ``expected`` records, or when nothing arrives for ``idle`` seconds
     once at least the expected count (or, with ``expected=None``, anything) is in,
@@ -49,7 +51,8 @@ def consume(
             "isolation.level": "read_committed",
         }
     )
-    consumer.subscribe([topic])
+    partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in partitions])
     records: list[Record] = []
     deadline = time.monotonic() + timeout
     last_seen = time.monotonic()
