@@ -121,10 +121,6 @@ def test_gateway_answers_503_with_a_reason_while_redis_is_down_and_recovers_by_i
         record_property(name, value)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "inference exits when Redis stops: RedisStore.write_batch (inference/redis_store.py:97, called from "
-    "InferenceService._process, service.py:221) raises redis.exceptions.ConnectionError ('Error 111 connecting "
-    "... Connection refused') out of InferenceService.run, so nothing more reaches the predictions topic"))
 def test_inference_keeps_the_topic_flowing_while_redis_is_down_and_refills_it(
     kafka_settings: KafkaSettings, topics: TopicNames, own_redis, namespace: str, tmp_path: Path, record_property,
 ) -> None:

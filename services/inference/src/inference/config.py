@@ -55,6 +55,9 @@ class Settings(ServiceSettings):
     candles_ttl_seconds: int = Field(86_400, ge=1, description="TTL of a symbol's recent candles.")
 
     # Live scoring.
+    redis_backlog_batches: int = Field(
+        10_000, ge=1, description="Batches kept for Redis while it is away (oldest dropped first).")
+    redis_retry_seconds: float = Field(2.0, gt=0, description="How often a Redis that is away is tried again.")
     live_window: int = Field(500, ge=1, description="Scored predictions in the rolling live metrics.")
     max_pending_per_symbol: int = Field(
         256, ge=1, description="Unscored predictions kept per symbol (oldest dropped first)."

@@ -30,6 +30,11 @@ SERVED_MODEL = Gauge(
 )
 SWAPS = Counter("inference_model_swaps_total", "Champion models swapped in without a restart.")
 LOAD_FAILURES = Counter("inference_model_load_failures_total", "Champion checks or loads that failed.")
+REDIS_WRITE_FAILURES = Counter("inference_redis_write_failures_total", "Redis writes that failed (Redis away).")
+REDIS_BACKLOG = Gauge("inference_redis_backlog_batches", "Batches waiting for Redis to come back.")
+REDIS_BACKLOG_DROPPED = Counter(
+    "inference_redis_backlog_dropped_total", "Oldest waiting batches dropped from a full backlog (still on the topic)."
+)
 LIVE_MAE = Gauge("inference_live_mae", "Rolling live MAE of the predicted log return.", ["model_name", "symbol"])
 LIVE_SKILL = Gauge("inference_live_skill", "Rolling live skill versus persistence (1 - MAE ratio).",
                    ["model_name", "symbol"])

@@ -72,7 +72,8 @@ class Retention:
 
 class RedisStore:
     def __init__(self, settings: RedisSettings, retention: Retention) -> None:
-        self._client = redis.Redis.from_url(settings.url)
+        # Short timeouts: a Redis that hangs must not hold the Kafka loop for long.
+        self._client = redis.Redis.from_url(settings.url, socket_connect_timeout=2, socket_timeout=5)
         self.keys = RedisKeys(settings.key_prefix)
         self._retention = retention
         self._write_predictions = self._client.register_script(_WRITE_PREDICTIONS)

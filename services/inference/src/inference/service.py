@@ -17,6 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import redis
 import structlog
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
@@ -30,6 +31,7 @@ from inference.champion import ChampionSource, ChampionWatcher
 from inference.config import Settings
 from inference.forecasting import Forecaster
 from inference.model import PersistenceBaseline, ServedModel
+from inference.redis_refill import RefillingRedisWriter
 from inference.redis_store import RedisStore, Retention
 from inference.restore import vectors_before_committed
 from inference.scoring import LiveScore, LiveScorer, base_close_of
@@ -64,6 +66,7 @@ class InferenceService:
             Retention(settings.history_cap, settings.history_ttl_seconds,
                       settings.candles_cap, settings.candles_ttl_seconds),
         )
+        self._redis = RefillingRedisWriter(self._store, settings.redis_backlog_batches, settings.redis_retry_seconds)
         self._scorer = LiveScorer(settings.live_window, settings.max_pending_per_symbol,
                                   settings.direction_dead_band)
         self._forecaster: Forecaster | None = None
@@ -88,7 +91,10 @@ class InferenceService:
             self._close()
 
     def _start(self) -> None:
-        self._store.ping()
+        try:
+            self._store.ping()
+        except redis.RedisError as error:
+            log.error("redis does not answer: serving the topic, Redis is filled when it comes", error=str(error))
         champion = self._watcher.load_now()
         served = champion or ServedModel(self._baseline, int(time.time() * 1000))
         if champion is None:
@@ -151,7 +157,7 @@ class InferenceService:
         log.info("champion swapped in", previous=previous.label, served=ready.label)
 
     def _announce(self, served: ServedModel, previous: ServedModel | None) -> None:
-        self._store.write_served_model(served)
+        self._redis.write_served_model(served)
         metrics.record_served(served, previous)
 
     def _next_batch(self) -> list[Message]:
@@ -224,7 +230,7 @@ class InferenceService:
                 self._producer.send(self._predictions_topic, prediction)
             for message, reason, error_type in inbox.refused:
                 self._refuse(message, reason, error_type)
-            new_in_redis = self._store.write_batch(predictions, inbox.candles, scores)
+            new_in_redis = self._redis.write_batch(predictions, inbox.candles, scores)
             in_redis_s = time.time()
             in_redis = time.perf_counter()
             self._producer.commit(self._consumer, next_offsets(messages))
@@ -268,7 +274,12 @@ class InferenceService:
         if not symbols:
             return
         ahead_ms = self._settings.horizon * self._settings.interval_ms
-        for prediction in self._store.predictions_since({s: first_open[s] - ahead_ms for s in symbols}):
+        try:
+            stored = self._store.predictions_since({s: first_open[s] - ahead_ms for s in symbols})
+        except redis.RedisError as error:
+            log.warning("earlier predictions not recovered for scoring: redis away", error=str(error))
+            return  # tried again with the next candles
+        for prediction in stored:
             self._scorer.on_prediction(prediction, base_close_of(prediction))
         self._scorer.mark_recovered(symbols)
 
