@@ -1,4 +1,4 @@
-"""The Kafka broker restarts mid-run: producers and consumers recover by themselves, nothing is lost
+"""The Kafka broker restarts mid-run, twice (producer mid-feed, then consumers mid-stream): producers and consumers recover by themselves, nothing is lost
 or repeated.
 
 Runs last in the session (marker ``broker_restart``). The broker restarted is one of the test's
@@ -82,12 +82,13 @@ def own_broker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[LocalKafka]:
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "services do not survive a broker restart: 'python -m candle_builder run' stops ('Application is "
-    "stopping due to failure, latest checkpoint will not be committed' after 'Kafka consumer error: 1/1 brokers "
-    "are down' code=-187, then PartitionAssignmentError from KafkaException _TIMED_OUT 'Failed to get "
-    "watermark offsets'); 'python -m trade_producer synthetic --speed max' exits 1 with "
-    "'DeliveryError: 220000 message(s) still undelivered after 60.0s' (sink.flush) although the broker was "
-    "back 10 s after going down"))
+    "'python -m candle_builder run' exits (code 1) after a broker restart: on the partition reassignment "
+    "that follows, quixstreams raises PartitionAssignmentError ('Error during partition assignment') from "
+    "KafkaException 'Failed to get watermark offsets' (NOT_LEADER_FOR_PARTITION or _TIMED_OUT), after "
+    "'Kafka consumer error: 1/1 brokers are down' (-187). Whether it survives depends on when the restart "
+    "lands; the test restarts twice to hit it. (Once also seen: 'python -m trade_producer synthetic' exiting "
+    "with DeliveryError '220000 message(s) still undelivered after 60.0s' with the default flush timeout, "
+    "though the broker was back after 10 s; here it gets 110 s.)"))
 def test_broker_restart_mid_run_loses_and_repeats_nothing(
     own_broker: LocalKafka, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record_property,
 ) -> None:
@@ -120,6 +121,12 @@ def test_broker_restart_mid_run_loses_and_repeats_nothing(
         producer.assert_alive()
         figures["broker_restart_s"] = round(own_broker.script("restart"), 1)
         figures["trades_right_after_restart"] = sum(end_offsets(settings, trades_topic).values())
+        # Again once the candle builder has committed part of the trades: the consumers mid-stream.
+        wait_until(lambda: 0 < sum(committed_offsets(settings, builder_group, trades_topic).values()), 240,
+                   "the candle builder's first commit after the restart", [builder, pipeline], poll=0.2)
+        figures["builder_committed_before_second_restart"] = sum(committed_offsets(
+            settings, builder_group, trades_topic).values())
+        figures["second_broker_restart_s"] = round(own_broker.script("restart"), 1)
 
         assert producer.wait(300) == 0, producer.log_tail()
         produced = re.search(r"produced=(\d+)", producer.log_text())
@@ -153,6 +160,7 @@ def test_broker_restart_mid_run_loses_and_repeats_nothing(
     for key, candle in expected.items():
         assert candles[key] == candle, key
     assert builder_committed == len(trades)
+    assert figures["builder_committed_before_second_restart"] < len(trades), "the second restart must land mid-stream"
     figures.update(trades=len(trades), candles=len(candles), reference_candles=len(expected))
     print(f"\nbroker restart: {figures}")
     for name, value in figures.items():
