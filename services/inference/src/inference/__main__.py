@@ -40,7 +40,7 @@ def run() -> None:
 
 @app.command()
 def champion() -> None:
-    """Print the registered model this service serves and its champion version (if any)."""
+    """Print the registered model this service serves and its champion version; exit 1 when there is none."""
     from inference.champion import RegistryChampions
 
     settings = Settings()
@@ -48,6 +48,8 @@ def champion() -> None:
     source = RegistryChampions(_model_name(settings))
     version = source.champion_version()
     typer.echo(f"{source.model_name}: " + (f"champion v{version}" if version else "no champion (baseline served)"))
+    if not version:
+        raise typer.Exit(1)  # scripts ask "is there a champion?" by the exit code
 
 
 if __name__ == "__main__":
