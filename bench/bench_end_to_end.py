@@ -34,12 +34,12 @@ import tempfile
 import threading
 import time
 import uuid
-import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import redis
+from confluent_kafka.admin import AdminClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -58,7 +58,7 @@ from tickcast.contracts import Prediction, Trade
 from tickcast.kafka import CheckedProducer, ensure_topics
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import KafkaSettings
-from tickcast.topics import Topic, TopicNames
+from tickcast.topics import Topic, TopicNames, TopicSpec
 
 PARTITIONS = 3
 LOAD_SYMBOL = "BTCUSDT"
@@ -69,15 +69,26 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def partition_of(symbol: str) -> int:
-    # librdkafka's default partitioner (consistent_random): CRC32 of the key.
-    return zlib.crc32(symbol.encode()) % PARTITIONS
+def partitions_of(settings: KafkaSettings, names: list[str]) -> dict[str, int]:
+    """Where the services' producers put each key: asked of the broker on a scratch topic."""
+    scratch = f"{settings.topic_prefix}partition-probe"
+    ensure_topics(settings, [TopicSpec(scratch, PARTITIONS, settings.replication_factor)])
+    producer = CheckedProducer(settings)
+    found: dict[str, int] = {}
+    for name in names:
+        producer._producer.produce(scratch, key=name.encode(), value=b"",
+                                   on_delivery=lambda error, message: found.__setitem__(
+                                       message.key().decode(), message.partition()))
+    producer.flush(30)
+    AdminClient(settings.client_config()).delete_topics([scratch])
+    return found
 
 
-def probe_symbols(count: int) -> list[str]:
-    taken = partition_of(LOAD_SYMBOL)
-    names = (f"P{index:03d}USDT" for index in range(10_000))
-    return [name for name in names if partition_of(name) != taken][:count]
+def probe_symbols(settings: KafkaSettings, count: int) -> list[str]:
+    """Symbols none of which shares a partition with the load symbol."""
+    candidates = [f"P{index:03d}USDT" for index in range(8 * count)]
+    where = partitions_of(settings, [LOAD_SYMBOL, *candidates])
+    return [name for name in candidates if where[name] != where[LOAD_SYMBOL]][:count]
 
 
 class ProbeFeed:
@@ -182,7 +193,7 @@ def main() -> None:
     settings = KafkaSettings()
     topics = TopicNames(settings)
     ensure_topics(settings, topics.specs())
-    probes = probe_symbols(args.probes)
+    probes = probe_symbols(settings, args.probes)
     load_trades = int(SYNTHETIC_RATE_PER_DAY * args.load_hours / 24)
 
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as workdir:

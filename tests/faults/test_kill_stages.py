@@ -35,7 +35,7 @@ from tickcast.topics import Topic, TopicNames
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SYMBOLS = ["BTCUSDT", "XRPUSDT", "SOLUSDT"]  # one per partition of three
+SYMBOLS = ["BTCUSDT", "XRPUSDT", "SOLUSDT"]
 MINUTES = 24 * 60 + 40
 
 
