@@ -88,7 +88,9 @@ def own_broker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[LocalKafka]:
     "'Kafka consumer error: 1/1 brokers are down' (-187). Whether it survives depends on when the restart "
     "lands; the test restarts twice to hit it. (Once also seen: 'python -m trade_producer synthetic' exiting "
     "with DeliveryError '220000 message(s) still undelivered after 60.0s' with the default flush timeout, "
-    "though the broker was back after 10 s; here it gets 110 s.)"))
+    "though the broker was back after 10 s; here it gets 110 s.) The candle builder now rebuilds its "
+    "application on those errors (CANDLE_MAX_RESTARTS); 'python -m feature_pipeline stream' can still exit "
+    "(code 1) with aiokafka's NodeNotReadyError while the broker is away."))
 def test_broker_restart_mid_run_loses_and_repeats_nothing(
     own_broker: LocalKafka, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record_property,
 ) -> None:
