@@ -9,6 +9,7 @@ import pytest
 from tickcast.contracts import Candle
 from tickcast.features import FEATURE_NAMES, Bar, Pushed, SymbolWindow, compute_history, definitions
 from tickcast.features.definitions import HOUR_MS, MAX_FILLED_GAP, MIN_CANDLES
+from tickcast.features.window import finish_rows
 from tickcast.klines import candles_to_frame, frame_to_candles
 
 MINUTE = 60_000
@@ -198,3 +199,28 @@ def test_candle_frame_with_several_symbols_is_computed_per_symbol(btc_week: pd.D
     assert both["symbol"].unique().tolist() == ["BTCUSDT", "ETHUSDT"]
     per_symbol = both[both["symbol"] == "ETHUSDT"].drop(columns="symbol").reset_index(drop=True)
     pd.testing.assert_frame_equal(per_symbol, alone.drop(columns="symbol"))
+
+
+def test_rows_assembled_together_equal_rows_computed_one_by_one(btc_week: pd.DataFrame) -> None:
+    """The stream assembles a whole batch's rows in one call; no row may depend on its neighbours."""
+    candles = frame_to_candles(btc_week)
+    windows, one_by_one, rows = [], [], []
+    # Three "symbols" at different points of the week, with a flat gap-fill in one of them.
+    for stop in (1_700, 3_000, 5_555):
+        window = SymbolWindow(MINUTE)
+        for candle in candles[:stop]:
+            window.push(Bar.from_candle(candle))
+        windows.append(window)
+        one_by_one.append(window.features())
+        rows.append(window.indicator_row())
+    assert all(row is not None for row in rows)
+    together = finish_rows(rows)
+    assert together.shape == (3, len(FEATURE_NAMES))
+    np.testing.assert_array_equal(together, np.stack(one_by_one))
+    # and each equals the batch path's value for the same candle
+    batch = compute_history(btc_week).set_index("timestamp_ms")
+    for window, values in zip(windows, together, strict=True):
+        assert window.last is not None
+        np.testing.assert_allclose(
+            values, batch.loc[window.last.open_time_ms, list(FEATURE_NAMES)].to_numpy(float), rtol=1e-9, atol=1e-12
+        )

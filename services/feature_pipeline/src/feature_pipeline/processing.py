@@ -20,8 +20,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from tickcast.contracts import Candle, ContractError, FeatureVector
 from tickcast.features import FEATURE_SET_VERSION, Bar, Pushed, SymbolWindow
+from tickcast.features.window import IndicatorRow, feature_dict, finish_rows
 from tickcast.intervals import interval_ms
 
 _OFFSET = struct.Struct("<q")
@@ -129,6 +132,7 @@ def compute_batch(
 ) -> BatchOutcome:
     """Vectors for a batch of parsed candles, in topic order per symbol, and the new states."""
     outcome = BatchOutcome()
+    ready: list[tuple[Candle, IndicatorRow]] = []
     for message, candle in candles:
         key = state_key(candle.symbol, candle.interval)
         state = (
@@ -147,18 +151,22 @@ def compute_batch(
         state.partition, state.offset = message.partition, message.offset
         if pushed in (Pushed.DUPLICATE, Pushed.LATE):
             continue
-        values = state.window.values()
-        if values is not None:
-            outcome.vectors.append(
-                FeatureVector(
-                    symbol=candle.symbol,
-                    interval=candle.interval,
-                    timestamp_ms=candle.open_time_ms,
-                    feature_set_version=FEATURE_SET_VERSION,
-                    values=values,
-                    close=candle.close,
-                )
+        if (row := state.window.indicator_row()) is not None:
+            ready.append((candle, row))
+    # The element-wise part once for the whole batch: most of a vector's cost when done one by one.
+    for (candle, _row), values in zip(ready, finish_rows([row for _candle, row in ready]), strict=True):
+        if np.isnan(values[0]):
+            continue  # not finite: never emitted
+        outcome.vectors.append(
+            FeatureVector(
+                symbol=candle.symbol,
+                interval=candle.interval,
+                timestamp_ms=candle.open_time_ms,
+                feature_set_version=FEATURE_SET_VERSION,
+                values=feature_dict(values),
+                close=candle.close,
             )
+        )
     return outcome
 
 

@@ -10,6 +10,11 @@ the stream computes the same array up to its newest candle; TA-Lib is causal, so
 the two agree. The warm-up (>= 384 candles) also makes the EMA seed's influence
 negligible ((13/14)^384 ~ 4e-13) against a computation over all of history.
 
+Two parts. :func:`compute_block` is :func:`series_indicators` (TA-Lib over one
+series' array) followed by :func:`assemble_rows` (element-wise, row by row). The batch
+path runs both per block; the stream runs the first per symbol for its newest candle
+and the second once for every row of a batch, which is where the per-candle cost was.
+
 Gaps. A candle without trades (``is_gap_fill``) is flat at the previous close with
 zero volume; missing candles (at most :data:`MAX_FILLED_GAP` in a row) are filled
 with exactly such candles before computing, and produce no vector of their own.
@@ -88,52 +93,142 @@ class BlockInputs:
     hourly_prior: np.ndarray
 
 
+# The indicator part of the computation, per series: these columns, for the rows asked for.
+SERIES_COLUMNS = (
+    "ret_1",
+    "ret_5",
+    "ret_15",
+    "ret_60",
+    "volatility_15",
+    "volatility_60",
+    "sma_7",
+    "sma_25",
+    "sma_99",
+    "rsi_14",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "bb_upper",
+    "bb_lower",
+    "atr_14",
+    "natr_14",
+    "volume_mean_60",
+    "volume_std_60",
+)
+_SERIES = {name: index for index, name in enumerate(SERIES_COLUMNS)}
+
+
+@dataclass(frozen=True)
+class RowInputs:
+    """The candle fields of the rows whose features are assembled (each of length m)."""
+
+    open_time_ms: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    taker_buy_base_volume: np.ndarray
+    vwap: np.ndarray
+    hourly_prior: np.ndarray  # (m, HOURLY_CLOSES)
+
+
 def compute_block(inputs: BlockInputs) -> np.ndarray:
     """Every feature for the block's last m rows: an (m, n_features) array, NaN until a lookback is full."""
-    close, high, low, volume = inputs.close, inputs.high, inputs.low, inputs.volume
-    rows = slice(close.shape[0] - inputs.open_time_ms.shape[0], None)
-    out = np.full((inputs.open_time_ms.shape[0], len(FEATURE_NAMES)), np.nan)
+    m = inputs.open_time_ms.shape[0]
+    rows = slice(inputs.close.shape[0] - m, None)
+    series = series_indicators(inputs.close, inputs.high, inputs.low, inputs.volume, m)
+    return assemble_rows(
+        series,
+        RowInputs(
+            open_time_ms=inputs.open_time_ms,
+            open=inputs.open,
+            high=inputs.high[rows],
+            low=inputs.low[rows],
+            close=inputs.close[rows],
+            volume=inputs.volume[rows],
+            taker_buy_base_volume=inputs.taker_buy_base_volume,
+            vwap=inputs.vwap,
+            hourly_prior=inputs.hourly_prior,
+        ),
+    )
+
+
+def series_indicators(
+    close: np.ndarray, high: np.ndarray, low: np.ndarray, volume: np.ndarray, m: int
+) -> np.ndarray:
+    """The TA-Lib part over a whole series array, kept for its last ``m`` rows: (m, len(SERIES_COLUMNS)).
+
+    Split from :func:`assemble_rows` because only this part needs a symbol's history: the
+    stream runs it per symbol for the newest row, then assembles all symbols' rows at once.
+    """
+    rows = slice(close.shape[0] - m, None)
+    out = np.empty((m, len(SERIES_COLUMNS)))
+
+    def put(name: str, values: np.ndarray) -> None:
+        out[:, _SERIES[name]] = values[rows]
+
+    log_close = np.log(close)
+    returns_1 = _lagged_difference(log_close, 1)
+    put("ret_1", returns_1)
+    for lag in (5, 15, 60):
+        put(f"ret_{lag}", _lagged_difference(log_close, lag))
+    put("volatility_15", ta.STDDEV(returns_1, 15, 1))
+    put("volatility_60", ta.STDDEV(returns_1, 60, 1))
+    for period in (7, 25, 99):
+        put(f"sma_{period}", ta.SMA(close, period))
+    put("rsi_14", ta.RSI(close, 14))
+    macd, signal, histogram = ta.MACD(close, 12, 26, 9)
+    put("macd", macd)
+    put("macd_signal", signal)
+    put("macd_hist", histogram)
+    upper, _middle, lower = ta.BBANDS(close, 20, 2, 2, 0)
+    put("bb_upper", upper)
+    put("bb_lower", lower)
+    put("atr_14", ta.ATR(high, low, close, 14))
+    put("natr_14", ta.NATR(high, low, close, 14))
+    put("volume_mean_60", ta.SMA(volume, 60))
+    put("volume_std_60", ta.STDDEV(volume, 60, 1))
+    return out
+
+
+def assemble_rows(series: np.ndarray, row: RowInputs) -> np.ndarray:
+    """Every feature of m rows from their indicator values and candle fields: (m, n_features).
+
+    Element-wise only, so a row's values do not depend on which other rows share the call.
+    """
+    out = np.full((row.open_time_ms.shape[0], len(FEATURE_NAMES)), np.nan)
 
     def put(name: str, values: np.ndarray) -> None:
         out[:, _COLUMN[name]] = values
 
-    log_close = np.log(close)
-    returns = {lag: _lagged_difference(log_close, lag) for lag in (1, 5, 15, 60)}
-    for lag, values in returns.items():
-        put(f"ret_{lag}", values[rows])
-    put("volatility_15", ta.STDDEV(returns[1], 15, 1)[rows])
-    put("volatility_60", ta.STDDEV(returns[1], 60, 1)[rows])
+    def indicator(name: str) -> np.ndarray:
+        return series[:, _SERIES[name]]
 
-    sma_7, sma_25, sma_99 = (ta.SMA(close, period)[rows] for period in (7, 25, 99))
+    for name in ("ret_1", "ret_5", "ret_15", "ret_60", "volatility_15", "volatility_60"):
+        put(name, indicator(name))
+    sma_7, sma_25, sma_99 = indicator("sma_7"), indicator("sma_25"), indicator("sma_99")
     put("sma_ratio_7_25", sma_7 / sma_25)
     put("sma_ratio_25_99", sma_25 / sma_99)
-    now_close, now_high, now_low, now_volume = close[rows], high[rows], low[rows], volume[rows]
-    put("hourly_sma_ratio_7_25", _hourly_ratio(inputs.hourly_prior, now_close))
+    now_close, now_high, now_low, now_volume = row.close, row.high, row.low, row.volume
+    put("hourly_sma_ratio_7_25", _hourly_ratio(row.hourly_prior, now_close))
 
-    put("rsi_14", ta.RSI(close, 14)[rows])
-    macd, signal, histogram = ta.MACD(close, 12, 26, 9)
-    put("macd", macd[rows])
-    put("macd_signal", signal[rows])
-    put("macd_hist", histogram[rows])
-    upper, _middle, lower = (band[rows] for band in ta.BBANDS(close, 20, 2, 2, 0))
+    for name in ("rsi_14", "macd", "macd_signal", "macd_hist", "atr_14", "natr_14"):
+        put(name, indicator(name))
+    upper, lower = indicator("bb_upper"), indicator("bb_lower")
     band = upper - lower
+    volume_mean, volume_std = indicator("volume_mean_60"), indicator("volume_std_60")
     with np.errstate(divide="ignore", invalid="ignore"):
         pct_b = np.where(band > 0, (now_close - lower) / band, 0.5)  # flat prices: mid-band
-    put("bb_pct_b", np.where(np.isnan(band), np.nan, pct_b))
-    put("atr_14", ta.ATR(high, low, close, 14)[rows])
-    put("natr_14", ta.NATR(high, low, close, 14)[rows])
-
-    volume_mean = ta.SMA(volume, 60)[rows]
-    volume_std = ta.STDDEV(volume, 60, 1)[rows]
-    with np.errstate(divide="ignore", invalid="ignore"):
+        put("bb_pct_b", np.where(np.isnan(band), np.nan, pct_b))
         zscore = np.where(volume_std > 0, (now_volume - volume_mean) / volume_std, 0.0)
         put("volume_zscore_60", np.where(np.isnan(volume_std), np.nan, zscore))
         traded = now_volume > 0
-        put("taker_buy_ratio", np.where(traded, inputs.taker_buy_base_volume / now_volume, 0.5))
-        put("vwap_distance", np.where(traded, now_close / inputs.vwap - 1.0, 0.0))
+        put("taker_buy_ratio", np.where(traded, row.taker_buy_base_volume / now_volume, 0.5))
+        put("vwap_distance", np.where(traded, now_close / row.vwap - 1.0, 0.0))
         candle_range = now_high - now_low
         ranged = candle_range > 0
-        open_ = inputs.open
+        open_ = row.open
         put("body_ratio", np.where(ranged, np.abs(now_close - open_) / candle_range, 0.0))
         put(
             "upper_wick_ratio",
@@ -143,9 +238,9 @@ def compute_block(inputs: BlockInputs) -> np.ndarray:
             "lower_wick_ratio", np.where(ranged, (np.minimum(open_, now_close) - now_low) / candle_range, 0.0)
         )
 
-    seconds_of_day = (inputs.open_time_ms // 1000) % _DAY_S
+    seconds_of_day = (row.open_time_ms // 1000) % _DAY_S
     day_angle = 2 * np.pi * seconds_of_day / _DAY_S
-    weekday = (inputs.open_time_ms // _DAY_MS + _EPOCH_WEEKDAY) % 7
+    weekday = (row.open_time_ms // _DAY_MS + _EPOCH_WEEKDAY) % 7
     week_angle = 2 * np.pi * weekday / 7
     put("time_of_day_sin", np.sin(day_angle))
     put("time_of_day_cos", np.cos(day_angle))

@@ -9,6 +9,7 @@ most) for the faust table's changelog.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
@@ -16,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from tickcast.contracts import Candle
-from tickcast.features.compute import BlockInputs, block_start, compute_block, is_ready
+from tickcast.features.compute import RowInputs, assemble_rows, block_start, is_ready, series_indicators
 from tickcast.features.definitions import (
     FEATURE_NAMES,
     FEATURE_SET_VERSION,
@@ -64,6 +65,46 @@ class Pushed(Enum):
     LATE = "late"  # older than the newest candle: ignored
 
 
+class IndicatorRow(NamedTuple):
+    """A ready candle's indicator values, taken from its window at the time it was pushed."""
+
+    series: np.ndarray  # (len(SERIES_COLUMNS),)
+    bar: Bar
+    hourly: np.ndarray  # the HOURLY_CLOSES completed hourly closes before it
+
+
+def finish_rows(rows: Sequence[IndicatorRow]) -> np.ndarray:
+    """Feature values of many ready candles at once: (len(rows), n_features), a row of NaN
+    where a value is not finite (such a row is not emitted).
+
+    One call for a whole batch of symbols: the element-wise part costs the same for one row
+    as for a thousand, so the stream assembles a batch's rows together.
+    """
+    if not rows:
+        return np.empty((0, len(FEATURE_NAMES)))
+    bars = [row.bar for row in rows]
+    values = assemble_rows(
+        np.stack([row.series for row in rows]),
+        RowInputs(
+            open_time_ms=np.array([bar.open_time_ms for bar in bars], dtype=np.int64),
+            open=np.array([bar.open for bar in bars]),
+            high=np.array([bar.high for bar in bars]),
+            low=np.array([bar.low for bar in bars]),
+            close=np.array([bar.close for bar in bars]),
+            volume=np.array([bar.volume for bar in bars]),
+            taker_buy_base_volume=np.array([bar.taker_buy_base_volume for bar in bars]),
+            vwap=np.array([bar.vwap for bar in bars]),
+            hourly_prior=np.stack([row.hourly for row in rows]).reshape(len(rows), HOURLY_CLOSES),
+        ),
+    )
+    values[~np.isfinite(values).all(axis=1)] = np.nan
+    return values
+
+
+def feature_dict(values: np.ndarray) -> dict[str, float]:
+    return dict(zip(FEATURE_NAMES, values.tolist(), strict=True))
+
+
 _HEADER = struct.Struct("<8sqqqqqqqdddI")
 _STATE_TAG = FEATURE_SET_VERSION.encode()[:8].ljust(8, b"_")
 _COLUMNS = ("close", "high", "low", "volume")
@@ -105,29 +146,24 @@ class SymbolWindow:
         self._append(bar)
         return Pushed.APPENDED
 
-    def features(self) -> np.ndarray | None:
-        """The newest candle's feature values, or None while a lookback is not full."""
+    def indicator_row(self) -> IndicatorRow | None:
+        """The newest candle's indicator part, or None while a lookback is not full."""
         if self.last is None or not is_ready(self.position, self.completed_hours):
             return None
-        last = self.last
-        values = compute_block(
-            BlockInputs(
-                close=self.close,
-                high=self.high,
-                low=self.low,
-                volume=self.volume,
-                open_time_ms=np.array([last.open_time_ms], dtype=np.int64),
-                open=np.array([last.open]),
-                taker_buy_base_volume=np.array([last.taker_buy_base_volume]),
-                vwap=np.array([last.vwap]),
-                hourly_prior=self.hourly.reshape(1, HOURLY_CLOSES),
-            )
-        )[0]
+        series = series_indicators(self.close, self.high, self.low, self.volume, 1)[0]
+        return IndicatorRow(series, self.last, self.hourly)
+
+    def features(self) -> np.ndarray | None:
+        """The newest candle's feature values, or None while not ready or not finite."""
+        row = self.indicator_row()
+        if row is None:
+            return None
+        values = finish_rows([row])[0]
         return values if bool(np.isfinite(values).all()) else None
 
     def values(self) -> dict[str, float] | None:
         values = self.features()
-        return None if values is None else dict(zip(FEATURE_NAMES, values.tolist(), strict=True))
+        return None if values is None else feature_dict(values)
 
     def _append(self, bar: Bar) -> None:
         hour = bar.open_time_ms - bar.open_time_ms % HOUR_MS
