@@ -8,13 +8,15 @@ from feature_pipeline.processing import (
     RawCandle,
     SymbolState,
     compute_batch,
+    drop_published,
     merge_in_order,
     offset_holes,
     parse_batch,
     process_batch,
     state_key,
 )
-from tickcast.features import FEATURE_SET_VERSION, compute_history
+from tickcast.contracts import FeatureVector
+from tickcast.features import FEATURE_NAMES, FEATURE_SET_VERSION, compute_history
 from tickcast.klines import frame_to_candles
 
 KEY = state_key("BTCUSDT", "1m")
@@ -81,3 +83,23 @@ def test_a_real_gap_is_not_a_hole_and_is_filled(btc_week: pd.DataFrame) -> None:
     parsed = parse_batch([later])[0]
     assert offset_holes(parsed, known) == {}
     assert compute_batch(parsed, known.get).filled == 5
+
+
+def test_vectors_already_published_are_dropped_per_symbol_and_interval() -> None:
+    def vector(symbol: str, interval: str, minute: int) -> FeatureVector:
+        return FeatureVector(
+            symbol=symbol,
+            interval=interval,
+            timestamp_ms=minute * 60_000,
+            feature_set_version=FEATURE_SET_VERSION,
+            values=dict.fromkeys(FEATURE_NAMES, 0.0),
+            close=1.0,
+        )
+
+    published = {state_key("BTCUSDT", "1m"): 10 * 60_000}
+    batch = [vector("BTCUSDT", "1m", 9), vector("BTCUSDT", "1m", 10), vector("BTCUSDT", "1m", 11),
+             vector("BTCUSDT", "5m", 10), vector("SOLUSDT", "1m", 3)]
+    fresh = drop_published(batch, published)
+    assert [(v.symbol, v.interval, v.timestamp_ms // 60_000) for v in fresh] == [
+        ("BTCUSDT", "1m", 11), ("BTCUSDT", "5m", 10), ("SOLUSDT", "1m", 3)]
+    assert drop_published(batch, published) == []  # the same batch again: all published now

@@ -10,9 +10,9 @@ producer (the changelog), so a committed candle always has its vector stored and
 window in the changelog. The store write is off the candle -> vector path, and the
 writer merges the batches waiting for it into one write.
 
-A crash in between replays the candles: the store write is an idempotent upsert, and
-a window that already holds a candle ignores it (a vector may then be published twice,
-with the same content: at-least-once on ``features``).
+A crash in between replays the candles: the store write is an idempotent upsert, a
+window that already holds a candle ignores it, and a vector already on ``features`` (the
+topic's tail is read back when partitions are assigned) is stored but not published again.
 """
 
 from __future__ import annotations
@@ -35,13 +35,14 @@ from feature_pipeline.processing import (
     RawCandle,
     SymbolState,
     compute_batch,
+    drop_published,
     merge_in_order,
     offset_holes,
     parse_batch,
     state_key,
 )
 from feature_pipeline.store import FeatureStore
-from feature_pipeline.topic_reader import read_range
+from feature_pipeline.topic_reader import read_published, read_range
 from tickcast.contracts import Candle, DeadLetter, FeatureVector
 from tickcast.kafka import CheckedProducer
 from tickcast.logging import configure_logging
@@ -120,6 +121,12 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
 
     # Windows computed by the agent, ahead of the table until their batch is stored.
     latest: dict[bytes, SymbolState] = {}
+    # Newest vector on the features topic per symbol: after a crash between publishing a batch
+    # and storing it, its candles come again, and their vectors must not be published twice.
+    published: dict[bytes, int] = {}
+    # Published but possibly unstored: the batches queued for the writer, the one it writes,
+    # the one waiting to be queued.
+    unstored_per_partition = (settings.feature_pending_batches + 2) * settings.feature_batch_max
     pending: asyncio.Queue[StoreJob] = asyncio.Queue(maxsize=settings.feature_pending_batches)
 
     @app.agent(candles)
@@ -157,7 +164,7 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
         outcome: BatchOutcome = await loop.run_in_executor(None, compute_batch, parsed, states.get)
         outcome.rejected = rejected
         publish_started = time.perf_counter()
-        for vector in outcome.vectors:
+        for vector in drop_published(outcome.vectors, published):
             producer.send(features_topic, vector)
         for refused in outcome.rejected:
             letter = _dead_letter(
@@ -226,6 +233,15 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
     @app.on_partitions_revoked.connect
     async def forget_windows(app: faust.App, revoked: set, **kwargs: object) -> None:  # noqa: ARG001
         latest.clear()  # the table is the truth once partitions move
+        published.clear()
+
+    @app.on_partitions_assigned.connect
+    async def read_back_published(app: faust.App, assigned: set, **kwargs: object) -> None:  # noqa: ARG001
+        tail = await asyncio.get_running_loop().run_in_executor(
+            None, read_published, settings.kafka, features_topic, unstored_per_partition
+        )
+        published.clear()
+        published.update(tail)
 
     return app
 

@@ -170,6 +170,22 @@ def compute_batch(
     return outcome
 
 
+def drop_published(vectors: Sequence[FeatureVector], published: dict[bytes, int]) -> list[FeatureVector]:
+    """The vectors newer than the last one published for their symbol; records them as published.
+
+    After a crash between publishing a batch and storing it, its candles are processed
+    again; ``published`` (read back from the features topic's tail at start-up) keeps
+    their vectors from reaching the topic twice.
+    """
+    fresh = []
+    for vector in vectors:
+        key = state_key(vector.symbol, vector.interval)
+        if vector.timestamp_ms > published.get(key, -1):
+            published[key] = vector.timestamp_ms
+            fresh.append(vector)
+    return fresh
+
+
 def process_batch(
     messages: Sequence[RawCandle], load_state: Callable[[bytes], SymbolState | None]
 ) -> BatchOutcome:

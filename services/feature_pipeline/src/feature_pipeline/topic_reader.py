@@ -1,14 +1,15 @@
-"""Re-reading a range of the candles topic with a plain consumer (no group, no commits)."""
+"""Reading back parts of the pipeline's topics with a plain consumer (no group, no commits)."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
 import structlog
 from confluent_kafka import Consumer, TopicPartition
 
-from feature_pipeline.processing import RawCandle
+from feature_pipeline.processing import RawCandle, state_key
 from tickcast.kafka import consumer_config
 from tickcast.settings import KafkaSettings
 
@@ -41,3 +42,32 @@ def read_range(
         consumer.close()
     log.info("candles re-read", topic=topic, partition=partition, first=first, last=last, found=len(messages))
     return messages
+
+
+def read_published(settings: KafkaSettings, topic: str, per_partition: int, timeout_s: float = 30.0) -> dict[bytes, int]:
+    """The newest vector timestamp per (symbol, interval) among the last ``per_partition``
+    messages of each partition of the features topic.
+
+    The bound is exact: vectors not yet stored are at most the batches waiting for the
+    store writer, so older ones cannot be published again.
+    """
+    consumer = Consumer(consumer_config(settings, f"feature-pipeline-tail-{uuid.uuid4().hex[:8]}"))
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        ends = {
+            partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+            for partition in metadata.partitions
+        }
+    finally:
+        consumer.close()
+    published: dict[bytes, int] = {}
+    for partition, (low, high) in sorted(ends.items()):
+        for message in read_range(settings, topic, partition, max(low, high - per_partition), high, timeout_s):
+            try:
+                fields = json.loads(message.value)
+                key, timestamp = state_key(fields["symbol"], fields["interval"]), int(fields["timestamp_ms"])
+            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
+                continue  # not a vector of ours: nothing to deduplicate against
+            published[key] = max(published.get(key, -1), timestamp)
+    log.info("published vectors read back", topic=topic, symbols=len(published))
+    return published
