@@ -86,20 +86,21 @@ def test_a_real_gap_is_not_a_hole_and_is_filled(btc_week: pd.DataFrame) -> None:
 
 
 def test_vectors_already_published_are_dropped_per_symbol_and_interval() -> None:
+    T0 = 1_704_067_200_000  # noqa: N806
     def vector(symbol: str, interval: str, minute: int) -> FeatureVector:
         return FeatureVector(
             symbol=symbol,
             interval=interval,
-            timestamp_ms=minute * 60_000,
+            timestamp_ms=T0 + minute * 60_000,
             feature_set_version=FEATURE_SET_VERSION,
             values=dict.fromkeys(FEATURE_NAMES, 0.0),
             close=1.0,
         )
 
-    published = {state_key("BTCUSDT", "1m"): 10 * 60_000}
+    published = {state_key("BTCUSDT", "1m"): T0 + 10 * 60_000}
     batch = [vector("BTCUSDT", "1m", 9), vector("BTCUSDT", "1m", 10), vector("BTCUSDT", "1m", 11),
              vector("BTCUSDT", "5m", 10), vector("SOLUSDT", "1m", 3)]
     fresh = drop_published(batch, published)
-    assert [(v.symbol, v.interval, v.timestamp_ms // 60_000) for v in fresh] == [
+    assert [(v.symbol, v.interval, (v.timestamp_ms - T0) // 60_000) for v in fresh] == [
         ("BTCUSDT", "1m", 11), ("BTCUSDT", "5m", 10), ("SOLUSDT", "1m", 3)]
     assert drop_published(batch, published) == []  # the same batch again: all published now
