@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_HOME = ROOT / ".local" / "bench"
 KAFKA_PORT, REDIS_PORT = "39092", "36379"
+# Arguments for the benchmarks that need some; the others run with their defaults.
+ARGUMENTS = {"training": ["klines"]}
 
 
 def infra(script: str, action: str, **env: str) -> None:
@@ -66,7 +68,10 @@ def main() -> int:
             print(f"==> {script.name}", file=sys.stderr, flush=True)
             started = time.monotonic()
             # Every benchmark reads KAFKA_BOOTSTRAP_SERVERS and REDIS_URL from the environment.
-            result = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True)
+            arguments = ARGUMENTS.get(script.stem.removeprefix("bench_"), [])
+            result = subprocess.run(
+                [sys.executable, str(script), *arguments], cwd=ROOT, env=env, capture_output=True, text=True
+            )
             elapsed = time.monotonic() - started
             sys.stderr.write(result.stderr[-2000:])
             print(result.stdout, flush=True)
