@@ -45,9 +45,12 @@ class Settings(ServiceSettings):
         0.2, gt=0, description="Longest wait to fill a batch: candles closing together share one store write."
     )
     feature_pending_batches: int = Field(
-        64,
+        8,
         ge=1,
-        description="Processed batches that may wait for the store writer before the agent waits too.",
+        description=(
+            "Processed batches that may wait for the store writer before the agent waits too "
+            "(the writer merges them into one write); bounds the features-topic tail read at start-up."
+        ),
     )
     faust_commit_interval_s: float = Field(
         1.0, gt=0, description="How often processed offsets are committed."
