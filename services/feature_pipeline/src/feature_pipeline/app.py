@@ -29,6 +29,7 @@ import structlog
 from faust.types import EventT
 
 from feature_pipeline import metrics
+from feature_pipeline.broker_auth import broker_credentials
 from feature_pipeline.config import Settings
 from feature_pipeline.processing import (
     BatchOutcome,
@@ -85,6 +86,7 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
     app = faust.App(
         settings.app_id(),
         broker=brokers,
+        broker_credentials=broker_credentials(settings.kafka),
         store="memory://",  # rebuilt from the changelog topic at start; no local disk state to lose
         datadir=str(datadir),
         topic_partitions=settings.kafka.partitions,
