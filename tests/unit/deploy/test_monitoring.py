@@ -266,6 +266,27 @@ def test_dashboard_covers_throughput_lag_latency_errors_and_model_error():
         assert live in text
 
 
+# Services that read Kafka in a consumer group, and so export that group's lag.
+CONSUMING_SERVICES = ("trade_producer", "candle_builder", "feature_pipeline", "inference")
+
+
+def test_dashboard_shows_the_consumer_lag_of_every_group():
+    panels = {panel["title"]: panel for panel in all_panels(load_dashboard())}
+    lag_panels = [panel for title, panel in panels.items() if "consumer lag" in title.lower()]
+    exprs = [target for panel in lag_panels for target in panel["targets"]]
+    per_group = [t for t in exprs if "tickcast_consumer_group_lag" in t["expr"]]
+    assert per_group, "no panel shows tickcast_consumer_group_lag"
+    assert "group" in check_query(per_group[0]["expr"], exported_series())  # one line per consumer group
+    assert any("tickcast_consumer_lag_last_success_timestamp_seconds" in t["expr"] for t in exprs), \
+        "a stale lag (broker away) would not be visible"
+
+
+def test_every_consuming_service_exports_its_consumer_lag():
+    for package in CONSUMING_SERVICES:
+        entry = (ROOT / "services" / package / "src" / package / "__main__.py").read_text()
+        assert "watch_consumer_lag(" in entry, f"{package} does not export its consumer lag"
+
+
 def test_dashboard_panels_have_unique_ids_and_do_not_overlap():
     panels = all_panels(load_dashboard())
     ids = [panel["id"] for panel in panels]

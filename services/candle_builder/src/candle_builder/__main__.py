@@ -19,8 +19,10 @@ app = typer.Typer(
 @app.command()
 def run() -> None:
     """Consume the trades topic and produce candles, exactly once, until stopped (SIGTERM/Ctrl-C)."""
+    from tickcast.lag import watch_consumer_lag
     from tickcast.logging import configure_logging
     from tickcast.metrics import serve_metrics
+    from tickcast.topics import Topic, TopicNames
 
     from candle_builder.config import Settings
     from candle_builder.service import run as run_service
@@ -28,6 +30,8 @@ def run() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format, service="candle-builder")
     serve_metrics(settings.metrics_port)
+    watch_consumer_lag(settings.metrics_port, settings.kafka, settings.consumer_group(),
+                       [TopicNames(settings.kafka)(Topic.TRADES)])
     run_service(settings)
 
 

@@ -31,8 +31,14 @@ def stream() -> None:
     from feature_pipeline.app import StructlogWorker, build_app
     from feature_pipeline.store import make_feature_store
 
+    from tickcast.lag import watch_consumer_lag
+    from tickcast.topics import Topic, TopicNames
+
     settings = _settings()
     serve_metrics(settings.metrics_port)
+    # faust commits under its app id as the group.
+    watch_consumer_lag(settings.metrics_port, settings.kafka, settings.app_id(),
+                       [TopicNames(settings.kafka)(Topic.CANDLES)])
     feature_store = make_feature_store(settings)
     try:
         StructlogWorker(build_app(settings, feature_store), settings).execute_from_commandline()

@@ -28,10 +28,15 @@ def run() -> None:
     """Consume features and candles, predict with the champion, publish until SIGINT/SIGTERM."""
     from inference.champion import RegistryChampions
     from inference.service import InferenceService
+    from tickcast.lag import watch_consumer_lag
+    from tickcast.topics import Topic, TopicNames
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format, service="inference")
     serve_metrics(settings.metrics_port)
+    topics = TopicNames(settings.kafka)
+    watch_consumer_lag(settings.metrics_port, settings.kafka, settings.group_id,
+                       [topics(Topic.FEATURES), topics(Topic.CANDLES)])
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

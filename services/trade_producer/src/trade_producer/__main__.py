@@ -280,14 +280,18 @@ def live(
     import asyncio
     import signal
 
+    from tickcast.lag import watch_consumer_lag
     from trade_producer.config import parse_symbols
     from trade_producer.dedupe import id_space
     from trade_producer.live import LiveStreams
     from trade_producer.rest import ExchangeUnavailable
-    from trade_producer.symbol_requests import SymbolRequestListener
+    from trade_producer.symbol_requests import SymbolRequestListener, control_group
 
     settings = _settings()
     topics = _start(settings)
+    if control:
+        watch_consumer_lag(settings.metrics_port, settings.kafka, control_group(settings.kafka),
+                           [topics(Topic.SYMBOL_REQUESTS)])
     names = parse_symbols(symbols) if symbols else settings.symbol_list()
     topic = topics(Topic.TRADES)
     marks = read_high_water_marks(

@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from tickcast.contracts import ContractError
 from tickcast.control import SymbolRequest
 from tickcast.kafka import CheckedProducer, consumer_config, dead_letter
+from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 from trade_producer.backfill import backfill
 from trade_producer.config import Settings
@@ -33,6 +34,11 @@ log = structlog.get_logger(__name__)
 SERVICE = "trade_producer"
 
 
+def control_group(kafka: KafkaSettings) -> str:
+    """The listener's consumer group, under the topic prefix (its lag is exported too)."""
+    return f"{kafka.topic_prefix}trade-producer-control"
+
+
 class SymbolRequestListener:
     def __init__(self, settings: Settings, live: LiveStreams, rest: ExchangeRest, sink: TradeSink) -> None:
         self._settings = settings
@@ -44,7 +50,7 @@ class SymbolRequestListener:
 
     async def run(self, stop: asyncio.Event) -> None:
         topic = self._topics(Topic.SYMBOL_REQUESTS)
-        group = f"{self._settings.kafka.topic_prefix}trade-producer-control"
+        group = control_group(self._settings.kafka)
         consumer = Consumer(consumer_config(self._settings.kafka, group_id=group))
         try:
             await self._restore(consumer, topic)
