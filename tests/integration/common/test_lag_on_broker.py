@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -9,10 +10,10 @@ import structlog
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from prometheus_client import REGISTRY
 
-from support.services import free_port
+from support.services import free_port, wait_until
 from tickcast.contracts import Trade
 from tickcast.kafka import consumer_config, ensure_topics, producer_config
-from tickcast.lag import LagMonitor
+from tickcast.lag import LagMonitor, LagSettings, watch_consumer_lag
 from tickcast.settings import KafkaSettings
 from tickcast.topics import TopicSpec
 from tickcast.transactions import TRANSACTION_DEFAULTS
@@ -135,3 +136,20 @@ def test_a_broker_that_is_away_is_counted_and_logged_once_never_raised(namespace
     warnings = [entry for entry in logs if entry["event"] == "consumer lag unavailable"]
     assert len(warnings) == 1 and warnings[0]["log_level"] == "warning"
     assert group_lag(group) is None  # no made-up value while it was never measured
+
+
+def test_the_background_thread_keeps_the_gauge_current(kafka_settings: KafkaSettings, namespace: str, topic: str):
+    group = f"{namespace}lag-thread"
+    assert watch_consumer_lag(0, kafka_settings, group, [topic]) is None  # /metrics not served: nothing runs
+    assert watch_consumer_lag(9000, kafka_settings, group, [topic], LagSettings(interval_s=0)) is None
+    monitor = watch_consumer_lag(9000, kafka_settings, group, [topic], LagSettings(interval_s=0.2))
+    assert monitor is not None
+    try:
+        wait_until(lambda: group_lag(group) == 0, 20, "a first measurement of the empty topic")
+        producer = Producer(producer_config(kafka_settings))
+        send(producer, topic, 1, 12)
+        assert producer.flush(30) == 0
+        wait_until(lambda: group_lag(group) == 12, 20, "the thread to see the new messages")
+    finally:
+        monitor.stop()
+    assert not any(thread.name == f"consumer-lag-{group}" for thread in threading.enumerate())

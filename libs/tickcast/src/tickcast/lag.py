@@ -203,7 +203,11 @@ class LagMonitor:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.measure()
+            try:
+                self.measure()
+            except Exception:  # an unexpected answer must not end the measurements for good
+                LAG_ERRORS.labels(group=self.group).inc()
+                log.exception("consumer lag measurement failed", group=self.group)
             self._stop.wait(self.interval_s)
 
     def stop(self) -> None:
