@@ -161,7 +161,7 @@ class LagMonitor:
         self.group = group
         self.topics = list(topics)
         self.interval_s = interval_s
-        # A measurement never takes longer than the pause between two of them.
+        # Each request to the broker gives up within the pause between measurements (10 s at most).
         self._reader = OffsetReader(kafka, timeout_s or max(1.0, min(10.0, interval_s)))
         self._exported: set[tuple[str, str]] = set()
         self._failing = False
