@@ -98,11 +98,11 @@ func checkDockerfile(target buildTarget) dockerfileResult {
 		if userLocation != nil {
 			where = userLocation
 		}
-		check.fail(where, "final stage %q runs as root (USER %q): set a non-root USER", stages[final].Name, user)
+		check.fail(where, "final stage %s runs as root (USER %q): set a non-root USER", stageLabel(stages, final), user)
 	}
 	base := baseImage(stages, final)
-	summary := fmt.Sprintf("dockerfile %s (services %s): %d stages, final %q on %s, USER %s",
-		check.name, strings.Join(target.services, " "), len(stages), stages[final].Name, base, user)
+	summary := fmt.Sprintf("dockerfile %s (services %s): %d stages, final %s on %s, USER %q",
+		check.name, strings.Join(target.services, " "), len(stages), stageLabel(stages, final), base, user)
 	return result(summary, base)
 }
 
@@ -203,6 +203,14 @@ func stageIndex(stages []instructions.Stage, ref string) int {
 		return number
 	}
 	return -1
+}
+
+// stageLabel names a stage in messages: its name, else its number.
+func stageLabel(stages []instructions.Stage, index int) string {
+	if stages[index].Name != "" {
+		return strconv.Quote(stages[index].Name)
+	}
+	return "#" + strconv.Itoa(index)
 }
 
 // effectiveUser is the USER a stage runs as: its own last USER, else the one it
