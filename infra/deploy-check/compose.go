@@ -48,6 +48,13 @@ type buildTarget struct {
 	contextDir string
 	dockerfile string // absolute
 	services   []string
+	// volumeMounts are the named volumes those services mount, by container path.
+	volumeMounts map[string]volumeMount
+}
+
+// volumeMount is a named volume mounted into a service built from a Dockerfile.
+type volumeMount struct {
+	service, volume, target string
 }
 
 // buildTargets groups the services that build an image by context and Dockerfile,
@@ -68,9 +75,14 @@ func buildTargets(project *types.Project) []buildTarget {
 		}
 		key := build.Context + "\x00" + dockerfile
 		if byKey[key] == nil {
-			byKey[key] = &buildTarget{contextDir: build.Context, dockerfile: dockerfile}
+			byKey[key] = &buildTarget{contextDir: build.Context, dockerfile: dockerfile, volumeMounts: map[string]volumeMount{}}
 		}
 		byKey[key].services = append(byKey[key].services, name)
+		for _, mount := range project.Services[name].Volumes {
+			if mount.Type == types.VolumeTypeVolume && mount.Source != "" {
+				byKey[key].volumeMounts[mount.Target] = volumeMount{service: name, volume: mount.Source, target: mount.Target}
+			}
+		}
 	}
 	targets := make([]buildTarget, 0, len(byKey))
 	for _, key := range slices.Sorted(maps.Keys(byKey)) {

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -100,6 +102,9 @@ func checkDockerfile(target buildTarget) dockerfileResult {
 		}
 		check.fail(where, "final stage %s runs as root (USER %q): set a non-root USER", stageLabel(stages, final), user)
 	}
+	if !isRootUser(user) {
+		check.checkVolumeTargets(stages, final, user)
+	}
 	base := baseImage(stages, final)
 	summary := fmt.Sprintf("dockerfile %s (services %s): %d stages, final %s on %s, USER %q",
 		check.name, strings.Join(target.services, " "), len(stages), stageLabel(stages, final), base, user)
@@ -167,6 +172,31 @@ func (c *dockerfileCheck) checkSources(instruction string, sources []string, loc
 				c.fail(location, "%s: %s", linter.RuleCopyIgnoredFile.Name,
 					linter.RuleCopyIgnoredFile.Format(instruction, source))
 			}
+		}
+	}
+}
+
+// checkVolumeTargets checks that the image creates every path a named volume is
+// mounted at. Docker creates a missing mount point owned by root, and a new named
+// volume copies the ownership of the image's folder at that path, so a non-root
+// USER can write to the volume only if the image made that folder (and owns it).
+func (c *dockerfileCheck) checkVolumeTargets(stages []instructions.Stage, final int, user string) {
+	runWords := map[string]bool{}
+	for index := final; index >= 0; index = stageIndex(stages[:index], stages[index].BaseName) {
+		for _, command := range stages[index].Commands {
+			if run, ok := command.(*instructions.RunCommand); ok {
+				for _, word := range strings.Fields(strings.Join(run.CmdLine, " ")) {
+					runWords[strings.TrimSuffix(word, "/")] = true
+				}
+			}
+		}
+	}
+	for _, target := range slices.Sorted(maps.Keys(c.target.volumeMounts)) {
+		mount := c.target.volumeMounts[target]
+		if !runWords[strings.TrimSuffix(target, "/")] {
+			c.fail(stages[final].Location, "service %s mounts volume %s at %s, which no RUN of the final stage creates: "+
+				"Docker would create it owned by root and USER %s could not write to it (mkdir and chown it)",
+				mount.service, mount.volume, target, user)
 		}
 	}
 }

@@ -194,3 +194,15 @@ def test_a_dockerfile_no_service_builds_fails(deploy_check: Path, tmp_path: Path
     result = run_deploy_check(deploy_check, project, "--dockerfiles", "*/Dockerfile")
     assert result.returncode == 1
     assert "orphan/Dockerfile: no service in the compose file builds it" in result.stderr
+
+
+def test_a_named_volume_on_a_folder_the_image_does_not_create_fails(deploy_check: Path, tmp_path: Path):
+    compose = GOOD_COMPOSE.replace("depends_on: [cache]", "depends_on: [cache]\n    volumes: [data:/data]")
+    compose += "volumes:\n  data:\n"
+    result = run_deploy_check(deploy_check, write_project(tmp_path, compose, GOOD_DOCKERFILE))
+    assert result.returncode == 1
+    assert "service app mounts volume data at /data, which no RUN of the final stage creates" in result.stderr
+
+    creates_it = GOOD_DOCKERFILE.replace("USER app", "RUN mkdir -p /data && chown app /data\nUSER app")
+    result = run_deploy_check(deploy_check, write_project(tmp_path, compose, creates_it))
+    assert result.returncode == 0, result.stdout + result.stderr
