@@ -54,9 +54,6 @@ class Settings(ServiceSettings):
     )
     candle_tick_ms: int = Field(100, ge=10, description="Idle-close check period and consumer poll timeout.")
     candle_transaction_timeout_ms: int = Field(30_000, ge=1_000, description="Kafka transaction.timeout.ms.")
-    candle_max_restarts: int = Field(
-        10, ge=0, description="Stream failures (e.g. around a broker restart) recovered in-process before exiting."
-    )
 
     @field_validator("candle_intervals")
     @classmethod

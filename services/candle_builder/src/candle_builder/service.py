@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import structlog
 from confluent_kafka import KafkaException
 from quixstreams import Application
@@ -11,12 +9,15 @@ from quixstreams.exceptions import PartitionAssignmentError
 from quixstreams.kafka.exceptions import BaseKafkaException, KafkaBrokerUnavailableError
 from quixstreams.kafka import ConnectionConfig
 from tickcast.kafka import ensure_topics
+from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 
 from candle_builder.config import Settings
 from candle_builder.stream import CandleOperator, OperatorConfig
 
 log = structlog.get_logger(__name__)
+
+SERVICE = "candle_builder"
 
 # Failures of the connection to Kafka, as quixstreams and librdkafka report them.
 RECOVERABLE = (PartitionAssignmentError, BaseKafkaException, KafkaBrokerUnavailableError, KafkaException)
@@ -89,16 +90,4 @@ def run(settings: Settings) -> None:
     # A broker restart can surface as a failed partition assignment (watermark lookups while
     # leaders move) that stops the application. Everything is committed transactionally, so
     # a fresh application resumes exactly where the last commit left off.
-    failures = 0
-    while True:
-        try:
-            build_application(settings).run()
-            return  # stopped by SIGTERM/SIGINT
-        except RECOVERABLE as error:
-            failures += 1
-            if failures > settings.candle_max_restarts:
-                raise
-            pause_s = min(2.0**failures, 30.0)
-            log.error("stream failed; restarting from the last commit", error=repr(error),
-                      attempt=failures, pause_s=pause_s)
-            time.sleep(pause_s)
+    supervise(SERVICE, lambda: build_application(settings).run(), RECOVERABLE, RestartSettings().policy())

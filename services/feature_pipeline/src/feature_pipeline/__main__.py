@@ -27,9 +27,12 @@ def _settings() -> Settings:
 
 @app.command()
 def stream() -> None:
-    """Run the faust worker: consume candles, write vectors to the store and the features topic."""
-    from feature_pipeline.app import StructlogWorker, build_app
-    from feature_pipeline.store import make_feature_store
+    """Run the faust worker: consume candles, write vectors to the store and the features topic.
+
+    The worker is a child process, restarted from the last commit when it exits with an error
+    (e.g. the broker restarted under it); SIGTERM/SIGINT are passed on and stop it cleanly.
+    """
+    from feature_pipeline.supervisor import run_supervised
 
     from tickcast.lag import watch_consumer_lag
     from tickcast.topics import Topic, TopicNames
@@ -39,6 +42,20 @@ def stream() -> None:
     # faust commits under its app id as the group.
     watch_consumer_lag(settings.metrics_port, settings.kafka, settings.app_id(),
                        [TopicNames(settings.kafka)(Topic.CANDLES)])
+    raise typer.Exit(run_supervised(settings))
+
+
+@app.command(hidden=True)
+def worker(
+    metrics_port: Annotated[int, typer.Option(help="Private port of the worker's own metrics; 0: none.")] = 0,
+) -> None:
+    """One faust worker process: what `stream` runs and restarts."""
+    from feature_pipeline.app import StructlogWorker, build_app
+    from feature_pipeline.store import make_feature_store
+    from feature_pipeline.supervisor import serve_worker_metrics
+
+    settings = _settings()
+    serve_worker_metrics(metrics_port)
     feature_store = make_feature_store(settings)
     try:
         StructlogWorker(build_app(settings, feature_store), settings).execute_from_commandline()

@@ -27,7 +27,7 @@ def _model_name(settings: Settings) -> str:
 def run() -> None:
     """Consume features and candles, predict with the champion, publish until SIGINT/SIGTERM."""
     from inference.champion import RegistryChampions
-    from inference.service import InferenceService
+    from inference.service import run_supervised
     from tickcast.lag import watch_consumer_lag
     from tickcast.topics import Topic, TopicNames
 
@@ -40,7 +40,7 @@ def run() -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    InferenceService(settings, RegistryChampions(_model_name(settings))).run(stop)
+    run_supervised(settings, RegistryChampions(_model_name(settings)), stop)
 
 
 @app.command()

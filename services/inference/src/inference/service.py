@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 
 import redis
 import structlog
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from tickcast.contracts import Candle, ContractError, FeatureVector, Prediction
-from tickcast.kafka import consumer_config, dead_letter
+from tickcast.kafka import DeliveryError, consumer_config, dead_letter
+from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 from tickcast.transactions import TransactionalProducer, next_offsets
 
@@ -39,6 +40,19 @@ from inference.scoring import LiveScore, LiveScorer, base_close_of
 log = structlog.get_logger(__name__)
 
 SERVICE = "inference"
+
+# Failures of the Kafka clients, e.g. a transaction that cannot commit while the broker restarts.
+RECOVERABLE = (KafkaException, DeliveryError)
+
+
+def run_supervised(settings: Settings, source: ChampionSource, stop: threading.Event) -> None:
+    """Serve until ``stop``; after a Kafka failure, serve again with fresh clients from the last commit.
+
+    Each batch commits its offsets in the transaction that publishes its predictions, so a fresh
+    service (new consumer, new transactional producer fencing the old one) resumes exactly there.
+    """
+    supervise(SERVICE, lambda: InferenceService(settings, source).run(stop), RECOVERABLE,
+              RestartSettings().policy(), stop=stop)
 
 
 @dataclass
@@ -80,8 +94,8 @@ class InferenceService:
     # ------------------------------------------------------------------ lifecycle
 
     def run(self, stop: threading.Event) -> None:
-        self._start()
         try:
+            self._start()  # inside: a start that fails (broker away) still stops the watcher it started
             while not stop.is_set():
                 self._swap_if_ready()
                 messages = self._next_batch()

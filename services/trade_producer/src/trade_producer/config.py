@@ -48,7 +48,9 @@ class Settings(ServiceSettings):
     dedupe_scan_chunk: int = Field(
         5_000, ge=1, description="Messages read per step when scanning the trades topic tail at start-up."
     )
-    flush_timeout_seconds: float = Field(60.0, gt=0, description="Longest wait for delivery reports on exit.")
+    # Above the producers' delivery.timeout.ms (120 s, tickcast.kafka): while the broker restarts,
+    # librdkafka keeps retrying the queued trades, and the exit flush must not give up before it does.
+    flush_timeout_seconds: float = Field(150.0, gt=0, description="Longest wait for delivery reports on exit.")
 
     def symbol_list(self) -> list[str]:
         return parse_symbols(self.symbols)
