@@ -37,8 +37,7 @@ def make_trade(
         quote_quantity=price * quantity,
         timestamp_ms=ts,
         is_buyer_maker=buyer_maker,
-        source="synthetic",
-        **extra,  # type: ignore[arg-type]
+        **{"source": "synthetic", **extra},  # type: ignore[arg-type]
     )
 
 

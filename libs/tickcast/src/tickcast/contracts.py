@@ -38,6 +38,38 @@ FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 TradeSource = Literal["live", "gap_fill", "backfill", "replay", "synthetic"]
 Direction = Literal["up", "down", "flat"]
 
+# Where a candle's (and so a feature vector's and a prediction's) prices came from, so a user can
+# always tell market prices from made-up ones. Trades from the exchange (live, gap fill, REST
+# backfill) and the exchange's klines are "binance"; a dump-file replay is "replay" (real but
+# historical); "synthetic" is generated. "unknown" is only the default for payloads written before
+# the field existed: nothing is claimed about them, and they are not presented as market prices.
+DataSource = Literal["binance", "replay", "synthetic", "unknown"]
+
+# Least trustworthy first: a window mixing sources takes the first of this order (synthetic wins),
+# so a label never claims more than the worst of its inputs.
+DATA_SOURCE_DISTRUST: tuple[DataSource, ...] = ("synthetic", "unknown", "replay", "binance")
+
+_DATA_SOURCE_OF_TRADE: dict[str, DataSource] = {
+    "live": "binance",
+    "gap_fill": "binance",
+    "backfill": "binance",
+    "replay": "replay",
+    "synthetic": "synthetic",
+}
+
+
+def data_source_of_trade(source: TradeSource) -> DataSource:
+    """The data source a trade's own ``source`` (how it was fetched) stands for."""
+    return _DATA_SOURCE_OF_TRADE[source]
+
+
+def least_trusted(first: DataSource, second: DataSource) -> DataSource:
+    """The less trustworthy of two sources: the label of anything built from both."""
+    if first == second:
+        return first
+    return first if DATA_SOURCE_DISTRUST.index(first) < DATA_SOURCE_DISTRUST.index(second) else second
+
+
 
 class ContractError(ValueError):
     """A payload that does not satisfy its contract.
@@ -164,6 +196,11 @@ class Candle(Contract):
     first_trade_id: Annotated[int, Field(ge=0)] | None = None
     last_trade_id: Annotated[int, Field(ge=0)] | None = None
     is_gap_fill: bool = Field(False, description="No trades in the window: flat at the previous close.")
+    source: DataSource = Field(
+        "unknown",
+        description='Where the prices came from: "binance" (exchange), "replay" (historical exchange data '
+        'replayed), "synthetic" (generated, not market prices), "unknown" (written before the field existed).',
+    )
 
     @field_validator("interval")
     @classmethod
@@ -194,6 +231,12 @@ class FeatureVector(Contract):
     feature_set_version: str = Field(min_length=1, examples=["fs-3f2a9c1b"])
     values: dict[str, float]
     close: PositiveFloat | None = Field(None, description="Close price of that candle, for turning returns into prices.")
+    # Metadata, not a feature: it is not in ``values`` and does not enter the feature set version.
+    source: DataSource = Field(
+        "unknown",
+        description='Where the prices came from: "binance" (exchange), "replay" (historical exchange data '
+        'replayed), "synthetic" (generated, not market prices), "unknown" (written before the field existed).',
+    )
 
     @field_validator("values")
     @classmethod
@@ -220,6 +263,11 @@ class Prediction(Contract):
     predicted_price: PositiveFloat
     direction: Direction
     emitted_ms: EpochMs
+    source: DataSource = Field(
+        "unknown",
+        description='Where the prices came from: "binance" (exchange), "replay" (historical exchange data '
+        'replayed), "synthetic" (generated, not market prices), "unknown" (written before the field existed).',
+    )
 
     @model_validator(mode="after")
     def _target_after(self) -> Self:

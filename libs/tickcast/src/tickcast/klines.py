@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tickcast.contracts import Candle
+from tickcast.contracts import Candle, DataSource
 from tickcast.intervals import interval_ms
 
 KLINE_COLUMNS = (
@@ -151,10 +151,15 @@ def empty_candle_frame() -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype=_dtype(column)) for column in CANDLE_COLUMNS})
 
 
-def frame_to_candles(frame: pd.DataFrame) -> list[Candle]:
-    """Candle frame rows -> validated :class:`Candle` objects (raises on an invalid row)."""
-    records = frame.loc[:, list(CANDLE_COLUMNS)].to_dict("records")
-    return [Candle(**_python_types(record)) for record in records]
+def frame_to_candles(frame: pd.DataFrame, source: DataSource = "binance") -> list[Candle]:
+    """Candle frame rows -> validated :class:`Candle` objects (raises on an invalid row).
+
+    A frame's own ``source`` column wins; otherwise every candle gets ``source`` (kline files and
+    REST klines are the exchange's own data).
+    """
+    columns = [*CANDLE_COLUMNS, "source"] if "source" in frame.columns else list(CANDLE_COLUMNS)
+    records = frame.loc[:, columns].to_dict("records")
+    return [Candle(**{"source": source, **_python_types(record)}) for record in records]
 
 
 def candles_to_frame(candles: Iterable[Candle]) -> pd.DataFrame:

@@ -7,6 +7,11 @@ is the sum of the trades' own quote quantities, taker-buy sums cover trades
 whose buyer was not the maker, and ``trade_count`` counts exchange trades (an
 aggregate trade stands for ``last_trade_id - first_trade_id + 1`` of them).
 
+The candle's ``source`` is that of its trades; a window mixing sources (never
+expected within one symbol) is labelled with the least trustworthy of them
+(synthetic wins, see ``tickcast.contracts.least_trusted``), so a label never
+claims more than its worst input.
+
 Sums use Neumaier's compensated summation: a running total plus the rounding
 error it has lost so far. Its error does not grow with the number of trades,
 so a window of thousands of 8-decimal quantities still equals the exchange's
@@ -17,14 +22,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tickcast.contracts import Candle, Trade
+from tickcast.contracts import Candle, DataSource, Trade, data_source_of_trade, least_trusted
 from tickcast.intervals import interval_ms
 
 # Position of a trade in event time: exchange timestamp, then trade id.
 OrderKey = tuple[int, int]
 
-# Number of values in a serialised accumulator (see ``to_list``).
-_STATE_WIDTH = 19
+# Number of values in a serialised accumulator (see ``to_list``): the numeric slots, then the source.
+# State written before the source existed has one value less and restores as "unknown".
+_NUMERIC_WIDTH = 19
+_STATE_WIDTH = _NUMERIC_WIDTH + 1
 
 
 def _compensated_add(total: float, compensation: float, value: float) -> tuple[float, float]:
@@ -53,6 +60,7 @@ class CandleAccumulator:
         "open_ts",
         "quote_volume",
         "quote_volume_c",
+        "source",
         "taker_base",
         "taker_base_c",
         "taker_quote",
@@ -72,6 +80,7 @@ class CandleAccumulator:
         self.taker_quote = self.taker_quote_c = 0.0
         self.trade_count = 0
         self.first_trade_id = self.last_trade_id = 0
+        self.source: DataSource = "unknown"
 
     @property
     def empty(self) -> bool:
@@ -94,7 +103,11 @@ class CandleAccumulator:
             self.open = self.close = self.high = self.low = price
             self.first_trade_id = first_id
             self.last_trade_id = last_id
+            self.source = data_source_of_trade(trade.source)
         else:
+            source = data_source_of_trade(trade.source)
+            if source != self.source:
+                self.source = least_trusted(self.source, source)
             # (ts, trade_id) ordering, without building tuples on the hot path.
             if ts < self.open_ts or (ts == self.open_ts and trade_id < self.open_id):
                 self.open_ts, self.open_id, self.open = ts, trade_id, price
@@ -146,6 +159,7 @@ class CandleAccumulator:
             self.last_trade_id = other.last_trade_id
         self.high = max(self.high, other.high)
         self.low = min(self.low, other.low)
+        self.source = least_trusted(self.source, other.source)
         self.trade_count += other.trade_count
         for total, compensation in (
             ("volume", "volume_c"),
@@ -184,27 +198,39 @@ class CandleAccumulator:
             vwap=vwap,
             first_trade_id=self.first_trade_id,
             last_trade_id=self.last_trade_id,
+            source=self.source,
         )
 
     def to_list(self) -> list[Any]:
         """Compact JSON-able form for the state store."""
-        return [getattr(self, name) for name in self.__slots__]
+        return [*(getattr(self, name) for name in _NUMERIC_SLOTS), self.source]
 
     @classmethod
     def from_list(cls, values: list[Any]) -> CandleAccumulator:
-        if len(values) != _STATE_WIDTH:
+        if len(values) not in (_NUMERIC_WIDTH, _STATE_WIDTH):
             raise ValueError(f"stored accumulator has {len(values)} values, expected {_STATE_WIDTH}")
         accumulator = cls()
-        for name, value in zip(cls.__slots__, values, strict=True):
+        for name, value in zip(_NUMERIC_SLOTS, values[:_NUMERIC_WIDTH], strict=True):
             setattr(accumulator, name, value)
+        if len(values) == _STATE_WIDTH:
+            accumulator.source = values[_NUMERIC_WIDTH]
         return accumulator
 
     def copy(self) -> CandleAccumulator:
         return CandleAccumulator.from_list(self.to_list())
 
 
-def gap_fill_candle(symbol: str, interval: str, open_time_ms: int, previous_close: float) -> Candle:
-    """A window without trades: flat at the previous close, no volume, as the exchange publishes it."""
+# The stored order of the numeric values: the slots as they were before ``source`` was added.
+_NUMERIC_SLOTS = tuple(name for name in CandleAccumulator.__slots__ if name != "source")
+
+
+def gap_fill_candle(
+    symbol: str, interval: str, open_time_ms: int, previous_close: float, source: DataSource = "unknown"
+) -> Candle:
+    """A window without trades: flat at the previous close, no volume, as the exchange publishes it.
+
+    ``source`` is the previous candle's: the flat price is still that source's price.
+    """
     return Candle(
         symbol=symbol,
         interval=interval,
@@ -221,4 +247,5 @@ def gap_fill_candle(symbol: str, interval: str, open_time_ms: int, previous_clos
         taker_buy_quote_volume=0.0,
         vwap=previous_close,
         is_gap_fill=True,
+        source=source,
     )

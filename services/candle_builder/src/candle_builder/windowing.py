@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tickcast.contracts import Candle, Trade
+from tickcast.contracts import Candle, DataSource, Trade
 from tickcast.intervals import interval_ms
 
 from candle_builder.accumulator import CandleAccumulator, gap_fill_candle
@@ -108,7 +108,9 @@ def check_not_in_future(trade: Trade, now_ms: int, max_ahead_ms: int) -> None:
 class IntervalSeries:
     """The candle series of one symbol in one interval: the window being filled and what was emitted."""
 
-    __slots__ = ("acc", "interval", "last_close", "max_gap_ms", "next_open", "span", "window_start")
+    __slots__ = (
+        "acc", "interval", "last_close", "last_source", "max_gap_ms", "next_open", "span", "window_start",
+    )
 
     def __init__(self, interval: str, max_gap_ms: int) -> None:
         self.interval = interval
@@ -117,6 +119,7 @@ class IntervalSeries:
         self.window_start: int | None = None  # open time of the window being filled
         self.acc: CandleAccumulator | None = None
         self.last_close: float | None = None
+        self.last_source: DataSource = "unknown"  # gap fills carry the previous candle's source
         self.next_open: int | None = None  # every window before this one has been emitted
 
     def fold(self, symbol: str, base_start: int, base: CandleAccumulator, out: list[Candle]) -> int:
@@ -144,6 +147,7 @@ class IntervalSeries:
         assert self.window_start is not None and self.acc is not None
         out.append(self.acc.to_candle(symbol, self.interval, self.window_start))
         self.last_close = self.acc.close
+        self.last_source = self.acc.source
         self.next_open = self.window_start + self.span
         self.window_start = None
         self.acc = None
@@ -158,7 +162,7 @@ class IntervalSeries:
         if missing * self.span > self.max_gap_ms:
             return missing
         out.extend(
-            gap_fill_candle(symbol, self.interval, start + index * self.span, self.last_close)
+            gap_fill_candle(symbol, self.interval, start + index * self.span, self.last_close, self.last_source)
             for index in range(missing)
         )
         return 0
@@ -169,10 +173,13 @@ class IntervalSeries:
             self.acc.to_list() if self.acc is not None else None,
             self.last_close,
             self.next_open,
+            self.last_source,
         ]
 
     def load_state(self, state: list[Any]) -> None:
-        window_start, acc, self.last_close, self.next_open = state
+        # State written before sources were recorded has four values: its gap fills say "unknown".
+        window_start, acc, self.last_close, self.next_open, *rest = state
+        self.last_source = rest[0] if rest else "unknown"
         self.window_start = window_start
         self.acc = CandleAccumulator.from_list(acc) if acc is not None else None
 

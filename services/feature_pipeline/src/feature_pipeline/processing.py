@@ -165,6 +165,7 @@ def compute_batch(
                 feature_set_version=FEATURE_SET_VERSION,
                 values=feature_dict(values),
                 close=candle.close,
+                source=candle.source,
             )
         )
     return outcome

@@ -163,4 +163,5 @@ class Forecaster:
             predicted_price=close * math.exp(log_return),
             direction=direction_of(log_return, self._dead_band),
             emitted_ms=now_ms,
+            source=vector.source,  # the prices it was made from: shown with the prediction
         )
