@@ -69,7 +69,8 @@ def test_a_worker_joining_and_another_leaving_changes_no_vector(
     candles_topic = topics(Topic.CANDLES)
 
     def env(worker: str) -> dict[str, str]:
-        return {**pipeline_env(tmp_path, namespace), "FAUST_DATA_DIR": str(tmp_path / f"faust-{worker}")}
+        return {**pipeline_env(tmp_path, namespace), "FAUST_DATA_DIR": str(tmp_path / f"faust-{worker}"),
+                "FAUST_RECOVERY_STALL_S": "20"}
 
     def committed() -> int:
         return committed_total(kafka_settings, group, candles_topic, kafka_settings.partitions)

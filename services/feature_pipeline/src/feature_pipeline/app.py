@@ -232,6 +232,18 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
                 seconds=round(time.perf_counter() - started, 4),
             )
 
+    @app.timer(interval=5.0)
+    async def recovery_watchdog() -> None:
+        # faust 0.15 can wait forever for a changelog partition that delivers nothing during a
+        # rebalance ("No event received for active tp"); a fresh worker recovers it at once.
+        recovery = app.tables.recovery
+        started = recovery._recovery_started_at  # noqa: SLF001 (faust keeps it private)
+        if recovery.in_recovery and started is not None:
+            stalled_s = time.monotonic() - started
+            if stalled_s > settings.faust_recovery_stall_s:
+                log.error("table recovery stalled: the worker exits to be restarted", stalled_s=round(stalled_s))
+                await app.crash(RuntimeError(f"table recovery stalled for {stalled_s:.0f} s"))
+
     @app.on_partitions_revoked.connect
     async def forget_windows(app: faust.App, revoked: set, **kwargs: object) -> None:  # noqa: ARG001
         latest.clear()  # the table is the truth once partitions move

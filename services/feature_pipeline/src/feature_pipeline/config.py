@@ -52,6 +52,9 @@ class Settings(ServiceSettings):
             "(the writer merges them into one write); bounds the features-topic tail read at start-up."
         ),
     )
+    faust_recovery_stall_s: float = Field(
+        90.0, gt=0, description="A table recovery still running after this long ends the worker, to be restarted."
+    )
     faust_commit_interval_s: float = Field(
         1.0, gt=0, description="How often processed offsets are committed."
     )
