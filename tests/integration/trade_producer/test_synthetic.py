@@ -63,3 +63,29 @@ def test_paced_run_sends_the_same_trades_as_the_generator(
     }
     records = read_topic(kafka_settings, topics(Topic.TRADES), expected=100)
     assert _values_by_symbol(records) == expected
+
+
+def test_max_speed_interleaves_symbols_by_event_time_in_every_partition(
+    kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
+    # More symbols than partitions, and more trades than one generator block (2,000): symbols share
+    # partitions, and a block-by-block producer would send one symbol's later trades before another's.
+    symbols = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT")
+    per_symbol = 4_500
+    args = ("synthetic", "--symbols", ",".join(symbols), "--seed", "11", "--trades", str(per_symbol))
+    result = run_cli(*args, "--speed", "max", "--no-progress")
+    assert result.returncode == 0, result.stderr
+
+    records = read_topic(kafka_settings, topics(Topic.TRADES), expected=per_symbol * len(symbols))
+    assert len(records) == per_symbol * len(symbols)
+    by_partition: dict[int, list[Record]] = {}
+    for record in records:
+        by_partition.setdefault(record.partition, []).append(record)
+    assert any(len({record.key for record in part}) > 1 for part in by_partition.values()), (
+        "no partition holds two symbols: the test would not show interleaving"
+    )
+    for partition, part in by_partition.items():
+        part.sort(key=lambda record: record.offset)
+        times = [Trade.parse(record.value).timestamp_ms for record in part]
+        backwards = sum(1 for before, after in zip(times, times[1:]) if after < before)
+        assert backwards == 0, f"partition {partition}: event time went backwards {backwards} times"

@@ -10,10 +10,10 @@ import numpy as np
 import structlog
 from tqdm import tqdm
 
-from trade_producer.columns import TradeColumns
 from trade_producer.replay import ReplayClock, WallClock
 from trade_producer.sink import TradeSink
 from trade_producer.synthetic import SyntheticTrades
+from trade_producer.synthetic_merge import MergedSlice, merged_slices
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +42,8 @@ def run_synthetic(
     """Produce ``trades_per_symbol`` trades for each generator (0: until stopped); returns the count.
 
     ``speed`` is N x the trades' own clock, ``"live"`` for the wall clock, or None for full speed.
+    At every speed the symbols are interleaved by event time (``synthetic_merge``), so symbols that
+    share a partition never make each other's trades late in the candle builder.
     """
     clock: ReplayClock | WallClock | None
     if speed == "live":
@@ -49,40 +51,34 @@ def run_synthetic(
     else:
         clock = ReplayClock(speed) if speed is not None else None
     total = trades_per_symbol * len(generators) or None
-    remaining = trades_per_symbol
     with tqdm(total=total, unit="trades", desc="synthetic", disable=not progress) as bar:
-        while not stop.is_set() and (trades_per_symbol == 0 or remaining > 0):
-            size = BLOCK if trades_per_symbol == 0 else min(BLOCK, remaining)
-            blocks = [(generator.symbol, generator.next_block(size)) for generator in generators]
+        for piece in merged_slices(generators, trades_per_symbol, BLOCK):
+            if stop.is_set():
+                break
             if clock is None:
-                sent = sum(sink.send_columns(symbol, SOURCE, block) for symbol, block in blocks)
+                sent = sum(sink.send_columns(run.symbol, SOURCE, run.trades) for run in piece.runs)
             else:
-                sent = _send_paced(blocks, sink, clock, stop)
+                sent = _send_paced(piece, sink, clock, stop)
             bar.update(sent)
-            remaining -= size
     return sink.produced
 
 
-def _send_paced(
-    blocks: list[tuple[str, TradeColumns]], sink: TradeSink, clock: ReplayClock | WallClock, stop: threading.Event
-) -> int:
-    """Interleave the symbols' blocks by trade time and send each slice when it is due."""
-    times = np.concatenate([block.timestamp_ms for _, block in blocks])
-    owner = np.concatenate([np.full(len(block), index) for index, (_, block) in enumerate(blocks)])
-    row = np.concatenate([np.arange(len(block)) for _, block in blocks])
-    order = np.argsort(times, kind="stable")
-    due = clock.due_seconds(times[order])
-    sent = start = 0
-    while start < len(order) and not stop.is_set():
-        end = int(np.searchsorted(due, clock.elapsed(), side="right"))
-        if end <= start:
-            sink.poll()
-            time.sleep(min(max(due[start] - clock.elapsed(), 0.0), 0.25))
-            continue
-        chunk = order[start:end]
-        for index, (symbol, block) in enumerate(blocks):
-            rows = row[chunk[owner[chunk] == index]]
-            if len(rows):
-                sent += sink.send_columns(symbol, SOURCE, block.take(rows))
-        start = end
+def _send_paced(piece: MergedSlice, sink: TradeSink, clock: ReplayClock | WallClock, stop: threading.Event) -> int:
+    """Send the slice's trades in merged order, each once it is due."""
+    due = clock.due_seconds(piece.times)
+    sent = position = 0  # position: trades of the slice sent so far
+    for run in piece.runs:
+        offset = 0
+        while offset < len(run.trades) and not stop.is_set():
+            ready = int(np.searchsorted(due, clock.elapsed(), side="right")) - position
+            if ready <= 0:
+                sink.poll()
+                time.sleep(min(max(due[position] - clock.elapsed(), 0.0), 0.25))
+                continue
+            count = min(ready, len(run.trades) - offset)
+            sent += sink.send_columns(run.symbol, SOURCE, run.trades.take(slice(offset, offset + count)))
+            offset += count
+            position += count
+        if stop.is_set():
+            break
     return sent
