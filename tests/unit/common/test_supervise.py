@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -115,3 +119,43 @@ def test_supervised_process_is_restarted_until_it_exits_zero(tmp_path):
 def test_supervised_process_exit_code_when_it_keeps_failing():
     policy = RestartPolicy(max_attempts=1, base_delay_s=0.05, jitter=0.0)
     assert supervise_process("unit-test", [sys.executable, "-c", "raise SystemExit(4)"], policy) == 4
+
+
+def _supervisor(tmp_path, child_code: str) -> subprocess.Popen[bytes]:
+    """A real supervisor process running a real child that writes its pid and waits."""
+    pid_file = tmp_path / "child.pid"
+    child = f"import os, pathlib, time; pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid())); {child_code}"
+    supervisor = ("import sys; from tickcast.supervise import RestartPolicy, supervise_process; "
+                  f"sys.exit(supervise_process('unit-test', [sys.executable, '-c', {child!r}], RestartPolicy()))")
+    process = subprocess.Popen([sys.executable, "-c", supervisor])
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()):
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.05)
+    process.child_pid = int(pid_file.read_text())  # type: ignore[attr-defined]
+    return process
+
+
+def test_sigterm_is_passed_to_the_child_and_a_clean_stop_exits_zero(tmp_path):
+    # The child exits 0 on SIGTERM, as the faust worker does on a normal stop.
+    process = _supervisor(tmp_path, "import signal, sys; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
+                                    "time.sleep(60)")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+
+
+def test_the_child_dies_with_a_killed_supervisor(tmp_path):
+    process = _supervisor(tmp_path, "time.sleep(60)")
+    process.kill()
+    process.wait(10)
+    deadline = time.monotonic() + 10
+    status_file = Path(f"/proc/{process.child_pid}/status")  # type: ignore[attr-defined]
+    while True:
+        try:
+            status = status_file.read_text()
+        except FileNotFoundError:
+            break  # gone
+        if "State:\tZ" in status:
+            break  # dead, waiting to be reaped by init
+        assert time.monotonic() < deadline, "the worker outlived its killed supervisor"
+        time.sleep(0.05)
