@@ -16,7 +16,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import GatewaySettings
-from tickcast.contracts import Candle, Prediction
+from tickcast.contracts import Candle, DataSource, Prediction
 from tickcast.intervals import interval_ms
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import RedisSettings
@@ -63,6 +63,7 @@ class StoreWriter:
             "predicted_price": price,
             "direction": "up",
             "emitted_ms": as_of + 60_000,
+            "source": "binance",
         }
         return Prediction(**(fields | changes))
 
@@ -73,6 +74,7 @@ class StoreWriter:
         interval: str = "1m",
         close: float = 42_000.0,
         open_: float | None = None,
+        source: DataSource = "binance",
     ) -> Candle:
         open_time = T0 + index * interval_ms(interval)
         open_ = close - 5 if open_ is None else open_
@@ -91,6 +93,7 @@ class StoreWriter:
             taker_buy_base_volume=1.5,
             taker_buy_quote_volume=1.5 * close,
             vwap=(open_ + close) / 2,
+            source=source,
         )
 
     def add_predictions(self, *predictions: Prediction) -> None:

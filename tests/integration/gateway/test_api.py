@@ -219,3 +219,42 @@ def test_a_wrong_method_is_a_405_listing_every_method_of_the_path(http: httpx.Cl
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
     assert http.request("PUT", "/predictions/BTCUSDT/latest").headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize("source", ["binance", "replay", "synthetic"])
+def test_candles_and_predictions_say_where_their_prices_come_from(
+    http: httpx.Client, store_writer, source: str
+) -> None:
+    store_writer.add_candles(store_writer.candle("SOLUSDT", index=0, close=100.0, source=source))
+    store_writer.add_predictions(store_writer.prediction("SOLUSDT", price=101.0, source=source))
+
+    assert [candle["source"] for candle in http.get("/candles/SOLUSDT").json()] == [source]
+    assert [p["source"] for p in http.get("/predictions/SOLUSDT").json()] == [source]
+    assert http.get("/predictions/SOLUSDT/latest").json()["source"] == source
+
+
+def test_documents_stored_before_sources_existed_are_served_as_unknown(
+    http: httpx.Client, store_writer
+) -> None:
+    import json
+
+    candle = json.loads(store_writer.candle("XRPUSDT", index=0, close=50.0).model_dump_json())
+    prediction = json.loads(store_writer.prediction("XRPUSDT", price=51.0).model_dump_json())
+    del candle["source"], prediction["source"]
+    keys = store_writer.keys
+    store_writer.client.zadd(keys.candles("XRPUSDT", "1m"), {json.dumps(candle): candle["open_time_ms"]})
+    store_writer.client.zadd(keys.prediction_history("XRPUSDT"), {json.dumps(prediction): prediction["as_of_ms"]})
+    store_writer.client.set(keys.latest_prediction("XRPUSDT"), json.dumps(prediction))
+    store_writer.client.sadd(keys.symbols(), "XRPUSDT")
+
+    assert [c["source"] for c in http.get("/candles/XRPUSDT").json()] == ["unknown"]
+    assert [p["source"] for p in http.get("/predictions/XRPUSDT").json()] == ["unknown"]
+    assert http.get("/predictions/XRPUSDT/latest").json()["source"] == "unknown"
+
+
+def test_the_openapi_document_describes_the_source_of_candles_and_predictions(http: httpx.Client) -> None:
+    schemas = http.get("/openapi.json").json()["components"]["schemas"]
+    for model in ("Candle", "Prediction"):
+        source = schemas[model]["properties"]["source"]
+        assert set(source["enum"]) == {"binance", "replay", "synthetic", "unknown"}, model
+        assert "not market prices" in source["description"], model

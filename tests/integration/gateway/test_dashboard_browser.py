@@ -152,3 +152,47 @@ def test_without_the_chart_bundle_the_page_says_how_to_build_it(
     assert "services/gateway/frontend/build.sh" in page.locator("#notice").inner_text()
     # The rest of the dashboard still works.
     page.wait_for_selector("body[data-predictions='20']", timeout=WAIT_MS)
+
+
+def test_the_dashboard_labels_synthetic_and_replayed_prices_and_not_exchange_ones(
+    browser: Browser, gateway, store_writer
+) -> None:
+    if not VENDOR_BUNDLE.exists():
+        pytest.skip("the chart library is not built: run services/gateway/frontend/build.sh")
+    sources = {"BTCUSDT": "binance", "ETHUSDT": "synthetic", "SOLUSDT": "replay"}
+    for symbol, source in sources.items():
+        store_writer.add_candles(
+            *(store_writer.candle(symbol, index=i, close=100.0 + i, source=source) for i in range(5))
+        )
+        store_writer.add_predictions(store_writer.prediction(symbol, minute=4, price=104.5, source=source))
+    page = browser.page
+    banner = page.locator("#source-banner")
+    badge = page.locator("#source")
+
+    page.goto(f"{gateway.url}/?symbol=ETHUSDT")
+    page.wait_for_selector("body[data-candles='5'][data-source='synthetic']", timeout=WAIT_MS)
+    assert banner.is_visible()
+    assert "SYNTHETIC DATA — not market prices" in banner.inner_text()
+    assert "ETHUSDT" in banner.inner_text()
+    assert badge.inner_text() == "SYNTHETIC DATA"
+    # Unmissable: a filled red banner, not a footnote.
+    assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(142, 28, 28)"
+
+    page.select_option("#symbol", "BTCUSDT")
+    page.wait_for_selector("body[data-source='binance']", timeout=WAIT_MS)
+    assert not banner.is_visible()
+    assert badge.inner_text() == "Binance market data"
+
+    page.select_option("#symbol", "SOLUSDT")
+    page.wait_for_selector("body[data-source='replay']", timeout=WAIT_MS)
+    assert banner.is_visible()
+    assert "HISTORICAL REPLAY" in banner.inner_text()
+
+    # A synthetic prediction arriving live for an exchange symbol raises the banner at once.
+    page.select_option("#symbol", "BTCUSDT")
+    page.wait_for_selector("body[data-source='binance'][data-feed='open']", timeout=WAIT_MS)
+    store_writer.wait_for_subscribers(1)
+    store_writer.publish(store_writer.prediction("BTCUSDT", minute=5, price=105.0, source="synthetic"))
+    page.wait_for_selector("body[data-source='synthetic']", timeout=WAIT_MS)
+    assert banner.is_visible()
+    assert browser.script_errors == []

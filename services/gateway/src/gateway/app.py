@@ -32,6 +32,10 @@ DESCRIPTION = """
 Price predictions made by Tickcast's models, the candles they were made from, and the models
 themselves, read from the online store (Redis) that inference keeps up to date.
 
+* **Where the prices come from**: every candle and prediction has a `source`: `binance` (the
+  exchange), `replay` (historical exchange data replayed, not current prices), `synthetic`
+  (generated for demos: **not market prices**) or `unknown` (stored before sources were recorded).
+  The dashboard shows a banner for every source but `binance`.
 * **Errors** are JSON `{"detail": "..."}`: an unknown symbol is a `404`, a malformed parameter
   a `422` (with the offending field), Redis not answering a `503`, never a hang.
 * **Live feed**: `WS /ws/predictions?symbols=BTCUSDT,ETHUSDT` sends each new prediction as one

@@ -21,6 +21,7 @@ PREDICTION = Prediction(
     predicted_price=94_251.37,
     direction="up",
     emitted_ms=_AS_OF_MS + 60_180,
+    source="binance",
 )
 
 CANDLE = Candle(
@@ -40,6 +41,7 @@ CANDLE = Candle(
     vwap=94_213.3,
     first_trade_id=5_120_000_001,
     last_trade_id=5_120_001_944,
+    source="binance",
 )
 
 MODELS = ModelsOverview(

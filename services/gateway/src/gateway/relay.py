@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from gateway.fanout import PredictionFanout
 from gateway.latest_cache import LatestPredictions
 from gateway.metrics import PREDICTIONS_REFUSED, PREDICTIONS_RELAYED, RELAY_RECONNECTS, WS_MESSAGES_DROPPED
+from gateway.responses import with_source
 from tickcast.contracts import ContractError, Prediction
 
 log = structlog.get_logger(__name__)
@@ -97,6 +98,7 @@ class PredictionRelay:
             log.warning("not a prediction on the channel", channel=self._channel, reason=str(exc))
             return
         PREDICTIONS_RELAYED.inc()
+        data = with_source(data, prediction)  # a publisher older than the field: say "unknown"
         self._latest.offer_published(prediction.symbol, prediction.as_of_ms, data)
         _reached, dropped = self._fanout.deliver(prediction.symbol, data.decode())
         if dropped:

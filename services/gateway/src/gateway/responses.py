@@ -30,9 +30,25 @@ def parse_or_none(model: type[C], document: bytes, symbol: str) -> C | None:
         return None
 
 
+def with_source(document: bytes, parsed: Contract) -> bytes:
+    """The document as stored, or re-encoded when it predates the ``source`` field.
+
+    Such a document parses with ``source="unknown"``; re-encoding makes the answer say so
+    instead of leaving the field out. Current documents are handed on untouched.
+    """
+    if b'"source":' in document or "source" not in type(parsed).model_fields:
+        return document
+    return parsed.to_json_bytes()
+
+
 def valid_documents(model: type[Contract], documents: Iterable[bytes], symbol: str) -> list[bytes]:
-    """The documents that satisfy ``model``; malformed ones are logged and left out."""
-    return [document for document in documents if parse_or_none(model, document, symbol) is not None]
+    """The documents that satisfy ``model`` (each with its ``source``); malformed ones are logged and left out."""
+    valid = []
+    for document in documents:
+        parsed = parse_or_none(model, document, symbol)
+        if parsed is not None:
+            valid.append(with_source(document, parsed))
+    return valid
 
 
 def json_array(documents: list[bytes]) -> bytes:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 from gateway import examples
 from gateway.dependencies import STORE_UNAVAILABLE, UNKNOWN_SYMBOL, LatestReads, Store, SymbolPath
 from gateway.examples import json_example
-from gateway.responses import StoredJSONResponse, json_array, parse_or_none, valid_documents
+from gateway.responses import StoredJSONResponse, json_array, parse_or_none, valid_documents, with_source
 from tickcast.contracts import MAX_EPOCH_MS, MIN_EPOCH_MS, Prediction
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])
@@ -39,6 +39,7 @@ async def latest_prediction(symbol: SymbolPath, request: Request) -> StoredJSONR
             else f"unknown symbol {symbol!r}: GET /symbols lists the known ones"
         )
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
+    stored = with_source(stored, prediction)
     cache.offer_read(symbol, prediction.as_of_ms, stored, token)
     return StoredJSONResponse(stored)
 

@@ -1,5 +1,5 @@
 // Tickcast dashboard: candles and predictions from the gateway's API, kept live by its WebSocket.
-// State the tests read is mirrored on <body data-*> (candles, predictions, feed, chart).
+// State the tests read is mirrored on <body data-*> (candles, predictions, feed, chart, source).
 "use strict";
 
 const CANDLE_LIMIT = 300;
@@ -9,6 +9,7 @@ const TABLE_ROWS = 50;
 const state = {
   symbol: null,
   predictions: new Map(), // as_of_ms -> Prediction, for the selected symbol
+  candleSources: new Set(), // every source among the selected symbol's candles shown
   candleCount: 0,
   socket: null,
   reconnectDelayMs: 500,
@@ -32,6 +33,49 @@ async function getJSON(path) {
     throw error;
   }
   return body;
+}
+
+// ---- where the prices come from -----------------------------------------------------------
+// A user must always know whether the prices are the market's: anything but "binance" gets a banner.
+
+const DISTRUST = ["synthetic", "unknown", "replay", "binance"]; // least trustworthy first
+const SOURCE_LABELS = {
+  binance: { badge: "Binance market data", banner: null },
+  replay: {
+    badge: "HISTORICAL REPLAY",
+    banner: (symbol) => `HISTORICAL REPLAY — ${symbol}: recorded Binance trades replayed; these are past prices, not current ones.`,
+  },
+  synthetic: {
+    badge: "SYNTHETIC DATA",
+    banner: (symbol) => `SYNTHETIC DATA — not market prices. ${symbol}'s candles and predictions are generated for demos.`,
+  },
+  unknown: {
+    badge: "SOURCE UNKNOWN",
+    banner: (symbol) => `DATA SOURCE UNKNOWN — ${symbol}'s data was stored without its source; do not take it for market prices.`,
+  },
+};
+
+const sourceOf = (message) => (message.source in SOURCE_LABELS ? message.source : "unknown");
+
+function drawSource() {
+  const sources = new Set(state.candleSources);
+  for (const p of state.predictions.values()) sources.add(sourceOf(p));
+  // The least trustworthy source among everything shown labels the whole view.
+  const shown = DISTRUST.find((source) => sources.has(source)) ?? null;
+  document.body.dataset.source = shown ?? "none";
+  const badge = $("source");
+  const banner = $("source-banner");
+  if (!shown) {
+    badge.hidden = banner.hidden = true;
+    return;
+  }
+  const label = SOURCE_LABELS[shown];
+  badge.hidden = false;
+  badge.className = `source-badge ${shown}`;
+  badge.textContent = label.badge;
+  banner.className = `source-banner ${shown}`;
+  banner.textContent = label.banner ? label.banner(state.symbol) : "";
+  banner.hidden = !label.banner;
 }
 
 // ---- chart ---------------------------------------------------------------------------------
@@ -69,11 +113,15 @@ function candleBar(candle) {
 
 function drawCandles(candles) {
   state.candleCount = candles.length;
+  state.candleSources = new Set(candles.map(sourceOf));
+  drawSource();
   document.body.dataset.candles = String(candles.length);
   if (chart) chart.candles.setData(candles.map(candleBar));
 }
 
 function updateCandles(candles) {
+  for (const candle of candles) state.candleSources.add(sourceOf(candle));
+  drawSource();
   if (!chart) return;
   for (const candle of candles) chart.candles.update(candleBar(candle));
 }
@@ -118,6 +166,7 @@ function drawTable(freshAsOf) {
       cell(percent(p.predicted_return), p.predicted_return >= 0 ? "up" : "down"),
       cell(p.direction, p.direction),
       cell(`${p.model_name} v${p.model_version}`),
+      cell(sourceOf(p), `source ${sourceOf(p)}`),
     );
     return tr;
   }));
@@ -172,6 +221,8 @@ function drawModels(overview) {
 async function loadSymbol(symbol) {
   state.symbol = symbol;
   state.predictions.clear();
+  state.candleSources.clear();
+  drawSource();
   const url = new URL(window.location);
   url.searchParams.set("symbol", symbol);
   window.history.replaceState(null, "", url);
@@ -186,6 +237,7 @@ async function loadSymbol(symbol) {
   drawCandles(candles);
   drawPredictedLine();
   drawTable();
+  drawSource();
   drawModels(models);
   if (chart) chart.api.timeScale().fitContent();
   openFeed(symbol);
@@ -222,6 +274,7 @@ function onPrediction(prediction) {
   state.predictions.set(prediction.as_of_ms, prediction);
   drawPredictedLine();
   drawTable(prediction.as_of_ms);
+  drawSource();
   scheduleRefresh();
 }
 
