@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +11,25 @@ import structlog
 import typer
 
 from tickcast.intervals import interval_ms
-from tickcast.logging import configure_logging
 from tickcast.metrics import serve_metrics
+from training.cli_options import (
+    CandlesOpt,
+    DatasetOptions,
+    DataSource,
+    EndOpt,
+    HorizonsOpt,
+    IntervalOpt,
+    KlinesOpt,
+    LookbackOpt,
+    NameOpt,
+    ProcessOpt,
+    Source,
+    SourceOpt,
+    StartOpt,
+    SymbolsOpt,
+    dataset_options,
+    make_settings,
+)
 from training.config import TrainingSettings
 
 log = structlog.get_logger("training")
@@ -26,91 +42,9 @@ app = typer.Typer(
 )
 
 
-class Source(StrEnum):
-    store = "store"
-    klines = "klines"
-    synthetic = "synthetic"
-
-
 class ExportFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
-
-
-# Options shared by every command that builds a dataset.
-SourceOpt = Annotated[Source, typer.Option(help="store: offline feature store; klines: exchange kline files; "
-                                           "synthetic: generated candles (demos only).")]
-StartOpt = Annotated[str | None, typer.Option(help="First UTC day, YYYY-MM-DD (default: --lookback before now).")]
-EndOpt = Annotated[str | None, typer.Option(help="UTC day after the last one, YYYY-MM-DD (default: today).")]
-LookbackOpt = Annotated[str, typer.Option(help="Range when --start is not given, e.g. 30d.")]
-KlinesOpt = Annotated[Path | None, typer.Option(help="Folder of kline files (Binance data-dump layout).")]
-SymbolsOpt = Annotated[str | None, typer.Option(help="Comma-separated symbols [TRAINING_SYMBOLS].")]
-IntervalOpt = Annotated[str | None, typer.Option(help="Candle interval [TRAINING_INTERVAL].")]
-HorizonsOpt = Annotated[str | None, typer.Option(help="Comma-separated horizons, first is primary [TRAINING_HORIZONS].")]
-ProcessOpt = Annotated[str, typer.Option(help="Synthetic source only: ar1 (learnable) or random_walk.")]
-CandlesOpt = Annotated[int, typer.Option(help="Synthetic source only: candles per symbol.")]
-NameOpt = Annotated[str | None, typer.Option(help="Registered model name (default: from symbols, interval, horizon).")]
-
-
-def _settings(**overrides: Any) -> TrainingSettings:
-    settings = TrainingSettings(**{key: value for key, value in overrides.items() if value is not None})
-    configure_logging(settings.log_level, settings.log_format, service="training")
-    return settings
-
-
-def _day_range(start: str | None, end: str | None, lookback: str) -> tuple[date, date]:
-    last = date.fromisoformat(end) if end else datetime.now(UTC).date() + timedelta(days=1)
-    first = date.fromisoformat(start) if start else last - timedelta(milliseconds=interval_ms(lookback))
-    if first >= last:
-        raise typer.BadParameter(f"empty range {first} .. {last}")
-    return first, last
-
-
-def _prepare(
-    settings: TrainingSettings,
-    source: Source,
-    start: str | None,
-    end: str | None,
-    lookback: str,
-    klines_dir: Path | None,
-    process: str,
-    candles: int,
-) -> Any:
-    from training.dataset import prepare_dataset
-
-    frame = _frame(settings, source, start, end, lookback, klines_dir, process, candles)
-    return prepare_dataset(
-        frame, settings.horizon_list(), settings.dead_band, settings.interval, settings.interval_ms(),
-        settings.lag_window, settings.validation_fraction, settings.test_fraction, settings.excluded_features(),
-    )
-
-
-def _frame(
-    settings: TrainingSettings,
-    source: Source,
-    start: str | None,
-    end: str | None,
-    lookback: str,
-    klines_dir: Path | None,
-    process: str,
-    candles: int,
-) -> Any:
-    from training import sources
-
-    symbols, interval = settings.symbol_list(), settings.interval
-    if source == Source.synthetic:
-        frame = sources.from_synthetic(symbols, interval, candles, process, settings.seed)
-    else:
-        first, last = _day_range(start, end, lookback)
-        if source == Source.klines:
-            if klines_dir is None:
-                raise typer.BadParameter("--klines-dir is required with --source klines")
-            frame = sources.from_kline_files(klines_dir, symbols, interval, first, last)
-        else:
-            frame = sources.from_feature_store(symbols, interval, sources.utc_ms(first), sources.utc_ms(last))
-    if frame.empty:
-        raise typer.BadParameter(f"no features for {symbols} {interval} in that range ({source.value})")
-    return frame
 
 
 def _model_name(settings: TrainingSettings, name: str | None) -> str:
@@ -139,72 +73,46 @@ def _session(settings: TrainingSettings, data: Any, kinds: list[str], apply_gate
 
 
 @app.command()
+@dataset_options(Source.store)
 def train(
-    source: SourceOpt = Source.store,
-    start: StartOpt = None,
-    end: EndOpt = None,
-    lookback: LookbackOpt = "30d",
-    klines_dir: KlinesOpt = None,
-    symbols: SymbolsOpt = None,
-    interval: IntervalOpt = None,
-    horizons: HorizonsOpt = None,
+    options: DatasetOptions,
+    *,
     models: Annotated[str | None, typer.Option(help="Comma-separated kinds: mlp, conv, lstm [TRAINING_MODELS].")] = None,
     epochs: Annotated[int | None, typer.Option(help="[TRAINING_EPOCHS]")] = None,
     time_budget_s: Annotated[float | None, typer.Option(help="Per-model fit budget [TRAINING_TIME_BUDGET_S].")] = None,
     gate: Annotated[bool, typer.Option(help="Apply the champion gate to the best candidate.")] = True,
-    process: ProcessOpt = "ar1",
-    candles: CandlesOpt = 20_000,
 ) -> None:
     """Train candidates, compare them with the baselines, register them, and gate the best one."""
-    settings = _settings(symbols=symbols, interval=interval, horizons=horizons, models=models, epochs=epochs,
-                         time_budget_s=time_budget_s)
-    data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
-    _print_session(_session(settings, data, settings.model_kinds(), gate))
+    settings = options.settings(models=models, epochs=epochs, time_budget_s=time_budget_s)
+    _print_session(_session(settings, options.prepare(settings), settings.model_kinds(), gate))
 
 
 @app.command()
+@dataset_options(Source.klines)
 def report(
-    source: SourceOpt = Source.klines,
-    start: StartOpt = None,
-    end: EndOpt = None,
-    lookback: LookbackOpt = "30d",
-    klines_dir: KlinesOpt = None,
-    symbols: SymbolsOpt = None,
-    interval: IntervalOpt = None,
-    horizons: HorizonsOpt = None,
+    options: DatasetOptions,
+    *,
     models: Annotated[str | None, typer.Option(help="[TRAINING_MODELS]")] = None,
     epochs: Annotated[int | None, typer.Option(help="[TRAINING_EPOCHS]")] = None,
     time_budget_s: Annotated[float | None, typer.Option(help="[TRAINING_TIME_BUDGET_S]")] = None,
-    process: ProcessOpt = "ar1",
-    candles: CandlesOpt = 20_000,
 ) -> None:
     """Every model against the baselines on a period, as a table and an MLflow run; no promotion."""
-    settings = _settings(symbols=symbols, interval=interval, horizons=horizons, models=models, epochs=epochs,
-                         time_budget_s=time_budget_s)
-    data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
-    _print_session(_session(settings, data, settings.model_kinds(), apply_gate=False))
+    settings = options.settings(models=models, epochs=epochs, time_budget_s=time_budget_s)
+    _print_session(_session(settings, options.prepare(settings), settings.model_kinds(), apply_gate=False))
 
 
 @app.command("export-dataset")
+@dataset_options(Source.store)
 def export_dataset(
+    options: DatasetOptions,
     out: Annotated[Path, typer.Option(help="File to write (.csv or .parquet).")],
     file_format: Annotated[ExportFormat | None, typer.Option("--format", help="Default: from the extension.")] = None,
-    source: SourceOpt = Source.store,
-    start: StartOpt = None,
-    end: EndOpt = None,
-    lookback: LookbackOpt = "30d",
-    klines_dir: KlinesOpt = None,
-    symbols: SymbolsOpt = None,
-    interval: IntervalOpt = None,
-    horizons: HorizonsOpt = None,
-    process: ProcessOpt = "ar1",
-    candles: CandlesOpt = 20_000,
 ) -> None:
     """Write the labelled dataset (features, targets, direction, split) for training elsewhere."""
     from training.export import write_dataset
 
-    settings = _settings(symbols=symbols, interval=interval, horizons=horizons)
-    data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
+    settings = options.settings()
+    data = options.prepare(settings)
     chosen = file_format.value if file_format else out.suffix.lstrip(".").lower()
     written = write_dataset(data, out, chosen)
     typer.echo(f"wrote {written.rows} rows x {written.columns} columns to {out} ({chosen}); "
@@ -212,57 +120,41 @@ def export_dataset(
 
 
 @app.command()
+@dataset_options(Source.store)
 def register(
+    options: DatasetOptions,
     model_path: Annotated[Path, typer.Argument(help="A .keras file taking (lag, n_features) windows.")],
     scaler: Annotated[Path | None, typer.Option(help="scaler.json from export-dataset, if the model used it.")] = None,
-    source: SourceOpt = Source.store,
-    start: StartOpt = None,
-    end: EndOpt = None,
-    lookback: LookbackOpt = "30d",
-    klines_dir: KlinesOpt = None,
-    symbols: SymbolsOpt = None,
-    interval: IntervalOpt = None,
-    horizons: HorizonsOpt = None,
-    process: ProcessOpt = "ar1",
-    candles: CandlesOpt = 20_000,
 ) -> None:
     """Put a locally trained Keras model through the same evaluation, registration and gate."""
     from training.trainer import load_external
 
-    settings = _settings(symbols=symbols, interval=interval, horizons=horizons)
-    data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
+    settings = options.settings()
+    data = options.prepare(settings)
     external = load_external(model_path, data, scaler)
     _print_session(_session(settings, data, [], apply_gate=True, external=[external]))
 
 
 @app.command()
+@dataset_options(Source.store)
 def evaluate(
+    options: DatasetOptions,
     version: Annotated[str | None, typer.Option(help="Version to score (default: the champion).")] = None,
     name: NameOpt = None,
-    source: SourceOpt = Source.store,
-    start: StartOpt = None,
-    end: EndOpt = None,
-    lookback: LookbackOpt = "30d",
-    klines_dir: KlinesOpt = None,
-    symbols: SymbolsOpt = None,
-    interval: IntervalOpt = None,
-    horizons: HorizonsOpt = None,
-    process: ProcessOpt = "ar1",
-    candles: CandlesOpt = 20_000,
 ) -> None:
     """Score the champion (or --version) on a whole period against persistence and EMA drift."""
     from training.holdout import evaluate_on_period
     from training.registry import make_registry
     from training.tracking import RunTracker
 
-    settings = _settings(symbols=symbols, interval=interval, horizons=horizons)
+    settings = options.settings()
     model_name = _model_name(settings, name)
     registry = make_registry(settings.registry)
     chosen = version or registry.champion_version(model_name)
     if chosen is None:
         raise typer.BadParameter(f"{model_name} has no champion; pass --version")
     model = registry.load(model_name, chosen)
-    frame = _frame(settings, source, start, end, lookback, klines_dir, process, candles)
+    frame = options.frame(settings)
     result = evaluate_on_period(model, frame, settings.interval_ms(), settings.ema_span, settings.fee_bps)
     tracker = RunTracker(settings.registry)
     run_id = tracker.start(f"evaluate {model_name} v{chosen}", params={
@@ -296,7 +188,7 @@ def compare(
     from training.compare import versions_table
     from training.registry import make_registry
 
-    settings = _settings(symbols=symbols, interval=interval, horizons=horizons)
+    settings = make_settings(symbols=symbols, interval=interval, horizons=horizons)
     model_name = _model_name(settings, name)
     typer.echo(versions_table(model_name, make_registry(settings.registry).versions(model_name)))
 
@@ -306,7 +198,7 @@ def _override(action: str, name: str | None, version: str | None, reason: str, *
     from training.registry import make_registry
     from training.tracking import RunTracker
 
-    settings = _settings(**scope)
+    settings = make_settings(**scope)
     model_name = _model_name(settings, name)
     try:
         champion = manual_decision(
@@ -356,14 +248,14 @@ def schedule(
     candles: CandlesOpt = 20_000,
 ) -> None:
     """Retrain challengers on the latest --lookback every --every and apply the same gate."""
-    settings = _settings()
+    settings = make_settings()
     serve_metrics(settings.metrics_port)
     period_s = interval_ms(every) / 1000
     done = 0
     while True:
         started = time.monotonic()
         try:
-            data = _prepare(settings, source, start, end, lookback, klines_dir, process, candles)
+            data = DataSource(source, start, end, lookback, klines_dir, process, candles).prepare(settings)
             _print_session(_session(settings, data, settings.model_kinds(), apply_gate=True))
         except Exception:
             # One bad session (no data yet, store down) must not stop the schedule.

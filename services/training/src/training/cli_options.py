@@ -1,0 +1,167 @@
+"""The data-source options that every dataset-building command of ``python -m training`` shares.
+
+They are declared once here; ``dataset_options`` adds them to a command's signature (so typer shows them
+in ``--help``) and hands the command one ``DatasetOptions`` value instead of a dozen loose parameters.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, get_type_hints
+
+import typer
+
+from tickcast.intervals import interval_ms
+from tickcast.logging import configure_logging
+from training.config import TrainingSettings
+
+
+class Source(StrEnum):
+    store = "store"
+    klines = "klines"
+    synthetic = "synthetic"
+
+
+SourceOpt = Annotated[Source, typer.Option(help="store: offline feature store; klines: exchange kline files; "
+                                           "synthetic: generated candles (demos only).")]
+StartOpt = Annotated[str | None, typer.Option(help="First UTC day, YYYY-MM-DD (default: --lookback before now).")]
+EndOpt = Annotated[str | None, typer.Option(help="UTC day after the last one, YYYY-MM-DD (default: today).")]
+LookbackOpt = Annotated[str, typer.Option(help="Range when --start is not given, e.g. 30d.")]
+KlinesOpt = Annotated[Path | None, typer.Option(help="Folder of kline files (Binance data-dump layout).")]
+SymbolsOpt = Annotated[str | None, typer.Option(help="Comma-separated symbols [TRAINING_SYMBOLS].")]
+IntervalOpt = Annotated[str | None, typer.Option(help="Candle interval [TRAINING_INTERVAL].")]
+HorizonsOpt = Annotated[str | None, typer.Option(help="Comma-separated horizons, first is primary [TRAINING_HORIZONS].")]
+ProcessOpt = Annotated[str, typer.Option(help="Synthetic source only: ar1 (learnable) or random_walk.")]
+CandlesOpt = Annotated[int, typer.Option(help="Synthetic source only: candles per symbol.")]
+NameOpt = Annotated[str | None, typer.Option(help="Registered model name (default: from symbols, interval, horizon).")]
+
+
+def make_settings(**overrides: Any) -> TrainingSettings:
+    """Settings from the environment, with the options the user actually gave on top."""
+    settings = TrainingSettings(**{key: value for key, value in overrides.items() if value is not None})
+    configure_logging(settings.log_level, settings.log_format, service="training")
+    return settings
+
+
+def day_range(start: str | None, end: str | None, lookback: str) -> tuple[date, date]:
+    last = date.fromisoformat(end) if end else datetime.now(UTC).date() + timedelta(days=1)
+    first = date.fromisoformat(start) if start else last - timedelta(milliseconds=interval_ms(lookback))
+    if first >= last:
+        raise typer.BadParameter(f"empty range {first} .. {last}")
+    return first, last
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a command's candles come from and over which period."""
+
+    source: Source = Source.store
+    start: str | None = None
+    end: str | None = None
+    lookback: str = "30d"
+    klines_dir: Path | None = None
+    process: str = "ar1"
+    candles: int = 20_000
+
+    def frame(self, settings: TrainingSettings) -> Any:
+        """The feature frame of the settings' symbols and interval; an empty one is a usage error."""
+        from training import sources
+
+        symbols, interval = settings.symbol_list(), settings.interval
+        if self.source == Source.synthetic:
+            frame = sources.from_synthetic(symbols, interval, self.candles, self.process, settings.seed)
+        else:
+            first, last = day_range(self.start, self.end, self.lookback)
+            if self.source == Source.klines:
+                if self.klines_dir is None:
+                    raise typer.BadParameter("--klines-dir is required with --source klines")
+                frame = sources.from_kline_files(self.klines_dir, symbols, interval, first, last)
+            else:
+                frame = sources.from_feature_store(symbols, interval, sources.utc_ms(first), sources.utc_ms(last))
+        if frame.empty:
+            raise typer.BadParameter(f"no features for {symbols} {interval} in that range ({self.source.value})")
+        return frame
+
+    def prepare(self, settings: TrainingSettings) -> Any:
+        """The labelled, split dataset built from ``frame``."""
+        from training.dataset import prepare_dataset
+
+        return prepare_dataset(
+            self.frame(settings), settings.horizon_list(), settings.dead_band, settings.interval,
+            settings.interval_ms(), settings.lag_window, settings.validation_fraction, settings.test_fraction,
+            settings.excluded_features(),
+        )
+
+
+@dataclass(frozen=True)
+class DatasetOptions:
+    """What a dataset-building command was given: the data source and the scope of the settings."""
+
+    data: DataSource
+    symbols: str | None = None
+    interval: str | None = None
+    horizons: str | None = None
+
+    def settings(self, **overrides: Any) -> TrainingSettings:
+        return make_settings(symbols=self.symbols, interval=self.interval, horizons=self.horizons, **overrides)
+
+    def frame(self, settings: TrainingSettings) -> Any:
+        return self.data.frame(settings)
+
+    def prepare(self, settings: TrainingSettings) -> Any:
+        return self.data.prepare(settings)
+
+
+# The shared options in --help order; the command's own keyword-only options go between the two groups.
+_LEADING: dict[str, Any] = {
+    "source": SourceOpt, "start": StartOpt, "end": EndOpt, "lookback": LookbackOpt, "klines_dir": KlinesOpt,
+    "symbols": SymbolsOpt, "interval": IntervalOpt, "horizons": HorizonsOpt,
+}
+_TRAILING: dict[str, Any] = {"process": ProcessOpt, "candles": CandlesOpt}
+_SOURCE_FIELDS = {field.name for field in fields(DataSource)}
+_SCOPE_FIELDS = {"symbols", "interval", "horizons"}
+
+
+def dataset_options(
+    default_source: Source = Source.store,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the shared data-source options and call it with ``options: DatasetOptions``.
+
+    The command declares ``options: DatasetOptions`` plus its own parameters: positional-or-keyword
+    ones are listed in --help before the shared options, keyword-only ones (after ``*``) between
+    --horizons and --process, as the commands always listed them.
+    """
+    defaults = DataSource(source=default_source)
+
+    def shared(name: str, annotation: Any) -> inspect.Parameter:
+        default = getattr(defaults, name) if name in _SOURCE_FIELDS else None
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        hints = get_type_hints(command, include_extras=True)
+        own = [param.replace(annotation=hints[param.name]) for param in inspect.signature(command).parameters.values()
+               if param.name != "options"]
+        leading_own = [param.replace(kind=inspect.Parameter.KEYWORD_ONLY) for param in own
+                       if param.kind is not inspect.Parameter.KEYWORD_ONLY]
+        keyword_own = [param for param in own if param.kind is inspect.Parameter.KEYWORD_ONLY]
+        parameters = (leading_own + [shared(name, hint) for name, hint in _LEADING.items()] + keyword_own
+                      + [shared(name, hint) for name, hint in _TRAILING.items()])
+
+        @functools.wraps(command)
+        def run(**given: Any) -> None:
+            data = DataSource(**{name: given.pop(name) for name in _SOURCE_FIELDS})
+            scope = {name: given.pop(name) for name in _SCOPE_FIELDS}
+            command(options=DatasetOptions(data, **scope), **given)
+
+        # typer reads the signature and the annotations, so both describe the options it must offer.
+        run.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+        run.__annotations__ = {param.name: param.annotation for param in parameters} | {"return": None}
+        return run
+
+    return decorate
