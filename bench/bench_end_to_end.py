@@ -8,18 +8,24 @@ Every service runs as its own process (``python -m candle_builder run``, ``featu
   latency of one candle = the moment its prediction is first seen in Redis - the end of its window
   (open time + 1 minute). The candle builder closes a window ``CANDLE_GRACE_MS`` (2 s) after its end,
   so about 2 s of every figure is that grace, by design.
-* Load: one symbol's day of trades replayed as fast as the pipeline takes it
-  (``python -m trade_producer synthetic --speed max``). No real full day of trades is available
-  offline, so the day is SYNTHETIC, at the trade producer's synthetic rate (about 16 trades a second,
-  1.4 million a day: the rate of a busy real BTCUSDT day). The load symbol sits in its own partition,
-  because its exchange time runs far ahead of the probes' wall clock.
+* Load: a real day of BTCUSDT replayed as fast as the pipeline takes it, through the project's replay
+  (``python -m trade_producer replay <file> --speed max``). No real full day of raw trades is available
+  offline, but the exchange's real 1-minute klines are (``../shared/data``): the day's trades are rebuilt
+  minute by minute from them (``bench/real_day_trades.py``: the real trade count, open, close, high, low,
+  volume and taker-buy volume of every minute; only the order of prices and sizes inside a minute is
+  invented), checked at start-up to give back exactly the real klines, and written as a trades dump file.
+  Default: the busiest day in the files (``--day``; ``--max-trades`` caps it to its first whole minutes).
+  ``--synthetic-load`` (or no ``../shared/data``) falls back to the trade producer's SYNTHETIC feed,
+  printed as such. The load symbol sits in its own partition, because its exchange time is not the
+  probes' wall clock.
 * Reference, side by side: the same probes on the same pipeline with nothing else running.
 
 Before measuring, 24 hours of sparse history per probe symbol are fed (the feature set's longest
 lookback) so that every probe candle has a feature vector. No champion is registered: inference
 serves the persistence baseline (its model call is not what is measured here; see bench_inference).
 
-    uv run python bench/bench_end_to_end.py [--probes 10] [--minutes 3] [--load-hours 24]
+    uv run python bench/bench_end_to_end.py [--probes 10] [--minutes 3] [--day 2024-03-05] [--max-trades N]
+    uv run python bench/bench_end_to_end.py --synthetic-load [--load-hours 24]
 
 Needs Kafka and Redis: KAFKA_BOOTSTRAP_SERVERS and REDIS_URL (defaults 127.0.0.1:9092, :6379).
 """
@@ -44,6 +50,14 @@ from confluent_kafka.admin import AdminClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from real_day_trades import (
+    busiest_day,
+    candle_builder_mismatches,
+    kline_mismatches,
+    read_day,
+    reconstruct_trades,
+    write_trades_csv,
+)
 from support.services import (
     HOUR_MS,
     MINUTE_MS,
@@ -63,6 +77,55 @@ from tickcast.topics import Topic, TopicNames, TopicSpec
 PARTITIONS = 3
 LOAD_SYMBOL = "BTCUSDT"
 SYNTHETIC_RATE_PER_DAY = 1_400_000  # the trade producer's synthetic feed, per symbol
+SHARED_DATA = ROOT.parent / "shared" / "data"  # real Binance dumps beside the repository (not shipped)
+
+
+class Load:
+    """The day replayed as load: how to start it and how to describe it honestly in the report."""
+
+    def __init__(self, args: tuple[str, ...], trades: int, hours: float, description: str) -> None:
+        self.args, self.trades, self.hours, self.description = args, trades, hours, description
+
+
+def real_day_load(data_dir: Path, day: str | None, max_trades: int, seed: int, check_minutes: int,
+                  workdir: Path) -> Load:
+    """Rebuild a real day's trades from its klines, prove they give back those klines, write a dump file."""
+    date = day or busiest_day(data_dir, LOAD_SYMBOL)
+    kline_day = read_day(data_dir, LOAD_SYMBOL, date)
+    klines, total = [], 0
+    for kline in kline_day.klines:  # whole minutes from the day's start, up to the cap
+        if max_trades and total + kline.trade_count > max_trades:
+            break
+        klines.append(kline)
+        total += kline.trade_count
+    capped = len(klines) < len(kline_day.klines)
+    kline_day = type(kline_day)(kline_day.symbol, kline_day.date, kline_day.lot_decimals, klines)
+    trades = reconstruct_trades(klines, seed=seed)
+    problems = kline_mismatches(kline_day, trades) + candle_builder_mismatches(kline_day, trades, check_minutes)
+    if problems:
+        raise SystemExit("the rebuilt trades do not give back the real klines:\n" + "\n".join(problems))
+    log(f"{date}: {len(trades):,} trades rebuilt from {len(klines)} real klines; every minute's OHLC, volume, "
+        f"taker-buy volume and trade count equal the real kline's ({check_minutes} minutes also through "
+        "candle_builder.aggregate.build_candles)")
+    path = workdir / f"{LOAD_SYMBOL}-trades-{date}.csv"  # the name the replay reads symbol and kind from
+    write_trades_csv(trades, kline_day.lot_decimals, path)
+    hours = len(klines) / 60
+    cap = (f", CAPPED by --max-trades {max_trades:,} to the day's first {hours:g} h" if capped else "")
+    description = (f"a real day's per-minute trade counts, volumes and prices ({LOAD_SYMBOL} {date}, "
+                   f"{len(trades):,} trades{cap}) with the trades inside each minute reconstructed, checked at "
+                   "start-up to give back the real klines exactly (OHLC, volume, taker-buy volume, trade count), "
+                   "replayed with `trade_producer replay --speed max`")
+    return Load(("replay", str(path), "--speed", "max", "--no-progress"), len(trades), hours, description)
+
+
+def synthetic_load(hours: float, now_ms: int, reason: str) -> Load:
+    trades = int(SYNTHETIC_RATE_PER_DAY * hours / 24)
+    start = datetime.fromtimestamp((now_ms - 26 * HOUR_MS) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    log(f"*** SYNTHETIC LOAD ({reason}): invented trades, not market data ***")
+    description = (f"{trades:,} SYNTHETIC trades of {LOAD_SYMBOL} ({hours:g} h at a busy real day's rate, "
+                   f"~{SYNTHETIC_RATE_PER_DAY / 86400:.0f}/s; {reason}), NOT market data, replayed at full speed")
+    return Load(("synthetic", "--symbols", LOAD_SYMBOL, "--trades", str(trades), "--start", start,
+                 "--speed", "max", "--no-progress"), trades, hours, description)
 
 
 def log(text: str) -> None:
@@ -180,7 +243,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--probes", type=int, default=10, help="Real-time probe symbols.")
     parser.add_argument("--minutes", type=int, default=3, help="Measured minutes (windows) of the reference phase.")
-    parser.add_argument("--load-hours", type=float, default=24.0, help="Hours of the replayed (synthetic) day.")
+    parser.add_argument("--day", default=None,
+                        help=f"Real day (YYYY-MM-DD) of {LOAD_SYMBOL} klines to rebuild the load from "
+                             "(default: the day with the most trades in the data).")
+    parser.add_argument("--max-trades", type=int, default=0,
+                        help="Cap the real day to its first whole minutes holding at most this many trades "
+                             "(0: the whole day).")
+    parser.add_argument("--data-dir", type=Path, default=SHARED_DATA,
+                        help="Folder in Binance's dump layout holding the kline files.")
+    parser.add_argument("--seed", type=int, default=7, help="Seed of the trades rebuilt inside each minute.")
+    parser.add_argument("--check-minutes", type=int, default=60,
+                        help="Minutes of the rebuilt day also checked through the candle builder's aggregation.")
+    parser.add_argument("--synthetic-load", action="store_true",
+                        help="Load with the trade producer's SYNTHETIC trades instead of a real day.")
+    parser.add_argument("--load-hours", type=float, default=24.0, help="Hours of the SYNTHETIC day (fallback only).")
     parser.add_argument("--bootstrap", default=None, help="Kafka bootstrap servers (default: KAFKA_BOOTSTRAP_SERVERS).")
     parser.add_argument("--redis-url", default=None, help="Redis URL (default: REDIS_URL).")
     args = parser.parse_args()
@@ -194,9 +270,16 @@ def main() -> None:
     topics = TopicNames(settings)
     ensure_topics(settings, topics.specs())
     probes = probe_symbols(settings, args.probes)
-    load_trades = int(SYNTHETIC_RATE_PER_DAY * args.load_hours / 24)
 
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as workdir:
+        if args.synthetic_load:
+            load_day = synthetic_load(args.load_hours, int(time.time() * 1000), "--synthetic-load")
+        elif not (args.data_dir / "binance").is_dir():
+            load_day = synthetic_load(args.load_hours, int(time.time() * 1000),
+                                      f"no real kline data at {args.data_dir}")
+        else:
+            load_day = real_day_load(args.data_dir, args.day, args.max_trades, args.seed, args.check_minutes,
+                                     Path(workdir))
         stack = Stack(Path(workdir), namespace, LOG_LEVEL="WARNING", INFERENCE_LOG_LEVEL="WARNING")
         services: list[ServiceProcess] = [stack.candle_builder(), stack.feature_pipeline(), stack.inference()]
         watch = RedisWatch(os.environ["REDIS_URL"], RedisKeys(namespace), probes)
@@ -220,11 +303,8 @@ def main() -> None:
 
             idle = measure(watch, args.minutes, "reference (probes only)")
 
-            log(f"replaying {load_trades} synthetic trades of {LOAD_SYMBOL} ({args.load_hours:g} h) at full speed")
-            start = datetime.fromtimestamp((now_ms - 26 * HOUR_MS) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            load = stack.service("load", "trade_producer", "synthetic", "--symbols", LOAD_SYMBOL,
-                                 "--trades", str(load_trades), "--start", start, "--speed", "max", "--no-progress",
-                                 TRADE_PRODUCER_LOG_LEVEL="WARNING")
+            log(f"load: {load_day.description}")
+            load = stack.service("load", "trade_producer", *load_day.args, TRADE_PRODUCER_LOG_LEVEL="WARNING")
             load_started = time.monotonic()
             load_start_ms = int(time.time() * 1000)
             load.start()
@@ -248,16 +328,14 @@ def main() -> None:
     print("\n## End to end: window close to prediction in Redis\n")
     print(f"Pipeline: candle builder -> feature pipeline -> inference (persistence baseline), each its own "
           f"process, real broker and Redis. {len(probes)} real-time probe symbols, {args.minutes} measured "
-          f"minutes for the reference. Load: {load_trades:,} SYNTHETIC trades of {LOAD_SYMBOL} "
-          f"({args.load_hours:g} h at a busy real day's rate, ~{SYNTHETIC_RATE_PER_DAY / 86400:.0f}/s) replayed "
-          f"at full speed; no real full day of trades is available offline. The 2 s candle grace is included.\n")
+          f"minutes for the reference. Load: {load_day.description}. The 2 s candle grace is included.\n")
     print("| phase | windows | p50 s | p99 s | max s |")
     print("| --- | ---: | ---: | ---: | ---: |")
     print(f"| reference: probes only | {len(idle)} | {idle_p50:.2f} | {idle_p99:.2f} | {idle_max:.2f} |")
     print(f"| while the day is replayed | {len(loaded)} | {load_p50:.2f} | {load_p99:.2f} | {load_max:.2f} |")
     print(f"| ratio loaded / reference | | {load_p50 / idle_p50:.2f}x | {load_p99 / idle_p99:.2f}x | |")
     print(f"\nThe day took {load_seconds:.0f} s to go through the candle builder "
-          f"({load_trades / load_seconds:,.0f} trades/s, {3600 * args.load_hours / load_seconds:.0f}x real time); "
+          f"({load_day.trades / load_seconds:,.0f} trades/s, {3600 * load_day.hours / load_seconds:.0f}x real time); "
           "the loaded row holds the probe windows that ended meanwhile.")
 
 
