@@ -45,8 +45,8 @@ from websockets.sync.client import connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-# Keyed to different partitions of three: the synthetic feed at full speed sends one symbol's block
-# of trades after the other's, and the candle builder's watermark is per partition.
+# The synthetic feed interleaves symbols by event time, so these may share a partition (the candle
+# builder's watermark is per partition).
 SYMBOLS = ["BTCUSDT", "SOLUSDT"]
 START_PRICES = {"BTCUSDT": 42_000.0, "SOLUSDT": 100.0}
 HISTORY_MINUTES = 24 * 60 + 30  # the longest lookback is 24 completed hours
@@ -142,6 +142,7 @@ def test_synthetic_trades_become_champion_predictions_on_every_channel(
         candles = wait_until(candles_in, 240, "every candle of the trades", [builder])
         for key, candle in expected_candles.items():
             assert candles[key] == candle, key
+        assert {c.source for c in candles.values()} == {"synthetic"}, "the candles carry their trades' source"
         extra = [c for key, c in candles.items() if key not in expected_candles]
         # Only the idle clock adds candles: flat gap fills after each symbol's last trade.
         assert all(c.is_gap_fill and c.open_time_ms > last_open[c.symbol] for c in extra)
@@ -162,6 +163,7 @@ def test_synthetic_trades_become_champion_predictions_on_every_channel(
             vector = vectors[(row.symbol, int(row.timestamp_ms))]
             assert vector.feature_set_version == FEATURE_SET_VERSION
             assert vector.close == row.close
+            assert vector.source == "synthetic"
             for name in FEATURE_NAMES:
                 assert vector.values[name] == pytest.approx(getattr(row, name), rel=1e-9, abs=1e-9), name
 
@@ -219,6 +221,7 @@ def test_synthetic_trades_become_champion_predictions_on_every_channel(
         for prediction in predictions:
             candle = candles[(prediction.symbol, prediction.as_of_ms)]  # as_of is a real candle's open time
             assert prediction.interval == "1m" and prediction.horizon == HORIZON
+            assert prediction.source == "synthetic"
             assert prediction.target_time_ms == prediction.as_of_ms + HORIZON * MINUTE_MS
             assert prediction.predicted_price == pytest.approx(
                 candle.close * math.exp(prediction.predicted_return), rel=1e-9)
@@ -258,6 +261,7 @@ def test_synthetic_trades_become_champion_predictions_on_every_channel(
             assert [Prediction.parse(item) for item in body] == mine
             status, body = http_json(f"{base}/candles/{symbol}?limit=50")
             assert status == 200 and len(body) == 50
+            assert {candle["source"] for candle in body} == {"synthetic"}
             for item in body:
                 candle = Candle.parse(item)
                 assert candles[(symbol, candle.open_time_ms)] == candle
