@@ -19,6 +19,9 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+SERVICE_NAME=kafka
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 
 KAFKA_HOST=127.0.0.1
 KAFKA_PORT="${KAFKA_PORT:-9092}"
@@ -35,11 +38,6 @@ TEMPLATE="$SCRIPT_DIR/server.properties.template"
 SERVER_LOG4J="$SCRIPT_DIR/log4j2.properties"
 TOOLS_LOG4J="$SCRIPT_DIR/tools-log4j2.properties"
 
-log()  { printf 'kafka: %s\n' "$*"; }
-warn() { printf 'kafka: %s\n' "$*" >&2; }
-die()  { printf 'kafka: error: %s\n' "$*" >&2; exit 1; }
-
-is_port_number() { [[ "$1" =~ ^[0-9]+$ ]] && (( $1 > 0 && $1 < 65536 )); }
 is_port_number "$KAFKA_PORT" || die "KAFKA_PORT='$KAFKA_PORT' is not a port number"
 is_port_number "$KAFKA_CONTROLLER_PORT" || die "KAFKA_CONTROLLER_PORT='$KAFKA_CONTROLLER_PORT' is not a port number"
 [[ "$KAFKA_PORT" != "$KAFKA_CONTROLLER_PORT" ]] || die "KAFKA_PORT and KAFKA_CONTROLLER_PORT must differ"
@@ -143,34 +141,13 @@ cmd_install() {
 
 # ------------------------------------------------------------- process ----
 
-# True if process $1 exists and is not a zombie (a killed process may
-# linger as a zombie until it is reaped).
-is_alive() {
-    kill -0 "$1" 2>/dev/null || return 1
-    [[ "$(ps -p "$1" -o stat= 2>/dev/null)" != Z* ]]
-}
-
 # True if $1 is a live process running our broker.
-is_kafka_pid() {
-    local pid="$1" args
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    is_alive "$pid" || return 1
-    args="$(ps -p "$pid" -o args= 2>/dev/null || true)"
-    [[ "$args" == *kafka.Kafka* ]]
-}
+is_kafka_pid() { is_service_pid "$1" kafka.Kafka; }
 
 # Prints the broker pid if it is running. Cleans up a stale pid file.
 running_pid() {
     local pid=""
-    if [[ -f "$PID_FILE" ]]; then
-        pid="$(tr -dc '0-9' <"$PID_FILE")"
-        if is_kafka_pid "$pid"; then
-            echo "$pid"
-            return 0
-        fi
-        warn "removing stale pid file (pid ${pid:-?} is not running)"
-        rm -f "$PID_FILE"
-    fi
+    pid_from_file "$PID_FILE" kafka.Kafka && return 0
     # Pid file lost but our broker still up? Match on our own config path.
     if command -v pgrep >/dev/null 2>&1; then
         pid="$(pgrep -f "kafka\.Kafka $CONF_FILE\$" | head -n 1 || true)"
@@ -188,19 +165,7 @@ running_port() {
     sed -n 's|^listeners=PLAINTEXT://[^:]*:\([0-9]*\).*|\1|p' "$CONF_FILE" 2>/dev/null | head -n 1
 }
 
-port_open() {
-    # bash's /dev/tcp: succeeds if something accepts connections on host:port.
-    timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
-}
-
-with_lock() {
-    mkdir -p "$STATE_DIR"
-    if command -v flock >/dev/null 2>&1; then
-        exec 9>"$LOCK_FILE"
-        flock -w 120 9 || die "another kafka.sh is busy (lock $LOCK_FILE)"
-    fi
-    "$@"
-}
+kafka_lock() { with_lock "$LOCK_FILE" 120 "$@"; }
 
 # ------------------------------------------------------------- storage ----
 
@@ -408,13 +373,9 @@ storage_failure_reason() {
 # ---------------------------------------------------------------- stop ----
 
 stop_pid() {
-    local pid="$1" deadline
+    local pid="$1"
     kill -TERM "$pid" 2>/dev/null || return 0
-    deadline=$((SECONDS + STOP_TIMEOUT))
-    while is_alive "$pid" && (( SECONDS < deadline )); do
-        sleep 0.5
-    done
-    if is_alive "$pid"; then
+    if ! wait_gone "$pid" "$STOP_TIMEOUT" 0.5; then
         warn "no clean shutdown after ${STOP_TIMEOUT}s, sending SIGKILL to $pid"
         kill -KILL "$pid" 2>/dev/null || true
         sleep 0.5
@@ -481,10 +442,10 @@ EOF
 }
 
 case "${1:-}" in
-    install) with_lock cmd_install ;;
-    start)   with_lock do_start ;;
-    stop)    with_lock do_stop ;;
-    restart) with_lock do_stop; with_lock do_start ;;
+    install) kafka_lock cmd_install ;;
+    start)   kafka_lock do_start ;;
+    stop)    kafka_lock do_stop ;;
+    restart) kafka_lock do_stop; kafka_lock do_start ;;
     status)  cmd_status ;;
     logs)    shift; cmd_logs "$@" ;;
     -h|--help|help) usage ;;

@@ -13,6 +13,9 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+SERVICE_NAME=redis
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
 
 REDIS_HOST=127.0.0.1
 REDIS_PORT="${REDIS_PORT:-6379}"
@@ -20,13 +23,7 @@ TICKCAST_HOME="${TICKCAST_HOME:-$REPO_ROOT/.local}"
 START_TIMEOUT="${REDIS_START_TIMEOUT:-20}"
 STOP_TIMEOUT="${REDIS_STOP_TIMEOUT:-10}"
 
-log()  { printf 'redis: %s\n' "$*"; }
-warn() { printf 'redis: %s\n' "$*" >&2; }
-die()  { printf 'redis: error: %s\n' "$*" >&2; exit 1; }
-
-if ! [[ "$REDIS_PORT" =~ ^[0-9]+$ ]] || (( REDIS_PORT < 1 || REDIS_PORT > 65535 )); then
-    die "REDIS_PORT='$REDIS_PORT' is not a port number"
-fi
+is_port_number "$REDIS_PORT" || die "REDIS_PORT='$REDIS_PORT' is not a port number"
 
 mkdir -p "$TICKCAST_HOME"
 TICKCAST_HOME="$(cd "$TICKCAST_HOME" && pwd)"
@@ -72,33 +69,12 @@ cmd_install() {
 
 # ------------------------------------------------------------- process ----
 
-# True if process $1 exists and is not a zombie (a killed process may
-# linger as a zombie until it is reaped).
-is_alive() {
-    kill -0 "$1" 2>/dev/null || return 1
-    [[ "$(ps -p "$1" -o stat= 2>/dev/null)" != Z* ]]
-}
-
-is_redis_pid() {
-    local pid="$1" args
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    is_alive "$pid" || return 1
-    args="$(ps -p "$pid" -o args= 2>/dev/null || true)"
-    [[ "$args" == *redis-server* ]]
-}
+is_redis_pid() { is_service_pid "$1" redis-server; }
 
 # Prints the pid of our redis-server if it is running; cleans a stale pid file.
 running_pid() {
     local pid port
-    if [[ -f "$PID_FILE" ]]; then
-        pid="$(tr -dc '0-9' <"$PID_FILE")"
-        if is_redis_pid "$pid"; then
-            echo "$pid"
-            return 0
-        fi
-        warn "removing stale pid file (pid ${pid:-?} is not running)"
-        rm -f "$PID_FILE"
-    fi
+    pid_from_file "$PID_FILE" redis-server && return 0
     # Pid file lost while our server still runs? Ask the server itself: it is
     # ours if it was started with our pid file path.
     port="$(running_port)"
@@ -120,22 +96,11 @@ running_port() {
     sed -n 's/^port //p' "$CONF_FILE" 2>/dev/null | head -n 1
 }
 
-port_open() {
-    timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
-}
-
 ping_ok() { # ping_ok PORT
     [[ "$(redis-cli -h "$REDIS_HOST" -p "$1" ping 2>/dev/null)" == PONG ]]
 }
 
-with_lock() {
-    mkdir -p "$STATE_DIR"
-    if command -v flock >/dev/null 2>&1; then
-        exec 9>"$LOCK_FILE"
-        flock -w 60 9 || die "another redis.sh is busy (lock $LOCK_FILE)"
-    fi
-    "$@"
-}
+redis_lock() { with_lock "$LOCK_FILE" 60 "$@"; }
 
 # --------------------------------------------------------------- start ----
 
@@ -203,14 +168,6 @@ do_start() {
 
 # ---------------------------------------------------------------- stop ----
 
-wait_gone() { # wait_gone PID SECONDS
-    local deadline=$((SECONDS + $2))
-    while is_alive "$1" && (( SECONDS < deadline )); do
-        sleep 0.2
-    done
-    ! is_alive "$1"
-}
-
 do_stop() {
     local pid port
     if ! pid="$(running_pid)"; then
@@ -274,9 +231,9 @@ EOF
 
 case "${1:-}" in
     install) cmd_install ;;
-    start)   with_lock do_start ;;
-    stop)    with_lock do_stop ;;
-    restart) with_lock do_stop; with_lock do_start ;;
+    start)   redis_lock do_start ;;
+    stop)    redis_lock do_stop ;;
+    restart) redis_lock do_stop; redis_lock do_start ;;
     status)  cmd_status ;;
     logs)    cmd_logs ;;
     -h|--help|help) usage ;;
