@@ -59,6 +59,20 @@ wait_gone() {
     ! is_alive "$1"
 }
 
+# already_running HOST REQUESTED_PORT: true, after saying so, if our server
+# runs on the requested port; dies if it runs on another one (starting twice
+# is harmless, but never silently on the wrong port). Uses the caller's
+# running_pid and running_port.
+already_running() {
+    local pid port
+    pid="$(running_pid)" || return 1
+    port="$(running_port)"
+    if [[ -n "$port" && "$port" != "$2" ]]; then
+        die "already running (pid $pid) on $1:$port, not on the requested port $2; stop it first"
+    fi
+    log "already running (pid $pid) on $1:${port:-$2}"
+}
+
 # with_lock LOCK_FILE WAIT_SECONDS COMMAND...: run COMMAND holding the lock
 # on fd 9, so two invocations never start or stop the same server at once.
 # The lock stays held until the script exits (servers must not inherit fd 9).

@@ -285,15 +285,8 @@ launch() {
 }
 
 do_start() {
-    local pid port
-    if pid="$(running_pid)"; then
-        port="$(running_port)"
-        if [[ -n "$port" && "$port" != "$KAFKA_PORT" ]]; then
-            die "already running (pid $pid) on $KAFKA_HOST:$port, not on the requested port $KAFKA_PORT; stop it first"
-        fi
-        log "already running (pid $pid) on $KAFKA_HOST:${port:-$KAFKA_PORT}"
-        return 0
-    fi
+    local pid
+    already_running "$KAFKA_HOST" "$KAFKA_PORT" && return 0
     find_java
     is_installed || cmd_install
     for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do

@@ -126,15 +126,8 @@ EOF
 }
 
 do_start() {
-    local pid port
-    if pid="$(running_pid)"; then
-        port="$(running_port)"
-        if [[ -n "$port" && "$port" != "$REDIS_PORT" ]]; then
-            die "already running (pid $pid) on $REDIS_HOST:$port, not on the requested port $REDIS_PORT; stop it first"
-        fi
-        log "already running (pid $pid) on $REDIS_HOST:${port:-$REDIS_PORT}"
-        return 0
-    fi
+    local pid
+    already_running "$REDIS_HOST" "$REDIS_PORT" && return 0
     command -v redis-server >/dev/null 2>&1 || cmd_install
     if port_open "$REDIS_HOST" "$REDIS_PORT"; then
         die "port $REDIS_HOST:$REDIS_PORT is already in use by another process (set REDIS_PORT)"
