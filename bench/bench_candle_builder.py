@@ -21,20 +21,31 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.services import (
+    ServiceProcess,
+    committed_offsets,
+    free_port,
+    http_text,
+    metric_value,
+    produce,
+    stopped_at_exit,
+)
 from tickcast.contracts import Candle, Trade
 from tickcast.kafka import CheckedProducer, ensure_topics
 from tickcast.settings import KafkaSettings
@@ -98,17 +109,6 @@ def synthetic_trades(count: int, symbols: int, event_hours: float, seed: int = 1
         )
 
 
-def produce(settings: KafkaSettings, trades: Iterator[Trade]) -> int:
-    producer = CheckedProducer(settings)
-    topic = TopicNames(settings)(Topic.TRADES)
-    count = 0
-    for trade in trades:
-        producer.send(topic, trade)
-        count += 1
-    producer.flush(120)
-    return count
-
-
 def pin_to(cpu: int) -> None:
     os.sched_setaffinity(0, {cpu})
 
@@ -146,59 +146,39 @@ def bare_consumer_rate(settings: KafkaSettings, expected: int, cpu: int) -> Rate
 
 
 @contextmanager
-def service(settings: KafkaSettings, cpu: int, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as state_dir:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "candle_builder", "run"],
-            env={
+def service(settings: KafkaSettings, cpu: int, **env: str) -> Iterator[tuple[ServiceProcess, int]]:
+    """The candle builder (the tests' subprocess runner) pinned to ``cpu``, with its metrics port."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as workdir:
+        process = ServiceProcess(
+            "candle-builder",
+            "candle_builder",
+            ["run"],
+            {
                 **os.environ,
                 "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
                 "KAFKA_TOPIC_PREFIX": settings.topic_prefix,
                 "KAFKA_PARTITIONS": str(settings.partitions),
-                "CANDLE_STATE_DIR": state_dir,
+                "CANDLE_STATE_DIR": str(Path(workdir) / "state"),
                 "METRICS_PORT": str(port),
                 "LOG_LEVEL": "WARNING",
                 **env,
             },
+            Path(workdir),  # its output goes to candle-builder.log, shown if it dies
         )
-        # Pinned before it starts any thread; its threads inherit the affinity.
-        os.sched_setaffinity(process.pid, {cpu})
-        try:
+        with stopped_at_exit(process.start()):
+            # Pinned before it starts any thread; its threads inherit the affinity.
+            os.sched_setaffinity(process.pid, {cpu})
             yield process, port
-        finally:
-            process.terminate()
-            process.wait(60)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _trades_in(port: int) -> float:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-            for line in response.read().decode().splitlines():
-                if line.startswith("candle_builder_trades_in_total "):
-                    return float(line.split()[1])
-    except OSError:
-        pass
-    return 0.0
+    exposition = http_text(f"http://127.0.0.1:{port}/metrics", timeout=2)
+    return metric_value(exposition, "candle_builder_trades_in_total") if exposition else 0.0
 
 
 def _committed(settings: KafkaSettings, group: str) -> int:
-    topic = TopicNames(settings)(Topic.TRADES)
-    consumer = Consumer({**settings.client_config(), "group.id": group, "enable.auto.commit": False})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
-        return sum(max(tp.offset, 0) for tp in committed)
-    finally:
-        consumer.close()
+    return sum(committed_offsets(settings, group, TopicNames(settings)(Topic.TRADES)).values())
 
 
 def service_rate(settings: KafkaSettings, expected: int, cpu: int, intervals: str) -> Rate:
@@ -213,14 +193,12 @@ def service_rate(settings: KafkaSettings, expected: int, cpu: int, intervals: st
         # and count only the trades processed after that moment.
         processed_at_start = 0.0
         while processed_at_start == 0.0:
-            if process.poll() is not None:
-                raise RuntimeError("candle builder exited")
+            process.assert_alive()
             processed_at_start = _trades_in(port)
             time.sleep(0.01)
         started, cpu_started = time.perf_counter(), process_cpu_seconds(process.pid)
         while _committed(settings, group) < expected:
-            if process.poll() is not None:
-                raise RuntimeError("candle builder exited")
+            process.assert_alive()
             time.sleep(0.05)
         elapsed, cpu = time.perf_counter() - started, process_cpu_seconds(process.pid) - cpu_started
     return Rate(f"candle builder ({intervals})", expected - int(processed_at_start), elapsed, cpu)
@@ -339,7 +317,7 @@ def main() -> None:
     else:
         ensure_topics(settings, TopicNames(settings).specs())
         log(f"producing {args.trades:,} trades of {args.symbols} symbols to {trades_topic} ...")
-        count = produce(settings, synthetic_trades(args.trades, args.symbols, event_hours=2.0))
+        count = produce(settings, trades_topic, synthetic_trades(args.trades, args.symbols, event_hours=2.0))
 
     log("bare consumer ...")
     bare = bare_consumer_rate(settings, count, args.cpu)
