@@ -73,6 +73,26 @@ already_running() {
     log "already running (pid $pid) on $1:${port:-$2}"
 }
 
+# print_status HOST DEFAULT_PORT NOT_ANSWERING PROBE...: says whether our
+# server runs (exit 0) or not (exit 1); `PROBE... PORT` tells whether it
+# answers, NOT_ANSWERING is the note printed when it does not.
+print_status() {
+    local host="$1" default_port="$2" not_answering="$3" pid port
+    shift 3
+    if pid="$(running_pid 2>/dev/null)"; then
+        port="$(running_port)"
+        port="${port:-$default_port}"
+        if "$@" "$port"; then
+            echo "running (pid $pid) on $host:$port"
+        else
+            echo "running (pid $pid) on $host:$port ($not_answering)"
+        fi
+        return 0
+    fi
+    echo "not running"
+    return 1
+}
+
 # with_lock LOCK_FILE WAIT_SECONDS COMMAND...: run COMMAND holding the lock
 # on fd 9, so two invocations never start or stop the same server at once.
 # The lock stays held until the script exits (servers must not inherit fd 9).

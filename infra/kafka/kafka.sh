@@ -396,19 +396,7 @@ do_stop() {
 # -------------------------------------------------------------- status ----
 
 cmd_status() {
-    local pid port
-    if pid="$(running_pid 2>/dev/null)"; then
-        port="$(running_port)"
-        port="${port:-$KAFKA_PORT}"
-        if port_open "$KAFKA_HOST" "$port"; then
-            echo "running (pid $pid) on $KAFKA_HOST:$port"
-        else
-            echo "running (pid $pid) on $KAFKA_HOST:$port (port not answering yet)"
-        fi
-        return 0
-    fi
-    echo "not running"
-    return 1
+    print_status "$KAFKA_HOST" "$KAFKA_PORT" "port not answering yet" port_open "$KAFKA_HOST"
 }
 
 cmd_logs() {

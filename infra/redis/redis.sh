@@ -187,19 +187,7 @@ do_stop() {
 # -------------------------------------------------------------- status ----
 
 cmd_status() {
-    local pid port
-    if pid="$(running_pid 2>/dev/null)"; then
-        port="$(running_port)"
-        port="${port:-$REDIS_PORT}"
-        if ping_ok "$port"; then
-            echo "running (pid $pid) on $REDIS_HOST:$port"
-        else
-            echo "running (pid $pid) on $REDIS_HOST:$port (not answering PING)"
-        fi
-        return 0
-    fi
-    echo "not running"
-    return 1
+    print_status "$REDIS_HOST" "$REDIS_PORT" "not answering PING" ping_ok
 }
 
 cmd_logs() {
