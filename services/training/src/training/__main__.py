@@ -17,18 +17,17 @@ from training.cli_options import (
     DatasetOptions,
     DataSource,
     EndOpt,
-    HorizonsOpt,
-    IntervalOpt,
     KlinesOpt,
     LookbackOpt,
     NameOpt,
     ProcessOpt,
+    Scope,
     Source,
     SourceOpt,
     StartOpt,
-    SymbolsOpt,
     dataset_options,
     make_settings,
+    scope_options,
 )
 from training.config import TrainingSettings
 
@@ -178,27 +177,23 @@ def evaluate(
 
 
 @app.command()
-def compare(
-    name: NameOpt = None,
-    symbols: SymbolsOpt = None,
-    interval: IntervalOpt = None,
-    horizons: HorizonsOpt = None,
-) -> None:
+@scope_options()
+def compare(options: Scope, name: NameOpt = None) -> None:
     """Registered versions side by side with their test metrics and gate decisions."""
     from training.compare import versions_table
     from training.registry import make_registry
 
-    settings = make_settings(symbols=symbols, interval=interval, horizons=horizons)
+    settings = options.settings()
     model_name = _model_name(settings, name)
     typer.echo(versions_table(model_name, make_registry(settings.registry).versions(model_name)))
 
 
-def _override(action: str, name: str | None, version: str | None, reason: str, **scope: Any) -> None:
+def _override(scope: Scope, action: str, name: str | None, version: str | None, reason: str) -> None:
     from training.pipeline import manual_decision
     from training.registry import make_registry
     from training.tracking import RunTracker
 
-    settings = make_settings(**scope)
+    settings = scope.settings()
     model_name = _model_name(settings, name)
     try:
         champion = manual_decision(
@@ -210,29 +205,27 @@ def _override(action: str, name: str | None, version: str | None, reason: str, *
 
 
 @app.command()
+@scope_options()
 def promote(
+    options: Scope,
     version: Annotated[str, typer.Argument(help="Version to make champion.")],
     reason: Annotated[str, typer.Option(help="Why (recorded with the decision).")],
     name: NameOpt = None,
-    symbols: SymbolsOpt = None,
-    interval: IntervalOpt = None,
-    horizons: HorizonsOpt = None,
 ) -> None:
     """Manual override: make VERSION the champion, recording the reason."""
-    _override("promote", name, version, reason, symbols=symbols, interval=interval, horizons=horizons)
+    _override(options, "promote", name, version, reason)
 
 
 @app.command()
+@scope_options()
 def demote(
+    options: Scope,
     reason: Annotated[str, typer.Option(help="Why (recorded with the decision).")],
     to: Annotated[str | None, typer.Option(help="Version to fall back to (default: no champion).")] = None,
     name: NameOpt = None,
-    symbols: SymbolsOpt = None,
-    interval: IntervalOpt = None,
-    horizons: HorizonsOpt = None,
 ) -> None:
     """Manual override: remove the champion (or fall back to --to), recording the reason."""
-    _override("demote", name, to, reason, symbols=symbols, interval=interval, horizons=horizons)
+    _override(options, "demote", name, to, reason)
 
 
 @app.command()

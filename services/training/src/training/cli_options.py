@@ -1,7 +1,8 @@
-"""The data-source options that every dataset-building command of ``python -m training`` shares.
+"""The options that the commands of ``python -m training`` share: data source, period and model scope.
 
-They are declared once here; ``dataset_options`` adds them to a command's signature (so typer shows them
-in ``--help``) and hands the command one ``DatasetOptions`` value instead of a dozen loose parameters.
+They are declared once here; ``dataset_options`` and ``scope_options`` add them to a command's signature
+(so typer shows them in ``--help``) and hand the command one ``DatasetOptions`` or ``Scope`` value instead
+of a dozen loose parameters.
 """
 
 from __future__ import annotations
@@ -100,16 +101,22 @@ class DataSource:
 
 
 @dataclass(frozen=True)
-class DatasetOptions:
-    """What a dataset-building command was given: the data source and the scope of the settings."""
+class Scope:
+    """Which models a command is about: --symbols, --interval and --horizons over the environment."""
 
-    data: DataSource
     symbols: str | None = None
     interval: str | None = None
     horizons: str | None = None
 
     def settings(self, **overrides: Any) -> TrainingSettings:
         return make_settings(symbols=self.symbols, interval=self.interval, horizons=self.horizons, **overrides)
+
+
+@dataclass(frozen=True)
+class DatasetOptions(Scope):
+    """What a dataset-building command was given: the scope of its settings and the data source."""
+
+    data: DataSource = DataSource()
 
     def frame(self, settings: TrainingSettings) -> Any:
         return self.data.frame(settings)
@@ -119,18 +126,17 @@ class DatasetOptions:
 
 
 # The shared options in --help order; the command's own keyword-only options go between the two groups.
-_LEADING: dict[str, Any] = {
+_SCOPE: dict[str, Any] = {"symbols": SymbolsOpt, "interval": IntervalOpt, "horizons": HorizonsOpt}
+_SOURCE: dict[str, Any] = {
     "source": SourceOpt, "start": StartOpt, "end": EndOpt, "lookback": LookbackOpt, "klines_dir": KlinesOpt,
-    "symbols": SymbolsOpt, "interval": IntervalOpt, "horizons": HorizonsOpt,
 }
-_TRAILING: dict[str, Any] = {"process": ProcessOpt, "candles": CandlesOpt}
+_SYNTHETIC: dict[str, Any] = {"process": ProcessOpt, "candles": CandlesOpt}
 _SOURCE_FIELDS = {field.name for field in fields(DataSource)}
-_SCOPE_FIELDS = {"symbols", "interval", "horizons"}
+
+Command = Callable[..., None]
 
 
-def dataset_options(
-    default_source: Source = Source.store,
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
+def dataset_options(default_source: Source = Source.store) -> Callable[[Command], Command]:
     """Give a command the shared data-source options and call it with ``options: DatasetOptions``.
 
     The command declares ``options: DatasetOptions`` plus its own parameters: positional-or-keyword
@@ -139,25 +145,46 @@ def dataset_options(
     """
     defaults = DataSource(source=default_source)
 
+    def build(given: dict[str, Any]) -> DatasetOptions:
+        data = DataSource(**{name: given.pop(name) for name in _SOURCE_FIELDS})
+        return DatasetOptions(**{name: given.pop(name) for name in _SCOPE}, data=data)
+
+    return _with_options(_SOURCE | _SCOPE, _SYNTHETIC, defaults, build)
+
+
+def scope_options() -> Callable[[Command], Command]:
+    """Give a command --symbols, --interval and --horizons (after its own options) as ``options: Scope``."""
+
+    def build(given: dict[str, Any]) -> Scope:
+        return Scope(**{name: given.pop(name) for name in _SCOPE})
+
+    return _with_options(_SCOPE, {}, DataSource(), build)
+
+
+def _with_options(
+    leading: dict[str, Any], trailing: dict[str, Any], defaults: DataSource, build: Callable[[dict[str, Any]], Scope]
+) -> Callable[[Command], Command]:
+    """Add ``leading`` after the command's positional-or-keyword parameters and ``trailing`` after its
+    keyword-only ones; ``build`` turns the given shared values into the command's ``options``."""
+
     def shared(name: str, annotation: Any) -> inspect.Parameter:
         default = getattr(defaults, name) if name in _SOURCE_FIELDS else None
         return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
-    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+    def decorate(command: Command) -> Command:
         hints = get_type_hints(command, include_extras=True)
         own = [param.replace(annotation=hints[param.name]) for param in inspect.signature(command).parameters.values()
                if param.name != "options"]
         leading_own = [param.replace(kind=inspect.Parameter.KEYWORD_ONLY) for param in own
                        if param.kind is not inspect.Parameter.KEYWORD_ONLY]
         keyword_own = [param for param in own if param.kind is inspect.Parameter.KEYWORD_ONLY]
-        parameters = (leading_own + [shared(name, hint) for name, hint in _LEADING.items()] + keyword_own
-                      + [shared(name, hint) for name, hint in _TRAILING.items()])
+        parameters = (leading_own + [shared(name, hint) for name, hint in leading.items()] + keyword_own
+                      + [shared(name, hint) for name, hint in trailing.items()])
 
         @functools.wraps(command)
         def run(**given: Any) -> None:
-            data = DataSource(**{name: given.pop(name) for name in _SOURCE_FIELDS})
-            scope = {name: given.pop(name) for name in _SCOPE_FIELDS}
-            command(options=DatasetOptions(data, **scope), **given)
+            options = build(given)  # takes the shared options out of ``given``
+            command(options=options, **given)
 
         # typer reads the signature and the annotations, so both describe the options it must offer.
         run.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
