@@ -72,3 +72,22 @@ def test_served_model_and_live_scores(store, redis_client, keys):
     live = redis_client.hgetall(keys.live_metrics("m", "BTCUSDT"))
     assert (float(live["mae"]), float(live["skill"]), float(live["hit_rate"]), live["count"]) == (
         0.002, 0.5, 0.6, "10")
+
+
+def test_the_source_of_the_prices_is_stored_and_published_with_predictions_and_candles(
+    store, redis_client, keys, live_channel
+):
+    from tickcast.contracts import Candle
+
+    made_up = prediction(0).model_copy(update={"source": "synthetic"})
+    candle = Candle(symbol="BTCUSDT", interval="1m", open_time_ms=BASE_MS, close_time_ms=BASE_MS + MINUTE_MS - 1,
+                    open=100.0, high=101.0, low=99.0, close=100.5, volume=2.0, quote_volume=201.0, trade_count=3,
+                    taker_buy_base_volume=1.0, taker_buy_quote_volume=100.5, vwap=100.5, source="synthetic")
+    assert store.write_batch([made_up], [candle], []) == 1
+    wait_for(lambda: len(live_channel) >= 1, what="the publication")
+    assert live_channel[0]["source"] == "synthetic"
+    assert json.loads(redis_client.get(keys.latest_prediction("BTCUSDT")))["source"] == "synthetic"
+    (member,) = redis_client.zrange(keys.prediction_history("BTCUSDT"), 0, -1)
+    assert json.loads(member)["source"] == "synthetic"
+    (stored_candle,) = redis_client.zrange(keys.candles("BTCUSDT", "1m"), 0, -1)
+    assert Candle.parse(stored_candle) == candle

@@ -104,3 +104,18 @@ def test_vectors_already_published_are_dropped_per_symbol_and_interval() -> None
     assert [(v.symbol, v.interval, (v.timestamp_ms - T0) // 60_000) for v in fresh] == [
         ("BTCUSDT", "1m", 11), ("BTCUSDT", "5m", 10), ("SOLUSDT", "1m", 3)]
     assert drop_published(batch, published) == []  # the same batch again: all published now
+
+
+def test_vectors_carry_their_candles_source_and_the_feature_set_version_ignores_it(
+    btc_week: pd.DataFrame,
+) -> None:
+    history = btc_week.iloc[: 1440 + 5]
+    for source in ("binance", "synthetic"):
+        messages = [
+            RawCandle(b"BTCUSDT", candle.to_json_bytes(), 0, index)
+            for index, candle in enumerate(frame_to_candles(history, source=source))
+        ]
+        vectors = process_batch(messages, lambda key: None).vectors
+        assert vectors and {v.source for v in vectors} == {source}
+        # Metadata, not a feature: not among the values, and the version is the one of the features.
+        assert all("source" not in v.values and v.feature_set_version == FEATURE_SET_VERSION for v in vectors)

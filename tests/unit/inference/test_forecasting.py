@@ -117,3 +117,12 @@ def test_swap_takes_effect_on_the_next_batch_and_keeps_windows():
     served.swap(ServedModel(second, 1))
     (forecast,) = served.forecast([vector("BTCUSDT", 1, ret_1=0.004)], NOW).forecasts
     assert (forecast.prediction.model_version, forecast.prediction.predicted_return) == ("2", pytest.approx(-0.003))
+
+
+@pytest.mark.parametrize("source", ["binance", "replay", "synthetic", "unknown"])
+def test_a_prediction_says_where_the_prices_it_was_made_from_came_from(source: str) -> None:
+    model = LinearModel("m", "1", weight=2.0)
+    made_from = vector("BTCUSDT", 3, close=200.0).model_copy(update={"source": source})
+    for served in (forecaster(model), forecaster(BASELINE)):  # the champion and the baseline alike
+        (forecast,) = served.forecast([made_from], now_ms=BASE_MS + 10**6).forecasts
+        assert forecast.prediction.source == source
