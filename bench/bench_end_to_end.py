@@ -12,7 +12,7 @@ Every service runs as its own process (``python -m candle_builder run``, ``featu
   (``python -m trade_producer replay <file> --speed max``). No real full day of raw trades is available
   offline, but the exchange's real 1-minute klines are (``../shared/data``): the day's trades are rebuilt
   minute by minute from them (``bench/real_day_trades.py``: the real trade count, open, close, high, low,
-  volume and taker-buy volume of every minute; only the order of prices and sizes inside a minute is
+  volume and taker-buy volume of every minute; the prices, sizes and times inside a minute are
   invented), checked at start-up to give back exactly the real klines, and written as a trades dump file.
   Default: the busiest day in the files (``--day``; ``--max-trades`` caps it to its first whole minutes).
   ``--synthetic-load`` (or no ``../shared/data``) falls back to the trade producer's SYNTHETIC feed,
