@@ -5,7 +5,9 @@ minute: how many trades, the first and last price, the range, the base volume an
 bought. :func:`reconstruct_trades` rebuilds, per minute, exactly ``count`` trades that agree with all of it;
 what the kline does not say is invented (seeded, so the same day gives the same trades): the prices between
 the first and the last, each trade's size and side, its time inside the minute. The quote volume is not
-matched (it follows from the invented prices and sizes). :func:`kline_mismatches` checks that claim with the candle builder's own batch aggregation.
+matched (it follows from the invented prices and sizes). :func:`kline_mismatches` checks the claim on every
+minute by aggregating the trades exactly as the exchange does; :func:`candle_builder_mismatches` checks it
+again on a sample of minutes through the candle builder's own batch aggregation.
 
 Prices are integers in cents and quantities integers in lots (1e-5 BTC, the exchange's step for BTCUSDT when
 every volume of the day is a whole number of lots; 1e-8 otherwise), so sums are exact and
