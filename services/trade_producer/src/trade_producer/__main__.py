@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import structlog
 import typer
 
-from tickcast.kafka import ensure_topics
+from tickcast.kafka import DeliveryError, ensure_topics
 from tickcast.logging import configure_logging
 from tickcast.metrics import serve_metrics
+from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 from trade_producer.config import Settings
 from trade_producer.dumpfile import DumpKind, discover
@@ -165,6 +166,7 @@ def synthetic(
     imbalanced and persistent. Every message carries source="synthetic" and the
     command logs a warning saying so. Trade ids start at 1 per symbol.
     """
+    from confluent_kafka import KafkaException
     from trade_producer.config import parse_symbols
     from trade_producer.dedupe import id_space
     from trade_producer.replay import parse_speed
@@ -180,19 +182,36 @@ def synthetic(
     topics = _start(settings)
     names = parse_symbols(symbols)
     warn_not_real(names)
-    generators = [SyntheticTrades(name, seed, start_ms, START_PRICES.get(name, 100.0)) for name in names]
     topic = topics(Topic.TRADES)
     wanted = {id_space(name, aggregate=False) for name in names}
-    marks = read_high_water_marks(settings.kafka, topic, wanted, chunk=settings.dedupe_scan_chunk)
-    sink = TradeSink.for_bulk(settings.kafka, topic, marks)
-    with stop_on_signals() as stop:
+    skipped_at_first: list[int] = []  # trades already on the topic before this command
+    last: list[tuple[int, int]] = []  # (produced, skipped) of the attempt that completed
+
+    def attempt() -> None:
+        # Seeded generators replay the same trades; those already on the topic are skipped, so a
+        # fresh producer after a failed delivery (e.g. a broker restart) adds each trade once.
+        generators = [SyntheticTrades(name, seed, start_ms, START_PRICES.get(name, 100.0)) for name in names]
+        marks = read_high_water_marks(settings.kafka, topic, wanted, chunk=settings.dedupe_scan_chunk)
+        sink = TradeSink.for_bulk(settings.kafka, topic, marks)
+        produced = 0
         try:
             produced = run_synthetic(generators, sink, trades, pace, stop, progress=progress)
         finally:
+            if not skipped_at_first:
+                skipped_at_first.append(sink.skipped)
             sink.flush(settings.flush_timeout_seconds)
+        last.append((produced, sink.skipped))
+
+    with stop_on_signals() as stop:
+        supervise("trade_producer", attempt, (DeliveryError, KafkaException), RestartSettings().policy(), stop=stop)
     warn_not_real(names)
+    produced, skipped = last[-1] if last else (0, 0)
     log.info(
-        "synthetic finished", produced=produced, skipped_duplicates=sink.skipped, stopped_early=stop.is_set()
+        "synthetic finished",
+        # Trades added by this command, whichever attempt delivered them.
+        produced=produced + skipped - (skipped_at_first[0] if skipped_at_first else 0),
+        skipped_duplicates=skipped_at_first[0] if skipped_at_first else 0,
+        stopped_early=stop.is_set(),
     )
 
 
