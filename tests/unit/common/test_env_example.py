@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG_MODULES = [
     "tickcast.settings",
+    "tickcast.supervise",
+    "tickcast.lag",
     "trade_producer.config",
     "candle_builder.config",
     "feature_pipeline.config",
