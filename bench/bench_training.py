@@ -101,7 +101,7 @@ def bench_klines(start: date, end: date, kinds: str) -> None:
           f"{len(data.train):,}/{len(data.validation):,}/{len(data.test):,}")
     print(result.table)
     print(f"\ndata {t_data:.1f} s, session (fits, evaluation, MLflow) {t_session:.1f} s; MLflow run "
-          f"{result.session_run_id} in {settings.registry.tracking_uri()}")
+          f"{result.session_run_id} in {settings.registry.tracking_uri().replace(str(ROOT) + '/', '')}")
 
 
 def main() -> None:
