@@ -214,7 +214,8 @@ def test_rows_assembled_together_equal_rows_computed_one_by_one(btc_week: pd.Dat
         one_by_one.append(window.features())
         rows.append(window.indicator_row())
     assert all(row is not None for row in rows)
-    together = finish_rows(rows)
+    together, finite = finish_rows(rows)
+    assert finite.all()
     assert together.shape == (3, len(FEATURE_NAMES))
     np.testing.assert_array_equal(together, np.stack(one_by_one))
     # and each equals the batch path's value for the same candle

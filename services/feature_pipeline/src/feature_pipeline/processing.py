@@ -20,8 +20,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from tickcast.contracts import Candle, ContractError, FeatureVector
 from tickcast.features import FEATURE_SET_VERSION, Bar, Pushed, SymbolWindow
 from tickcast.features.window import IndicatorRow, feature_dict, finish_rows
@@ -154,16 +152,17 @@ def compute_batch(
         if (row := state.window.indicator_row()) is not None:
             ready.append((candle, row))
     # The element-wise part once for the whole batch: most of a vector's cost when done one by one.
-    for (candle, _row), values in zip(ready, finish_rows([row for _candle, row in ready]), strict=True):
-        if np.isnan(values[0]):
-            continue  # not finite: never emitted
+    values, finite = finish_rows([row for _candle, row in ready])
+    for (candle, _row), row_values, emit in zip(ready, values, finite, strict=True):
+        if not emit:
+            continue  # a value is not finite: never emitted
         outcome.vectors.append(
             FeatureVector(
                 symbol=candle.symbol,
                 interval=candle.interval,
                 timestamp_ms=candle.open_time_ms,
                 feature_set_version=FEATURE_SET_VERSION,
-                values=feature_dict(values),
+                values=feature_dict(row_values),
                 close=candle.close,
                 source=candle.source,
             )

@@ -73,15 +73,15 @@ class IndicatorRow(NamedTuple):
     hourly: np.ndarray  # the HOURLY_CLOSES completed hourly closes before it
 
 
-def finish_rows(rows: Sequence[IndicatorRow]) -> np.ndarray:
-    """Feature values of many ready candles at once: (len(rows), n_features), a row of NaN
-    where a value is not finite (such a row is not emitted).
+def finish_rows(rows: Sequence[IndicatorRow]) -> tuple[np.ndarray, np.ndarray]:
+    """Feature values of many ready candles at once: (len(rows), n_features), and which rows
+    are finite throughout (only those are emitted).
 
     One call for a whole batch of symbols: the element-wise part costs the same for one row
     as for a thousand, so the stream assembles a batch's rows together.
     """
     if not rows:
-        return np.empty((0, len(FEATURE_NAMES)))
+        return np.empty((0, len(FEATURE_NAMES))), np.empty(0, dtype=bool)
     bars = [row.bar for row in rows]
     values = assemble_rows(
         np.stack([row.series for row in rows]),
@@ -94,11 +94,10 @@ def finish_rows(rows: Sequence[IndicatorRow]) -> np.ndarray:
             volume=np.array([bar.volume for bar in bars]),
             taker_buy_base_volume=np.array([bar.taker_buy_base_volume for bar in bars]),
             vwap=np.array([bar.vwap for bar in bars]),
-            hourly_prior=np.stack([row.hourly for row in rows]).reshape(len(rows), HOURLY_CLOSES),
+            hourly_prior=np.stack([row.hourly for row in rows]),
         ),
     )
-    values[~np.isfinite(values).all(axis=1)] = np.nan
-    return values
+    return values, np.isfinite(values).all(axis=1)
 
 
 def feature_dict(values: np.ndarray) -> dict[str, float]:
@@ -158,8 +157,8 @@ class SymbolWindow:
         row = self.indicator_row()
         if row is None:
             return None
-        values = finish_rows([row])[0]
-        return values if bool(np.isfinite(values).all()) else None
+        values, finite = finish_rows([row])
+        return values[0] if finite[0] else None
 
     def values(self) -> dict[str, float] | None:
         values = self.features()
