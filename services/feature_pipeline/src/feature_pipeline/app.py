@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import faust
 import structlog
@@ -81,7 +80,7 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
     """
     names = TopicNames(settings.kafka)
     brokers = ";".join(f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(","))
-    datadir = Path(settings.faust_data_dir).resolve() / settings.app_id()
+    datadir = settings.faust_app_dir()
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id(),

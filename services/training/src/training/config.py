@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tickcast.intervals import interval_ms
-from tickcast.settings import ServiceSettings
+from tickcast.settings import ServiceSettings, absolute_home, default_home
 
 MODEL_KINDS = ("mlp", "conv", "lstm")
 
@@ -25,8 +25,10 @@ class RegistrySettings(BaseSettings):
     backend: Literal["mlflow", "hopsworks"] = Field(
         "mlflow", validation_alias="MODEL_REGISTRY", description="Model registry: mlflow (default) or hopsworks."
     )
-    home: Path = Field(
-        Path(".local"), validation_alias="TICKCAST_HOME", description="Local state root (MLflow database, artifacts)."
+    tickcast_home: Path = Field(
+        default_factory=default_home,
+        validation_alias="TICKCAST_HOME",
+        description="Local state root (MLflow database, artifacts); default <repo>/.local.",
     )
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias="MLFLOW_TRACKING_URI", description="Default: sqlite:///$TICKCAST_HOME/mlflow/mlflow.db."
@@ -40,15 +42,20 @@ class RegistrySettings(BaseSettings):
     hopsworks_project: str | None = Field(None, validation_alias="HOPSWORKS_PROJECT")
     hopsworks_api_key: SecretStr | None = Field(None, validation_alias="HOPSWORKS_API_KEY")
 
+    @field_validator("tickcast_home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return absolute_home(value)
+
     def tracking_uri(self) -> str:
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
-        return f"sqlite:///{(self.home / 'mlflow' / 'mlflow.db').resolve()}"
+        return f"sqlite:///{(self.tickcast_home / 'mlflow' / 'mlflow.db').resolve()}"
 
     def artifact_root(self) -> str:
         if self.mlflow_artifact_root:
             return self.mlflow_artifact_root
-        return (self.home / "mlflow" / "artifacts").resolve().as_uri()
+        return (self.tickcast_home / "mlflow" / "artifacts").resolve().as_uri()
 
 
 class TrainingSettings(ServiceSettings):
@@ -84,7 +91,10 @@ class TrainingSettings(ServiceSettings):
     gate_alpha: float = Field(
         0.05, gt=0, lt=1, description="Significance level of the paired test candidate vs persistence."
     )
-    output_dir: Path = Field(Path(".local/training"), description="Plots and reports before they are logged.")
+    output_dir: Path = Field(
+        default_factory=lambda fields: fields["tickcast_home"] / "training",
+        description="Plots and reports before they are logged; default $TICKCAST_HOME/training.",
+    )
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
 
     def symbol_list(self) -> list[str]:
