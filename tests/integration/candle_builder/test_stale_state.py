@@ -48,7 +48,7 @@ def recreate_topics(settings: KafkaSettings, group: str) -> None:
     names = TopicNames(settings)
     admin = AdminClient(settings.client_config())
     doomed = [name for name in admin.list_topics(timeout=30).topics
-              if name.startswith(settings.topic_prefix) or name.startswith(changelog_prefix(group))]
+              if name.startswith((settings.topic_prefix, changelog_prefix(group)))]
     for future in admin.delete_topics(doomed, operation_timeout=30).values():
         future.result(30)
     wait_for(lambda: not set(doomed) & set(admin.list_topics(timeout=30).topics), 60, "the topics to be deleted")
