@@ -38,9 +38,9 @@ from tickcast.klines import candles_to_frame
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
-from training.config import RegistrySettings
-from training.registry import make_registry
-from training.serving import registered_model_name
+from tickcast.registry.settings import RegistrySettings
+from tickcast.registry import make_registry
+from tickcast.serving import registered_model_name
 from websockets.sync.client import connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -173,7 +173,7 @@ def test_synthetic_trades_become_champion_predictions_on_every_channel(
         assert f"{MODEL_NAME}" in training_output and "gate: v1" in training_output, training_output[-3000:]
         promoted_by_gate = "gate: v1 PROMOTED" in training_output
         registry = make_registry(RegistrySettings(
-            backend="mlflow", home=tmp_path / "home", mlflow_tracking_uri=stack.env["MLFLOW_TRACKING_URI"],
+            backend="mlflow", tickcast_home=tmp_path / "home", mlflow_tracking_uri=stack.env["MLFLOW_TRACKING_URI"],
             mlflow_artifact_root=stack.env["MLFLOW_ARTIFACT_ROOT"]))
         if not promoted_by_gate:
             # A short training on generated data may not beat persistence; the alias is moved by hand then.
