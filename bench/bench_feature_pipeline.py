@@ -47,7 +47,8 @@ from tickcast.store.feast_store import FeastFeatureStore
 from tickcast.contracts import Candle
 from tickcast.features import Bar, SymbolWindow
 from tickcast.kafka import ensure_topics
-from tickcast.klines import frame_to_candles, read_kline_files
+from tickcast.binance_files.klines import read_kline_files
+from tickcast.candle_frames import frame_to_candles
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames, TopicSpec
 

@@ -34,7 +34,7 @@ from support.services import (
 )
 from tickcast.contracts import Candle, FeatureVector, Prediction, Trade
 from tickcast.features import FEATURE_NAMES, FEATURE_SET_VERSION, compute_history
-from tickcast.klines import candles_to_frame
+from tickcast.candle_frames import candles_to_frame
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames

@@ -26,7 +26,7 @@ from integration.feature_pipeline.harness import (
 from support.kafka import consume
 from tickcast.contracts import FeatureVector
 from tickcast.features import compute_history
-from tickcast.klines import frame_to_candles
+from tickcast.candle_frames import frame_to_candles
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 

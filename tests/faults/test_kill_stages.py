@@ -29,7 +29,7 @@ from support.services import (
 )
 from tickcast.contracts import Candle, FeatureVector, Prediction
 from tickcast.features import FEATURE_NAMES, compute_history
-from tickcast.klines import candles_to_frame
+from tickcast.candle_frames import candles_to_frame
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 

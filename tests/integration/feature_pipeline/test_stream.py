@@ -20,7 +20,7 @@ from integration.feature_pipeline.harness import (
 from support.kafka import consume, produce_raw
 from tickcast.contracts import DeadLetter
 from tickcast.features import FEATURE_SET_VERSION, compute_history
-from tickcast.klines import frame_to_candles
+from tickcast.candle_frames import frame_to_candles
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
 

@@ -27,7 +27,7 @@ from integration.feature_pipeline.harness import (
 )
 from tickcast.contracts import Candle
 from tickcast.features import compute_history
-from tickcast.klines import frame_to_candles
+from tickcast.candle_frames import frame_to_candles
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
 

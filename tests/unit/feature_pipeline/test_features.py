@@ -10,7 +10,7 @@ from tickcast.contracts import Candle
 from tickcast.features import FEATURE_NAMES, Bar, Pushed, SymbolWindow, compute_history, definitions
 from tickcast.features.definitions import HOUR_MS, MAX_FILLED_GAP, MIN_CANDLES
 from tickcast.features.window import finish_rows
-from tickcast.klines import candles_to_frame, frame_to_candles
+from tickcast.candle_frames import candles_to_frame, frame_to_candles
 
 MINUTE = 60_000
 

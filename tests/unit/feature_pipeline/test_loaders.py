@@ -15,7 +15,7 @@ import pytest
 from binance.client import Client
 
 from tickcast.store.loaders import DumpFileLoader, RestLoader
-from tickcast.klines import read_kline_files
+from tickcast.binance_files.klines import read_kline_files
 
 
 @pytest.fixture

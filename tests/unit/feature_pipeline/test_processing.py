@@ -17,7 +17,7 @@ from feature_pipeline.processing import (
 )
 from tickcast.contracts import FeatureVector
 from tickcast.features import FEATURE_NAMES, FEATURE_SET_VERSION, compute_history
-from tickcast.klines import frame_to_candles
+from tickcast.candle_frames import frame_to_candles
 
 KEY = state_key("BTCUSDT", "1m")
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import pandas as pd
 import structlog
 
-from tickcast.klines import KLINE_COLUMNS, find_kline_files, klines_to_frame, read_kline_files
+from tickcast.binance_files.klines import KLINE_COLUMNS, find_kline_files, klines_to_frame, read_kline_files
 
 log = structlog.get_logger(__name__)
 
@@ -20,7 +20,7 @@ WARMUP_DAYS = 2
 
 class CandleLoader(Protocol):
     def load(self, symbol: str, interval: str, start: date, end: date) -> pd.DataFrame:
-        """Candle frame (``tickcast.klines.CANDLE_COLUMNS``) for the UTC days ``start..end``."""
+        """Candle frame (``tickcast.candle_frames.CANDLE_COLUMNS``) for the UTC days ``start..end``."""
         ...
 
 
