@@ -30,6 +30,7 @@ from faust.types import EventT
 from feature_pipeline import metrics
 from feature_pipeline.broker_auth import broker_credentials
 from feature_pipeline.config import Settings
+from feature_pipeline.faust_patch import recovery_running_for_s
 from feature_pipeline.processing import (
     BatchOutcome,
     RawCandle,
@@ -44,7 +45,7 @@ from feature_pipeline.processing import (
 from tickcast.store import FeatureStore
 from feature_pipeline.topic_reader import read_published, read_range
 from tickcast.contracts import Candle, DeadLetter, FeatureVector
-from tickcast.kafka import CheckedProducer
+from tickcast.kafka import CheckedProducer, make_dead_letter
 from tickcast.logging import configure_logging
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.topics import Topic, TopicNames
@@ -233,12 +234,9 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
 
     @app.timer(interval=5.0)
     async def recovery_watchdog() -> None:
-        # faust 0.15 can wait forever for a changelog partition that delivers nothing during a
-        # rebalance ("No event received for active tp"); a fresh worker recovers it at once.
-        recovery = app.tables.recovery
-        started = recovery._recovery_started_at  # noqa: SLF001 (faust keeps it private)
-        if recovery.in_recovery and started is not None:
-            stalled_s = time.monotonic() - started
+        # A recovery that stalls is not resumed by faust (see faust_patch); a fresh worker is.
+        stalled_s = recovery_running_for_s(app.tables.recovery)
+        if stalled_s is not None:
             if stalled_s > settings.faust_recovery_stall_s:
                 log.error("table recovery stalled: the worker exits to be restarted", stalled_s=round(stalled_s))
                 await app.crash(RuntimeError(f"table recovery stalled for {stalled_s:.0f} s"))
@@ -260,18 +258,15 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
 
 
 def _dead_letter(message: RawCandle, reason: str, error_type: str, topic: str) -> DeadLetter:
-    key = message.key.decode(errors="replace") if message.key else None
-    return DeadLetter(
-        symbol=key,
+    return make_dead_letter(
         source_topic=topic,
         partition=message.partition,
         offset=message.offset,
-        message_key=key,
-        payload=message.value.decode(errors="replace"),
+        key=message.key,
+        value=message.value,
         reason=reason,
         error_type=error_type,
         service=SERVICE,
-        failed_at_ms=int(time.time() * 1000),
     )
 
 
