@@ -43,13 +43,13 @@ from confluent_kafka import Consumer, Producer
 from feature_pipeline.backfill import run_backfill
 from tickcast.store.loaders import DumpFileLoader
 from feature_pipeline.processing import SymbolState, state_key
-from tickcast.store.feast_store import FeastFeatureStore
+from tickcast.binance_files.klines import read_kline_files
+from tickcast.candle_frames import frame_to_candles
 from tickcast.contracts import Candle
 from tickcast.features import Bar, SymbolWindow
 from tickcast.kafka import ensure_topics
-from tickcast.binance_files.klines import read_kline_files
-from tickcast.candle_frames import frame_to_candles
 from tickcast.settings import KafkaSettings
+from tickcast.store.feast_store import FeastFeatureStore
 from tickcast.topics import Topic, TopicNames, TopicSpec
 
 ROOT = Path(__file__).resolve().parents[1]

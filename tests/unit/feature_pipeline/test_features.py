@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tickcast.candle_frames import candles_to_frame, frame_to_candles
 from tickcast.contracts import Candle
 from tickcast.features import FEATURE_NAMES, Bar, Pushed, SymbolWindow, compute_history, definitions
 from tickcast.features.definitions import HOUR_MS, MAX_FILLED_GAP, MIN_CANDLES
 from tickcast.features.window import finish_rows
-from tickcast.candle_frames import candles_to_frame, frame_to_candles
 
 MINUTE = 60_000
 

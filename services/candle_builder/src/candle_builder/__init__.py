@@ -3,3 +3,6 @@
 ``candle_builder.aggregate.build_candles`` builds the same candles from a finite
 list of trades, without Kafka.
 """
+
+# The service's one name: in logs, dead letters and its supervisor.
+SERVICE = "candle_builder"

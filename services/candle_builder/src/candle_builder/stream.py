@@ -53,7 +53,7 @@ from tickcast.contracts import Candle, ContractError, Trade
 from tickcast.kafka import make_dead_letter
 from tickcast.rate_limited_log import RateLimitedLog
 
-from candle_builder import metrics
+from candle_builder import SERVICE, metrics
 from candle_builder.quixstreams_patch import run_before_each_commit
 from candle_builder.windowing import (
     PartitionCandleBuilder,
@@ -66,7 +66,6 @@ log = structlog.get_logger(__name__)
 # Every refused trade is counted and dead-lettered; its warning is folded, per kind, per interval.
 REFUSED_LOG = RateLimitedLog(log, "trades refused (in the dead-letter topic)")
 
-SERVICE = "candle-builder"
 STATE_PREFIX = b"candle-builder"
 # Trades this close to the clock are live; older ones come from a replay or a backlog.
 LIVE_LAG_MS = 60_000

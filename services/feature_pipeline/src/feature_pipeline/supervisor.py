@@ -24,12 +24,12 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from feature_pipeline import SERVICE
 from feature_pipeline.config import Settings
 from tickcast.supervise import RestartSettings, python_module_command, supervise_process
 
 log = structlog.get_logger(__name__)
 
-SERVICE = "feature_pipeline"
 WORKER_METRIC_PREFIX = "feature_pipeline_"  # the worker's own metrics (metrics.py); the rest is the supervisor's
 
 

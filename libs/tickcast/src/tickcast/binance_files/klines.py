@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,17 @@ KLINE_COLUMNS = (
     "ignore",
 )
 
+# The decimal columns: named alike in a raw kline and in a candle frame.
+KLINE_DECIMAL_COLUMNS = (
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+)
 _FILE_NAME = re.compile(
     r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\d+[smhdw])-(?P<period>\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv)$"
 )
@@ -88,6 +100,13 @@ def parse_kline_csv(raw: bytes) -> pd.DataFrame:
     for column in ("open_time", "close_time"):
         frame[column] = epoch_ms_array(frame[column].to_numpy(np.int64))
     return frame
+
+
+def klines_from_rows(rows: list[list[Any]]) -> pd.DataFrame:
+    """Kline rows as the REST API returns them (the files' 12 columns, decimals as text), typed."""
+    raw = pd.DataFrame(rows, columns=list(KLINE_COLUMNS))
+    types = {"open_time": "int64", "close_time": "int64", "count": "int64"}
+    return raw.astype({**types, **dict.fromkeys(KLINE_DECIMAL_COLUMNS, "float64")})
 
 
 def klines_to_frame(klines: pd.DataFrame, symbol: str, interval: str) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import pandas as pd
 import structlog
 
-from tickcast.binance_files.klines import KLINE_COLUMNS, find_kline_files, klines_to_frame, read_kline_files
+from tickcast.binance_files.klines import find_kline_files, klines_from_rows, klines_to_frame, read_kline_files
 
 log = structlog.get_logger(__name__)
 
@@ -53,19 +53,7 @@ class RestLoader:
     def load(self, symbol: str, interval: str, start: date, end: date) -> pd.DataFrame:
         start_ms, end_ms = day_bounds_ms(start, end)
         rows = self.client.get_historical_klines(symbol, interval, start_ms, end_ms - 1)
-        raw = pd.DataFrame(rows, columns=list(KLINE_COLUMNS))
-        raw = raw.astype({"open_time": "int64", "close_time": "int64", "count": "int64"})
-        for column in (
-            "open",
-            "high",
-            "low",
-            "close",
-            "volume",
-            "quote_volume",
-            "taker_buy_base_volume",
-            "taker_buy_quote_volume",
-        ):
-            raw[column] = raw[column].astype("float64")
+        raw = klines_from_rows(rows)
         log.info("klines downloaded", symbol=symbol, interval=interval, rows=len(raw))
         return _within_days(klines_to_frame(raw, symbol, interval), start, end)
 
