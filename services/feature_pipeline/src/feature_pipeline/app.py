@@ -3,15 +3,15 @@
 Per batch of candles (``take_events``) the agent computes every vector, publishes the
 vectors and dead letters (waiting for the broker's acks) and hands the batch to the
 store writer. The writer upserts the vectors into the feature store, then records the
-new per-symbol windows in the table, then acks the batch's events: each event holds
+new per-symbol candle buffers in the table, then acks the batch's events: each event holds
 one extra reference until then, so faust's ack at the end of the agent's loop body
 does not make it committable. faust commits only acked offsets, after flushing its
 producer (the changelog), so a committed candle always has its vector stored and its
-window in the changelog. The store write is off the candle -> vector path, and the
+buffer in the changelog. The store write is off the candle -> vector path, and the
 writer merges the batches waiting for it into one write.
 
 A crash in between replays the candles: the store write is an idempotent upsert, a
-window that already holds a candle ignores it, and a vector already on ``features`` (the
+buffer that already holds a candle ignores it, and a vector already on ``features`` (the
 topic's tail is read back when partitions are assigned) is stored but not published again.
 """
 
@@ -54,7 +54,7 @@ log = structlog.get_logger(__name__)
 # Every refused candle is counted and dead-lettered; its warning is folded, per kind, per interval.
 REFUSED_LOG = RateLimitedLog(log, "candles refused (in the dead-letter topic)")
 
-STATE_TABLE = "candle-windows"
+STATE_TABLE = "candle-windows"  # the table of candle buffers; its changelog topic keeps this old name
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class StoreJob:
     """A processed batch waiting for the store writer."""
 
     vectors: list[FeatureVector]
-    windows: dict[bytes, tuple[int, bytes]]  # state key -> (changelog partition, encoded state)
+    buffers: dict[bytes, tuple[int, bytes]]  # state key -> (changelog partition, encoded state)
     events: list[EventT]
 
 
@@ -102,13 +102,13 @@ class FeaturePipeline:
         self.producer = CheckedProducer(settings.kafka)
         self.features_topic = names(Topic.FEATURES)
         self.dead_letter_topic = names.dlq(Topic.CANDLES)
-        self.windows = app.Table(
+        self.buffers = app.Table(
             STATE_TABLE,
-            key_type=bytes,  # bytes -> the "raw" codec: the window encodes itself compactly
+            key_type=bytes,  # bytes -> the "raw" codec: the buffer encodes itself compactly
             value_type=bytes,
             partitions=settings.kafka.partitions,
         )
-        # Windows computed by the agent, ahead of the table until their batch is stored.
+        # Buffers computed by the agent, ahead of the table until their batch is stored.
         self.latest: dict[bytes, SymbolState] = {}
         # Newest vector on the features topic per symbol: after a crash between publishing a batch
         # and storing it, its candles come again, and their vectors must not be published twice.
@@ -121,7 +121,7 @@ class FeaturePipeline:
         app.agent(self.candles)(self.compute_features)
         app.task(self.store_writer)
         app.timer(interval=5.0)(self.recovery_watchdog)
-        app.on_partitions_revoked.connect(self.forget_windows)
+        app.on_partitions_revoked.connect(self.forget_buffers)
         app.on_partitions_assigned.connect(self.read_back_published)
 
     def _reread(self, holes: dict[int, tuple[int, int]]) -> list[tuple[RawCandle, Candle]]:
@@ -154,7 +154,7 @@ class FeaturePipeline:
                 continue
             if key in self.latest:  # newer than the table while its batch waits for the store
                 states[key] = self.latest[key]
-            elif (blob := self.windows.get(key)) is not None:
+            elif (blob := self.buffers.get(key)) is not None:
                 if (state := SymbolState.decode(blob, message.partition)) is not None:
                     states[key] = state
         loop = asyncio.get_running_loop()
@@ -216,10 +216,10 @@ class FeaturePipeline:
                 return
             metrics.STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
             for job in jobs:
-                for key, (partition, blob) in job.windows.items():
-                    # Explicit partition: the window lives in the changelog partition of its candles.
-                    self.windows.data[key] = blob
-                    self.windows.send_changelog(partition, key, blob)
+                for key, (partition, blob) in job.buffers.items():
+                    # Explicit partition: the buffer lives in the changelog partition of its candles.
+                    self.buffers.data[key] = blob
+                    self.buffers.send_changelog(partition, key, blob)
             for job in jobs:
                 for event in job.events:
                     event.ack()
@@ -237,7 +237,7 @@ class FeaturePipeline:
             log.error("table recovery stalled: the worker exits to be restarted", stalled_s=round(stalled_s))
             await self.app.crash(RuntimeError(f"table recovery stalled for {stalled_s:.0f} s"))
 
-    async def forget_windows(self, app: faust.App, revoked: set, **kwargs: object) -> None:  # noqa: ARG002
+    async def forget_buffers(self, app: faust.App, revoked: set, **kwargs: object) -> None:  # noqa: ARG002
         self.latest.clear()  # the table is the truth once partitions move
         self.published.clear()
 

@@ -3,7 +3,7 @@
 faust cannot ride out a broker restart: its consumer's commit crashes the app on any error of
 the commit request (aiokafka's ``NodeNotReadyError`` while the broker is away, with no setting
 to retry it), and a crashed faust app ends its worker. A fresh worker process resumes exactly
-like one restarted after a kill: from the committed offsets, its windows rebuilt from the
+like one restarted after a kill: from the committed offsets, its candle buffers rebuilt from the
 changelog (commits only ever cover stored batches). So the worker runs as a child, restarted
 under the shared policy (``tickcast.supervise``, ``RESTART_*``).
 
