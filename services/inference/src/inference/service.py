@@ -36,6 +36,7 @@ from inference.redis_refill import RefillingRedisWriter
 from inference.redis_store import RedisStore, Retention
 from inference.restore import vectors_before_committed
 from inference.scoring import LiveScore, LiveScorer, base_close_of
+from inference.topic_tail import RecentHistory, read_recent_history
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +90,9 @@ class InferenceService:
         self._revoked: set[tuple[str, int]] = set()
         self._symbols_by_partition: dict[int, set[str]] = {}
         self._to_restore: list[TopicPartition] = []  # assigned features partitions whose windows are empty
+        self._candle_partitions: set[int] = set()  # assigned candles partitions: the symbols served here
+        self._to_seed: set[int] = set()  # assigned candles partitions whose live scores are not rebuilt yet
+        self._next_store_check = 0.0
         self.assigned = threading.Event()  # set once partitions are assigned: ready for input
 
     # ------------------------------------------------------------------ lifecycle
@@ -98,6 +102,7 @@ class InferenceService:
             self._start()  # inside: a start that fails (broker away) still stops the watcher it started
             while not stop.is_set():
                 self._swap_if_ready()
+                self._rebuild_if_needed()
                 messages = self._next_batch()
                 if messages:
                     self._process(messages)
@@ -143,6 +148,10 @@ class InferenceService:
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions assigned", partitions=[(p.topic, p.partition) for p in partitions])
         self._to_restore += [p for p in partitions if p.topic == self._features_topic]
+        candles = {p.partition for p in partitions if p.topic == self._candles_topic}
+        self._candle_partitions |= candles
+        self._to_seed |= candles
+        self._next_store_check = 0.0
         self.assigned.set()
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -150,6 +159,9 @@ class InferenceService:
         # fetched again from the committed offset): they must not be processed here.
         self._revoked.update((p.topic, p.partition) for p in partitions)
         gone: set[str] = set()
+        candles = {p.partition for p in partitions if p.topic == self._candles_topic}
+        self._candle_partitions -= candles
+        self._to_seed -= candles
         for p in partitions:
             if p.topic == self._features_topic:
                 gone |= self._symbols_by_partition.pop(p.partition, set())
@@ -222,6 +234,7 @@ class InferenceService:
         assert self._forecaster is not None and self._producer is not None and self._consumer is not None
         started = time.perf_counter()
         self._restore_windows()
+        self._rebuild_if_needed()  # partitions assigned while this batch was gathered are seeded first
         inbox = self._sort(messages)
         now_ms = int(time.time() * 1000)
         batch = self._forecaster.forecast(inbox.vectors, now_ms)
@@ -275,6 +288,77 @@ class InferenceService:
                 self._forecaster.windows.push(vector)
                 self._symbols_by_partition.setdefault(partition, set()).add(vector.symbol)
         log.info("lag windows restored", vectors=len(restored), partitions=[p.partition for p in partitions])
+
+    def _rebuild_if_needed(self) -> None:
+        """Rebuild from the topics what is missing: the live scores after an assignment, Redis after it lost data.
+
+        The candles, predictions and live scores Redis serves are derived from the topics; so are the
+        live scores kept in memory. Redis holds a marker per candle partition once it has its rebuild:
+        a marker gone means Redis came back empty, and that partition is written again.
+        """
+        now = time.monotonic()
+        if not self._to_seed and now < self._next_store_check:
+            return
+        self._next_store_check = now + self._settings.rebuild_check_seconds
+        owned = sorted(self._candle_partitions)
+        try:
+            in_store = set(self._store.rebuilt(owned))
+        except redis.RedisError:
+            in_store = None  # Redis away: seed the scores now, fill Redis once it answers
+        missing = [] if in_store is None else [p for p in owned if p not in in_store]
+        partitions = sorted(self._to_seed | set(missing))
+        if not partitions or not self._settings.rebuild_budget:
+            self._to_seed.clear()
+            return
+        started = time.perf_counter()
+        history = read_recent_history(self._settings.kafka, self._candles_topic, partitions,
+                                      self._predictions_topic, self._settings.rebuild_budget)
+        self._seed_scores(history)
+        self._to_seed.difference_update(partitions)
+        written = False
+        if in_store is not None:
+            try:
+                self._write_rebuild(history, missing)
+                written = True
+            except redis.RedisError as error:
+                log.warning("redis not rebuilt: it did not answer; tried again later", error=str(error))
+        log.info("rebuilt from the topics", partitions=partitions, redis_partitions=missing if written else [],
+                 candles=len(history.candles), predictions=len(history.predictions),
+                 symbols=len(history.symbols), seconds=round(time.perf_counter() - started, 2))
+
+    def _seed_scores(self, history: RecentHistory) -> None:
+        """Replay the recent candles and predictions into the live scorer, in the order they became known."""
+        interval_ms = self._settings.interval_ms
+        events: list[tuple[int, int, Candle | Prediction]] = [
+            (candle.open_time_ms + interval_ms, 0, candle)
+            for candle in history.candles if candle.interval == self._settings.interval
+        ]
+        events += [(p.as_of_ms + interval_ms, 1, p) for p in history.predictions]
+        events.sort(key=lambda event: (event[0], event[1]))
+        for _, _, item in events:
+            if isinstance(item, Candle):
+                self._scorer.on_candle(item.symbol, item.open_time_ms, item.close)
+            else:
+                self._scorer.on_prediction(item, base_close_of(item))
+        self._scorer.mark_recovered(history.symbols)
+        self._scorer.drain_changes()  # written below with every other score of these symbols
+        metrics.record_live(self._scorer.summaries(history.symbols))
+
+    def _write_rebuild(self, history: RecentHistory, missing: list[int]) -> None:
+        """Write the live scores, and for partitions Redis lost, the candles, predictions and served model."""
+        scores = self._scorer.summaries(history.symbols)
+        if not missing:
+            self._store.write_batch([], [], scores, publish=False)
+            return
+        candles, predictions = history.candles, history.predictions
+        step = 5000
+        for start in range(0, max(len(candles), len(predictions)), step):
+            self._store.write_batch(predictions[start : start + step], candles[start : start + step], [],
+                                    publish=False)
+        self._store.write_batch([], [], scores, publish=False)
+        if self._forecaster is not None:
+            self._store.write_served_model(self._forecaster.served)
+        self._store.mark_rebuilt(missing)
 
     def _recover_awaiting(self, candles: list[Candle]) -> None:
         """Before a symbol's first candle here, load its stored predictions still waiting for a candle.
