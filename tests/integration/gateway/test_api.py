@@ -162,11 +162,19 @@ def test_a_malformed_document_in_redis_is_left_out_not_served(http: httpx.Client
     assert [Prediction.parse(p) for p in http.get("/predictions/BTCUSDT").json()] == [good]
 
 
-def test_health_is_ready_when_redis_answers_and_metrics_count_requests(http: httpx.Client) -> None:
-    health = http.get("/health")
-    assert health.status_code == 200
-    assert health.json()["status"] == "ready"
+def test_health_is_ready_when_redis_answers_and_metrics_count_requests(
+    kafka_settings, redis_settings, start_gateway, http_client, wait_until
+) -> None:
+    with http_client(start_gateway(GatewaySettings())) as http:
+        # Ready once the (empty) trades topic has been read: nothing is stale, nothing unknown.
+        wait_until(lambda: http.get("/health").json()["status"] == "ready", 20)
+        health = http.get("/health")
+        assert health.status_code == 200
+        assert health.json()["problems"] == [] and health.json()["freshness"] == []
+        _check_metrics(http)
 
+
+def _check_metrics(http: httpx.Client) -> None:
     http.get("/predictions/NOSUCH1/latest")
     exposition = http.get("/metrics")
     assert exposition.status_code == 200

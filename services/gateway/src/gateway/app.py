@@ -22,7 +22,9 @@ from gateway.relay import PredictionRelay
 from gateway.routes import candles, dashboard, health, live, models, predictions, symbols
 from gateway.store import PredictionStore, RedisTimeouts, StoreUnavailable, connect, connection_name
 from gateway.symbol_requests import SymbolRequester
+from gateway.trade_tail import TradeTail
 from tickcast.redis_keys import RedisKeys
+from tickcast.topics import Topic, TopicNames
 
 log = structlog.get_logger(__name__)
 
@@ -83,7 +85,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.latest_reads = LatestReads(app.state.latest, app.state.store)
     app.state.symbol_requester = SymbolRequester(settings.kafka, settings.kafka_timeout_s)
+    app.state.trade_tail = TradeTail(
+        settings.kafka, TopicNames(settings.kafka)(Topic.TRADES), settings.trade_tail, settings.freshness_interval_s
+    )
     app.state.relay.start()
+    app.state.trade_tail.start()
     if not settings.api_keys:
         log.warning("no GATEWAY_API_KEYS: write endpoints are open to anyone who can reach the gateway")
     log.info(
@@ -96,6 +102,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.relay.stop()
+        await app.state.trade_tail.stop()
         await app.state.store.close()
         app.state.symbol_requester.close()
 
