@@ -9,6 +9,7 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
@@ -43,7 +44,12 @@ themselves, read from the online store (Redis) that inference keeps up to date.
 * **Live feed**: `WS /ws/predictions?symbols=BTCUSDT,ETHUSDT` sends each new prediction as one
   JSON text message (schema: `Prediction`) as soon as inference makes it; without `symbols`,
   every symbol. A malformed filter closes the socket with code 1008 and the reason.
-* **Write endpoints** need an `X-API-Key` header when the gateway is started with `GATEWAY_API_KEYS`.
+* **Bad requests**: a body that is not JSON at all is a `400`; a JSON body or parameter that breaks the
+  schema a `422`; an interval the candle builder does not make a `422` naming the ones it makes.
+* **Write endpoints** need an `X-API-Key` header when the gateway is started with `GATEWAY_API_KEYS`
+  (and only then does this document declare it); without keys they are open.
+* **Following a new symbol** (`POST /symbols`) works while the live feed runs: a replay or synthetic
+  feed does not take requests, and the answer is a `409` that says so.
 * **Dashboard** at `/`.
 """
 
@@ -125,9 +131,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings or GatewaySettings()
     app.add_exception_handler(StoreUnavailable, errors.store_unavailable)
     app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_exception_handler(RequestValidationError, errors.invalid_request)
     app.add_middleware(RequestMetricsMiddleware)
     predictions.add_latest_route(app)
-    routers = [module.router for module in (predictions, candles, symbols, models, health, live, dashboard)]
+    settings = app.state.settings
+    routers = [
+        predictions.router,
+        candles.make_router(settings.interval_list),
+        symbols.make_router(keys_required=bool(settings.api_keys)),
+        *(module.router for module in (models, health, live, dashboard)),
+    ]
     for router in routers:
         app.include_router(router)
     app.state.allowed_methods = errors.AllowedMethods([app.router, *routers])
