@@ -20,7 +20,7 @@ from gateway.fanout import PredictionFanout
 from gateway.latest_cache import LatestPredictions
 from gateway.metrics import RequestMetricsMiddleware
 from gateway.relay import PredictionRelay
-from gateway.routes import candles, dashboard, health, live, models, predictions, symbols
+from gateway.routes import candles, dashboard, docs, health, live, models, predictions, symbols
 from gateway.store import PredictionStore, RedisTimeouts, StoreUnavailable, connect, connection_name
 from gateway.symbol_requests import SymbolRequester
 from gateway.trade_tail import TradeTail
@@ -127,6 +127,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan,
+        # Served by routes.docs with their assets from the project, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings or GatewaySettings()
     app.add_exception_handler(StoreUnavailable, errors.store_unavailable)
@@ -139,7 +142,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         predictions.router,
         candles.make_router(settings.interval_list),
         symbols.make_router(keys_required=bool(settings.api_keys)),
-        *(module.router for module in (models, health, live, dashboard)),
+        *(module.router for module in (models, health, live, dashboard, docs)),
     ]
     for router in routers:
         app.include_router(router)
