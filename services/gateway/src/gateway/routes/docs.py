@@ -41,8 +41,9 @@ def _missing(page: str) -> HTMLResponse | None:
         return None
     return HTMLResponse(
         "<!doctype html><title>API documentation not built</title><h1>API documentation not built</h1>"
-        f"<p>Missing from static/vendor: {', '.join(absent)}. Run <code>services/gateway/frontend/build.sh</code> "
-        "(or <code>make install</code>) and reload; the raw document is at <a href='/openapi.json'>/openapi.json</a>.</p>",
+        f"<p>Missing from static/vendor: {', '.join(absent)}. "
+        "Run <code>services/gateway/frontend/build.sh</code> (or <code>make install</code>) and reload; "
+        "the raw document is at <a href='/openapi.json'>/openapi.json</a>.</p>",
         status_code=503,
     )
 
