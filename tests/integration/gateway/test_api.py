@@ -83,18 +83,26 @@ def test_history_pages_forward_from_since_and_defaults_to_the_newest(
     assert [Prediction.parse(p) for p in second_page] == predictions[6:10]
 
 
-def test_candles_come_per_interval_newest_last(http: httpx.Client, store_writer) -> None:
+def test_candles_come_per_interval_newest_last(
+    redis_settings, start_gateway, http_client, store_writer
+) -> None:
     minute_candles = [store_writer.candle(index=i, close=100.0 + i) for i in range(5)]
     five_minute = store_writer.candle(index=0, interval="5m", close=99.0)
     store_writer.add_candles(*minute_candles, five_minute)
 
-    assert [
-        Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"limit": 2}).json()
-    ] == minute_candles[3:]
-    assert [Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"interval": "5m"}).json()] == [
-        five_minute
-    ]
-    assert http.get("/candles/BTCUSDT", params={"interval": "1h"}).json() == []
+    # The intervals the candle builder makes (CANDLE_INTERVALS), the first being the default.
+    with http_client(start_gateway(GatewaySettings(candle_intervals="1m,5m,1h"))) as http:
+        assert [
+            Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"limit": 2}).json()
+        ] == minute_candles[3:]
+        assert [Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"interval": "5m"}).json()] == [
+            five_minute
+        ]
+        assert http.get("/candles/BTCUSDT", params={"interval": "1h"}).json() == []
+        # One it does not make is refused, naming those it makes.
+        refused = http.get("/candles/BTCUSDT", params={"interval": "7m"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["msg"] == "Input should be '1m', '5m' or '1h'"
 
 
 def test_symbols_lists_every_symbol_in_the_store(http: httpx.Client, store_writer) -> None:

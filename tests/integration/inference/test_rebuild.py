@@ -92,3 +92,27 @@ def test_flushed_redis_is_rebuilt_from_the_topics_while_running_and_live_scores_
         wait_for(lambda: all(live_count(s) == "15" for s in SYMBOLS), what="live scores carrying on after a restart")
     predictions = consume(kafka_settings, topics(Topic.PREDICTIONS), expected=15 * len(SYMBOLS), timeout=60)
     assert len(predictions) == 15 * len(SYMBOLS)
+
+
+def test_a_store_filled_from_another_kafka_cluster_is_discarded_and_rebuilt(
+    inference_settings, kafka_settings, topics, send, redis_client, keys
+):
+    registry = InMemoryChampions("m")
+    registry.register(LinearModel("m", "1", weight=2.0))
+    registry.set_champion("1")
+    _send_steps(send, range(3), range(8))  # on this cluster's topics, before inference runs
+    # What another cluster's topics had put in Redis (a broker whose data was wiped since).
+    redis_client.set(keys.kafka_cluster(), "another-cluster")
+    redis_client.sadd(keys.symbols(), "OLDUSDT")
+    redis_client.set(keys.latest_prediction("OLDUSDT"), "{}")
+    redis_client.sadd(keys.rebuilt_partitions(), 0, 1, 2)
+
+    with running(InferenceService(inference_settings, registry)):
+        consume(kafka_settings, topics(Topic.PREDICTIONS), expected=3 * len(SYMBOLS), timeout=60)
+        wait_for(lambda: redis_client.smembers(keys.symbols()) == set(SYMBOLS), timeout=30,
+                 what="the other cluster's symbols gone, this one's there")
+        wait_for(lambda: all(redis_client.hget(keys.live_metrics("m", s), "count") == "3" for s in SYMBOLS),
+                 what="live scores from this cluster's topics")
+    assert redis_client.get(keys.latest_prediction("OLDUSDT")) is None
+    assert redis_client.get(keys.kafka_cluster()) not in (None, "another-cluster")
+    assert redis_client.hget(keys.served_model(), "name") == "m"

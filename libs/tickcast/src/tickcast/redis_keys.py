@@ -49,5 +49,16 @@ class RedisKeys:
         """
         return f"{self.prefix}store:rebuilt-partitions"
 
+    def kafka_cluster(self) -> str:
+        """String: id of the Kafka cluster whose topics the store was filled from.
+
+        A store met by another cluster (a fresh broker, its data wiped) holds what those topics no
+        longer say: inference discards it and rebuilds from the cluster it runs against.
+        """
+        return f"{self.prefix}store:kafka-cluster"
+
+    def everything_pattern(self) -> str:
+        return f"{self.prefix}*"
+
     def live_metrics_pattern(self) -> str:
         return f"{self.prefix}model:live:*"

@@ -124,6 +124,26 @@ class RedisStore:
         if members:
             self._client.sadd(self.keys.rebuilt_partitions(), *members)
 
+    def kafka_cluster(self) -> str | None:
+        value = self._client.get(self.keys.kafka_cluster())
+        return None if value is None else value.decode()
+
+    def set_kafka_cluster(self, cluster_id: str) -> None:
+        self._client.set(self.keys.kafka_cluster(), cluster_id)
+
+    def forget_everything(self) -> int:
+        """Delete every key under the prefix (the store met another Kafka cluster); how many there were."""
+        deleted = 0
+        batch: list[bytes] = []
+        for key in self._client.scan_iter(match=self.keys.everything_pattern(), count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                deleted += self._client.unlink(*batch)
+                batch.clear()
+        if batch:
+            deleted += self._client.unlink(*batch)
+        return deleted
+
     def write_served_model(self, served: ServedModel) -> None:
         model = served.model
         self._client.hset(

@@ -93,6 +93,7 @@ class InferenceService:
         self._candle_partitions: set[int] = set()  # assigned candles partitions: the symbols served here
         self._to_seed: set[int] = set()  # assigned candles partitions whose live scores are not rebuilt yet
         self._next_store_check = 0.0
+        self._cluster_checked = False
         self.assigned = threading.Event()  # set once partitions are assigned: ready for input
 
     # ------------------------------------------------------------------ lifecycle
@@ -302,6 +303,8 @@ class InferenceService:
         self._next_store_check = now + self._settings.rebuild_check_seconds
         owned = sorted(self._candle_partitions)
         try:
+            if not self._cluster_checked:
+                self._discard_store_of_another_cluster()
             in_store = set(self._store.rebuilt(owned))
         except redis.RedisError:
             in_store = None  # Redis away: seed the scores now, fill Redis once it answers
@@ -325,6 +328,20 @@ class InferenceService:
         log.info("rebuilt from the topics", partitions=partitions, redis_partitions=missing if written else [],
                  candles=len(history.candles), predictions=len(history.predictions),
                  symbols=len(history.symbols), seconds=round(time.perf_counter() - started, 2))
+
+    def _discard_store_of_another_cluster(self) -> None:
+        """A store filled from another Kafka cluster's topics is not trusted: it is emptied, then rebuilt."""
+        assert self._consumer is not None
+        cluster = self._consumer.list_topics(timeout=10).cluster_id
+        if not cluster:
+            return  # the broker did not say; checked again next time
+        stored = self._store.kafka_cluster()
+        if stored is not None and stored != cluster:
+            deleted = self._store.forget_everything()
+            log.warning("redis held data of another Kafka cluster: discarded, rebuilt from this cluster's topics",
+                        redis_cluster=stored, kafka_cluster=cluster, keys_deleted=deleted)
+        self._store.set_kafka_cluster(cluster)
+        self._cluster_checked = True
 
     def _seed_scores(self, history: RecentHistory) -> None:
         """Replay the recent candles and predictions into the live scorer, in the order they became known."""
