@@ -14,6 +14,7 @@ import redis
 from inference.service import InferenceService
 from integration.inference.harness import running, wait_for
 from support.kafka import consume
+from tickcast.local_state import BrokerIdentity
 from tickcast.topics import Topic
 from unit.inference.linear_models import InMemoryChampions, LinearModel, candle, ret_for, vector
 
@@ -102,7 +103,7 @@ def test_a_store_filled_from_another_kafka_cluster_is_discarded_and_rebuilt(
     registry.set_champion("1")
     _send_steps(send, range(3), range(8))  # on this cluster's topics, before inference runs
     # What another cluster's topics had put in Redis (a broker whose data was wiped since).
-    redis_client.set(keys.kafka_cluster(), "another-cluster")
+    redis_client.set(keys.broker_identity(), BrokerIdentity("another-cluster", {}).to_json())
     redis_client.sadd(keys.symbols(), "OLDUSDT")
     redis_client.set(keys.latest_prediction("OLDUSDT"), "{}")
     redis_client.sadd(keys.rebuilt_partitions(), 0, 1, 2)
@@ -114,5 +115,6 @@ def test_a_store_filled_from_another_kafka_cluster_is_discarded_and_rebuilt(
         wait_for(lambda: all(redis_client.hget(keys.live_metrics("m", s), "count") == "3" for s in SYMBOLS),
                  what="live scores from this cluster's topics")
     assert redis_client.get(keys.latest_prediction("OLDUSDT")) is None
-    assert redis_client.get(keys.kafka_cluster()) not in (None, "another-cluster")
+    saved = BrokerIdentity.from_json(redis_client.get(keys.broker_identity()))
+    assert saved.cluster_id != "another-cluster" and topics(Topic.CANDLES) in saved.topics
     assert redis_client.hget(keys.served_model(), "name") == "m"

@@ -49,13 +49,13 @@ class RedisKeys:
         """
         return f"{self.prefix}store:rebuilt-partitions"
 
-    def kafka_cluster(self) -> str:
-        """String: id of the Kafka cluster whose topics the store was filled from.
+    def broker_identity(self) -> str:
+        """String: the ``tickcast.local_state.BrokerIdentity`` (JSON) of the topics the store was filled from.
 
-        A store met by another cluster (a fresh broker, its data wiped) holds what those topics no
-        longer say: inference discards it and rebuilds from the cluster it runs against.
+        A store met by another cluster (a fresh broker, its data wiped) or by a topic created again
+        holds what the topics no longer say: inference discards it and rebuilds from the topics.
         """
-        return f"{self.prefix}store:kafka-cluster"
+        return f"{self.prefix}store:broker-identity"
 
     def everything_pattern(self) -> str:
         return f"{self.prefix}*"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import redis
 
 from tickcast.contracts import Candle, Prediction
+from tickcast.local_state import BrokerIdentity
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import RedisSettings
 
@@ -124,15 +125,19 @@ class RedisStore:
         if members:
             self._client.sadd(self.keys.rebuilt_partitions(), *members)
 
-    def kafka_cluster(self) -> str | None:
-        value = self._client.get(self.keys.kafka_cluster())
-        return None if value is None else value.decode()
+    def broker_identity(self) -> BrokerIdentity | None:
+        """What the store was filled from; None when it does not say (or says it in an unreadable way)."""
+        value = self._client.get(self.keys.broker_identity())
+        try:
+            return None if value is None else BrokerIdentity.from_json(value.decode())
+        except (ValueError, KeyError, TypeError):
+            return None
 
-    def set_kafka_cluster(self, cluster_id: str) -> None:
-        self._client.set(self.keys.kafka_cluster(), cluster_id)
+    def set_broker_identity(self, identity: BrokerIdentity) -> None:
+        self._client.set(self.keys.broker_identity(), identity.to_json())
 
     def forget_everything(self) -> int:
-        """Delete every key under the prefix (the store met another Kafka cluster); how many there were."""
+        """Delete every key under the prefix (it was filled from other topics); how many there were."""
         deleted = 0
         batch: list[bytes] = []
         for key in self._client.scan_iter(match=self.keys.everything_pattern(), count=1000):

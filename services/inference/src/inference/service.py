@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from tickcast.contracts import Candle, ContractError, FeatureVector, Prediction
 from tickcast.kafka import DeliveryError, consumer_config, dead_letter
+from tickcast.local_state import mismatch, read_identity
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
@@ -97,7 +98,7 @@ class InferenceService:
         self._candle_partitions: set[int] = set()  # assigned candles partitions: the symbols served here
         self._to_seed: set[int] = set()  # assigned candles partitions whose live scores are not rebuilt yet
         self._next_store_check = 0.0
-        self._cluster_checked = False
+        self._identity_checked = False
         self.assigned = threading.Event()  # set once partitions are assigned: ready for input
 
     # ------------------------------------------------------------------ lifecycle
@@ -309,8 +310,8 @@ class InferenceService:
         self._next_store_check = now + self._settings.rebuild_check_seconds
         owned = sorted(self._candle_partitions)
         try:
-            if not self._cluster_checked:
-                self._discard_store_of_another_cluster()
+            if not self._identity_checked:
+                self._discard_store_of_other_topics()
             in_store = set(self._store.rebuilt(owned))
         except redis.RedisError:
             in_store = None  # Redis away: seed the scores now, fill Redis once it answers
@@ -335,19 +336,20 @@ class InferenceService:
                  candles=len(history.candles), predictions=len(history.predictions),
                  symbols=len(history.symbols), seconds=round(time.perf_counter() - started, 2))
 
-    def _discard_store_of_another_cluster(self) -> None:
-        """A store filled from another Kafka cluster's topics is not trusted: it is emptied, then rebuilt."""
-        assert self._consumer is not None
-        cluster = self._consumer.list_topics(timeout=10).cluster_id
-        if not cluster:
-            return  # the broker did not say; checked again next time
-        stored = self._store.kafka_cluster()
-        if stored is not None and stored != cluster:
+    def _discard_store_of_other_topics(self) -> None:
+        """A store filled from other topics (another cluster, a topic created again) is emptied, then rebuilt.
+
+        The same test as for local state (``tickcast.local_state``): the cluster id, each topic's id,
+        and partitions that end before where they ended when the store was last checked.
+        """
+        current = read_identity(self._settings.kafka, [self._candles_topic, self._predictions_topic])
+        saved = self._store.broker_identity()
+        if saved is not None and (reason := mismatch(saved, current)) is not None:
             deleted = self._store.forget_everything()
-            log.warning("redis held data of another Kafka cluster: discarded, rebuilt from this cluster's topics",
-                        redis_cluster=stored, kafka_cluster=cluster, keys_deleted=deleted)
-        self._store.set_kafka_cluster(cluster)
-        self._cluster_checked = True
+            log.warning("redis does not match the topics it was filled from: discarded, rebuilt from the topics",
+                        reason=reason, keys_deleted=deleted)
+        self._store.set_broker_identity(current)
+        self._identity_checked = True
 
     def _seed_scores(self, history: RecentHistory) -> None:
         """Replay the recent candles and predictions into the live scorer, in the order they became known."""
