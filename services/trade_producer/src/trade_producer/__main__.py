@@ -17,6 +17,7 @@ from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 from trade_producer.config import Settings
 from trade_producer.dumpfile import DumpKind, discover
+from trade_producer.exit_codes import ExitCode
 from trade_producer.shutdown import stop_on_signals
 from trade_producer.sink import TradeSink
 from trade_producer.topic_tail import read_high_water_marks
@@ -232,7 +233,7 @@ def backfill(
 
     from trade_producer.backfill import backfill as run_backfill
     from trade_producer.dedupe import id_space
-    from trade_producer.rest import ExchangeUnavailable
+    from trade_producer.rest import ExchangeRefused, ExchangeUnavailable
 
     start_ms, end_ms = _utc_ms(start), _utc_ms(end)
     if end_ms <= start_ms:
@@ -256,7 +257,7 @@ def backfill(
     with stop_on_signals() as stop:
         try:
             produced = asyncio.run(run(stop))
-        except ExchangeUnavailable as error:
+        except (ExchangeUnavailable, ExchangeRefused) as error:
             _fail(error)
         finally:
             sink.flush(settings.flush_timeout_seconds)
@@ -264,8 +265,16 @@ def backfill(
 
 
 def _fail(error: Exception) -> NoReturn:
-    log.error("exchange unreachable", error=str(error))
-    raise typer.Exit(code=2)
+    """End on an exchange that cannot or will not serve us: what happened, what to do, a distinct code."""
+    from trade_producer.rest import ExchangeBlocked, ExchangeRefused
+
+    if isinstance(error, ExchangeRefused):
+        code = ExitCode.EXCHANGE_BLOCKED if isinstance(error, ExchangeBlocked) else ExitCode.RESTRICTED_LOCATION
+        log.error("exchange refused access", status=error.status, error=str(error), exit_code=int(code))
+    else:
+        code = ExitCode.EXCHANGE_UNREACHABLE
+        log.error("exchange unreachable", error=str(error), exit_code=int(code))
+    raise typer.Exit(code=code)
 
 
 def _rest(settings: Settings) -> ExchangeRest:
@@ -303,7 +312,7 @@ def live(
     from trade_producer.config import parse_symbols
     from trade_producer.dedupe import id_space
     from trade_producer.live import LiveStreams
-    from trade_producer.rest import ExchangeUnavailable
+    from trade_producer.rest import ExchangeRefused, ExchangeUnavailable
     from trade_producer.symbol_requests import SymbolRequestListener, control_group
 
     settings = _settings()
@@ -346,7 +355,7 @@ def live(
 
     try:
         asyncio.run(run())
-    except ExchangeUnavailable as error:
+    except (ExchangeUnavailable, ExchangeRefused) as error:
         _fail(error)
     finally:
         sink.flush(settings.flush_timeout_seconds)

@@ -20,12 +20,13 @@ from typing import Any
 import structlog
 from binance.ws.reconnecting_websocket import ReconnectingWebsocket
 from binance.ws.streams import BinanceSocketManager, BinanceSocketType
+from websockets.exceptions import InvalidStatus
 
 from trade_producer.binance_format import RejectedInput, trade_from_stream
 from trade_producer.config import Settings
 from trade_producer.dedupe import id_space
 from trade_producer.metrics import GAP_FILL_TRADES, RECONNECTS, REJECTED_MESSAGES
-from trade_producer.rest import ExchangeRest, backoff_seconds
+from trade_producer.rest import ExchangeRefused, ExchangeRest, backoff_seconds, refusal
 from trade_producer.sink import TradeSink
 
 log = structlog.get_logger(__name__)
@@ -95,6 +96,8 @@ class LiveStreams:
         self._shards: list[Shard] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._rng = random.Random()
+        self._failure: BaseException | None = None
+        self._failed = asyncio.Event()
 
     @property
     def symbols(self) -> set[str]:
@@ -104,12 +107,24 @@ class LiveStreams:
         """Stream until ``stop`` is set."""
         for symbol in symbols:
             self.add_symbol(symbol)
-        await self._stop.wait()
+        waits = [asyncio.create_task(self._stop.wait()), asyncio.create_task(self._failed.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+        self._stop.set()
         # Connections notice the stop within RECV_SLICE_SECONDS and close cleanly; cancel stragglers.
         _done, pending = await asyncio.wait(self._tasks, timeout=RECV_SLICE_SECONDS * 10)
         for task in pending:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._failure is not None:
+            raise self._failure
+
+    def _fail(self, error: BaseException) -> None:
+        """Stop every connection and make :meth:`run` raise ``error`` (the first one wins)."""
+        if self._failure is None:
+            self._failure = error
+        self._failed.set()
 
     def add_symbol(self, symbol: str) -> bool:
         """Stream ``symbol`` too; its connection is reopened to subscribe. False if already streamed."""
@@ -145,29 +160,41 @@ class LiveStreams:
                     if socket.ws is not None:
                         # Closing first ends python-binance's read loop now, not at its next frame.
                         await socket.ws.close()
+            except ExchangeRefused as error:  # from a gap fill: no retry can help
+                self._fail(error)
+                return
+            except InvalidStatus as error:
+                status = error.response.status_code
+                body = error.response.body.decode(errors="replace") if error.response.body else ""
+                if refused := refusal(status, "websocket handshake", body):
+                    self._fail(refused)
+                    return
+                reason = "disconnect"
+                failures += 1
+                await self._back_off(shard, failures, error)
             except Exception as error:  # any failure of the connection means: back off and reconnect
                 reason = "disconnect"
-                delay = backoff_seconds(
-                    failures,
-                    self._settings.reconnect_initial_seconds,
-                    self._settings.reconnect_max_seconds,
-                    self._rng,
-                )
                 failures += 1
-                log.warning(
-                    "stream disconnected, reconnecting",
-                    connection=shard.index,
-                    error=f"{type(error).__name__}: {error}",
-                    retry_in_s=round(delay, 2),
-                    attempt=failures,
-                )
-                try:
-                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
-                except TimeoutError:
-                    pass
+                await self._back_off(shard, failures, error)
             else:
                 if reason != "stop":
                     log.info("stream reconnecting", connection=shard.index, reason=reason)
+
+    async def _back_off(self, shard: Shard, failures: int, error: BaseException) -> None:
+        delay = backoff_seconds(
+            failures - 1, self._settings.reconnect_initial_seconds, self._settings.reconnect_max_seconds, self._rng
+        )
+        log.warning(
+            "stream disconnected, reconnecting",
+            connection=shard.index,
+            error=f"{type(error).__name__}: {error}",
+            retry_in_s=round(delay, 2),
+            attempt=failures,
+        )
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=delay)
+        except TimeoutError:
+            pass
 
     async def _read(self, socket: ReconnectingWebsocket, shard: Shard) -> str:
         """Handle frames until the connection must be reopened; returns why."""

@@ -33,6 +33,49 @@ class ExchangeUnavailable(RuntimeError):
     """The exchange did not answer usefully after every retry; never papered over with fake data."""
 
 
+class ExchangeRefused(RuntimeError):
+    """The exchange refuses this client outright; retrying will not help, a person must act."""
+
+    status = 0
+
+    def __init__(self, where: str, detail: str) -> None:
+        self.where = where
+        self.detail = detail
+        super().__init__(f"{self.what} ({where}: HTTP {self.status} {detail}). {self.advice}")
+
+    what = ""
+    advice = ""
+
+
+class ExchangeBlocked(ExchangeRefused):
+    status = 403
+    what = "Binance's web application firewall blocked this client"
+    advice = (
+        "This IP or its request pattern was blocked, often after rate limits were ignored or from a "
+        "flagged network (VPN, cloud range). Wait before retrying, check nothing else on this IP floods the "
+        "API, or run from another network."
+    )
+
+
+class RestrictedLocation(ExchangeRefused):
+    status = 451
+    what = "Binance does not serve the location this runs from"
+    advice = (
+        "Run from a location Binance serves, or point TRADE_PRODUCER_BINANCE_API_URL and "
+        "TRADE_PRODUCER_BINANCE_STREAM_URL at the exchange that serves yours (for example Binance.US: "
+        "https://api.binance.us/api and wss://stream.binance.us:9443/)."
+    )
+
+
+REFUSALS: dict[int, type[ExchangeRefused]] = {403: ExchangeBlocked, 451: RestrictedLocation}
+
+
+def refusal(status: int, where: str, detail: str) -> ExchangeRefused | None:
+    """The refusal an HTTP status stands for, or None when it is not one."""
+    kind = REFUSALS.get(status)
+    return kind(where, detail[:300]) if kind else None
+
+
 def backoff_seconds(attempt: int, initial: float, ceiling: float, rng: random.Random) -> float:
     """Exponential back-off with full jitter: uniform in [initial/2, min(ceiling, initial * 2**attempt)]."""
     upper = min(ceiling, initial * 2**attempt)
@@ -44,6 +87,13 @@ def weight_pause_seconds(used_weight: int | None, budget: int, now_ms: int) -> f
     if used_weight is None or used_weight < budget:
         return 0.0
     return (MINUTE_MS - now_ms % MINUTE_MS) / 1000 + 0.05
+
+
+def _api_error_text(error: BinanceAPIException) -> str:
+    # python-binance puts a non-JSON body (a firewall's HTML page) into the message unreadably.
+    if str(error.message).startswith("Invalid JSON error message"):
+        return "(no JSON error body)"
+    return f"code {error.code}: {error.message}"
 
 
 def retry_after_seconds(headers: Any, default: float) -> float:
@@ -98,6 +148,8 @@ class ExchangeRest:
                 return result
             except BinanceAPIException as error:
                 self._read_weight(error.response)
+                if refused := refusal(error.status_code, f"REST {name}", _api_error_text(error)):
+                    raise refused from None
                 if error.status_code in (429, 418):
                     wait = retry_after_seconds(error.response.headers, default=60.0)
                     reason = "429 too many requests" if error.status_code == 429 else "418 banned"
