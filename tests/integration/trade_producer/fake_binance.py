@@ -74,6 +74,7 @@ class Market:
     price: float
     trades: list[dict[str, Any]] = field(default_factory=list)
     made_at: list[float] = field(default_factory=list)  # monotonic time each trade was made
+    database_stalled_at: int | None = None  # the database holds at most this many trades
 
     def make_trade(self, now_ms: int) -> dict[str, Any]:
         self.price = round(self.price * (1.0003 if self.next_id % 3 else 0.9996), 2)
@@ -187,15 +188,20 @@ class FakeBinance:
 
     # -- market ----------------------------------------------------------------------------------------------
 
-    def trade(self, symbol: str, count: int = 1) -> None:
-        """Make ``count`` trades now and publish them to connected streams."""
-        self._call(self._trade(symbol, count))
+    def trade(self, symbol: str, count: int = 1, in_database: bool = False) -> None:
+        """Make ``count`` trades now and publish them to connected streams.
 
-    async def _trade(self, symbol: str, count: int) -> None:
+        ``in_database``: as if they had been made long enough ago for the lagging database to hold them.
+        """
+        self._call(self._trade(symbol, count, in_database))
+
+    async def _trade(self, symbol: str, count: int, in_database: bool = False) -> None:
         market = self.markets[symbol]
         stream = f"{symbol.lower()}@trade"
         for _ in range(count):
             trade = market.make_trade(int(time.time() * 1000))
+            if in_database:
+                market.made_at[-1] -= self.db_lag_seconds
             frame = stream_frame(symbol, trade)
             for subscriber in list(self._subscribers):
                 if stream in subscriber.streams and not subscriber.socket.closed:
@@ -263,6 +269,11 @@ class FakeBinance:
                 await self._close(subscriber, "server shut down")
 
         self._loop.create_task(drop_later())
+
+    def stall_database(self) -> None:
+        """The database takes no new trades from now on (those made later are only in memory, if there)."""
+        for market in self.markets.values():
+            market.database_stalled_at = len(market.trades)
 
     def refuse_access(self, status: int | None) -> None:
         """Answer every REST call and websocket handshake with 403 (firewall) or 451 (location); None: stop."""
@@ -349,6 +360,8 @@ class FakeBinance:
         """The trades the database holds: those made at least ``db_lag_seconds`` ago."""
         market = self.markets[symbol]
         trades, made_at = list(market.trades), list(market.made_at)
+        if market.database_stalled_at is not None:
+            trades, made_at = trades[: market.database_stalled_at], made_at[: market.database_stalled_at]
         if self.db_lag_seconds <= 0:
             return trades
         visible_before = time.monotonic() - self.db_lag_seconds

@@ -63,7 +63,12 @@ def _start(settings: Settings) -> TopicNames:
 
 
 def _needed(topics: TopicNames) -> set[str]:
-    return {topics(Topic.TRADES), topics(Topic.SYMBOL_REQUESTS), topics.dlq(Topic.SYMBOL_REQUESTS)}
+    return {
+        topics(Topic.TRADES),
+        topics.dlq(Topic.TRADES),  # holes: trades the exchange never delivered
+        topics(Topic.SYMBOL_REQUESTS),
+        topics.dlq(Topic.SYMBOL_REQUESTS),
+    }
 
 
 @app.command()
@@ -233,6 +238,8 @@ def backfill(
 
     from trade_producer.backfill import backfill as run_backfill
     from trade_producer.dedupe import id_space
+    from trade_producer.holes import HoleRecorder
+    from trade_producer.range_fill import RangeFiller
     from trade_producer.rest import ExchangeRefused, ExchangeUnavailable
 
     start_ms, end_ms = _utc_ms(start), _utc_ms(end)
@@ -247,10 +254,13 @@ def backfill(
     )
     sink = TradeSink(settings.kafka, topic, marks)
 
+    holes = HoleRecorder(sink, topics.dlq(Topic.TRADES))
+
     async def run(stop: threading.Event) -> int:
         rest = _rest(settings)
+        filler = RangeFiller(rest, sink, holes, settings.gap_fill_deadline_seconds)
         try:
-            return await run_backfill(rest, sink, symbol, start_ms, end_ms, stop.is_set, progress=progress)
+            return await run_backfill(rest, sink, filler, symbol, start_ms, end_ms, stop.is_set, progress=progress)
         finally:
             await rest.close()
 
@@ -261,7 +271,15 @@ def backfill(
             _fail(error)
         finally:
             sink.flush(settings.flush_timeout_seconds)
-    log.info("backfill finished", symbol=symbol, produced=produced, skipped_duplicates=sink.skipped)
+    log.info(
+        "backfill finished", symbol=symbol, produced=produced, skipped_duplicates=sink.skipped, missing=holes.recorded
+    )
+    if holes.recorded:
+        log.error(
+            "backfill incomplete: trades missing, see the MissingTrades records on the dead-letter topic",
+            symbol=symbol, missing=holes.recorded, topic=topics.dlq(Topic.TRADES),
+        )  # fmt: skip
+        raise typer.Exit(code=ExitCode.TRADES_MISSING)
 
 
 def _fail(error: Exception) -> NoReturn:
@@ -340,7 +358,7 @@ def live(
             known = await rest.trading_symbols()
             if unknown := [name for name in names if name not in known]:
                 raise typer.BadParameter(f"not trading on the exchange: {', '.join(unknown)}")
-            streams = LiveStreams(settings, rest, sink, stop)
+            streams = LiveStreams(settings, rest, sink, stop, topics.dlq(Topic.TRADES))
             tasks = [asyncio.create_task(streams.run(names), name="streams")]
             if control:
                 tasks.append(

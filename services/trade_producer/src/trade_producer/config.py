@@ -33,7 +33,16 @@ class Settings(ServiceSettings):
         23 * 3600.0, gt=0, description="Reconnect proactively before Binance's 24 h connection limit."
     )
     gap_fill_max_trades: int = Field(
-        1_000_000, ge=0, description="Largest gap filled from REST after a reconnect; a bigger one is logged."
+        1_000_000, ge=0, description="Largest gap filled from REST after a reconnect; a bigger one is recorded as a hole."
+    )
+    gap_fill_deadline_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a fill keeps asking for trades the exchange's database does not hold yet; "
+        "then the missing ids are recorded as a hole (metric and trades.dlq).",
+    )
+    gap_fill_hold_trades: int = Field(
+        200_000, ge=1, description="Live trades of one symbol held back during its gap fill before it stops waiting."
     )
     rest_page_size: int = Field(1000, ge=1, le=1000, description="Trades per REST page (Binance max 1000).")
     rest_weight_budget: int = Field(

@@ -6,7 +6,13 @@ proactively before Binance's 24-hour limit. Gaps are found by trade id rather th
 by tracking disconnects: whenever a symbol's next live trade id is not the last
 produced id + 1 (after a reconnect, a restart, or a frame the exchange never sent),
 the missing ids are fetched from REST first, so the topic holds each trade once
-and in id order.
+and in id order. The exchange's trade database can lag its stream: a fill asks again
+until every missing id arrived or the deadline passed, and a hole that remains is
+counted and recorded on ``trades.dlq`` (:mod:`trade_producer.range_fill`). Meanwhile
+that symbol's live trades wait in order; the other symbols of the connection go on.
+
+Nothing here may block the event loop: Binance pings every 20 s and drops a connection
+that has not answered within a minute.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +29,13 @@ from binance.ws.reconnecting_websocket import ReconnectingWebsocket
 from binance.ws.streams import BinanceSocketManager, BinanceSocketType
 from websockets.exceptions import InvalidStatus
 
+from tickcast.contracts import Trade
 from trade_producer.binance_format import RejectedInput, trade_from_stream
 from trade_producer.config import Settings
 from trade_producer.dedupe import id_space
+from trade_producer.holes import HoleRecorder
 from trade_producer.metrics import GAP_FILL_TRADES, RECONNECTS, REJECTED_MESSAGES
+from trade_producer.range_fill import RangeEnd, RangeFiller
 from trade_producer.rest import ExchangeRefused, ExchangeRest, backoff_seconds, refusal
 from trade_producer.sink import TradeSink
 
@@ -88,7 +98,9 @@ class Shard:
 
 
 class LiveStreams:
-    def __init__(self, settings: Settings, rest: ExchangeRest, sink: TradeSink, stop: asyncio.Event) -> None:
+    def __init__(
+        self, settings: Settings, rest: ExchangeRest, sink: TradeSink, stop: asyncio.Event, dead_letter_topic: str
+    ) -> None:
         self._settings = settings
         self._rest = rest
         self._sink = sink
@@ -98,6 +110,15 @@ class LiveStreams:
         self._rng = random.Random()
         self._failure: BaseException | None = None
         self._failed = asyncio.Event()
+        self._held: dict[str, deque[Trade]] = {}  # symbols being gap-filled -> their live trades meanwhile
+        self._fills: set[asyncio.Task[None]] = set()
+        self._holes = HoleRecorder(sink, dead_letter_topic)
+        self._filler = RangeFiller(rest, sink, self._holes, settings.gap_fill_deadline_seconds)
+
+    @property
+    def filler(self) -> RangeFiller:
+        """How this process fills ranges of trades from REST (the control topic's backfills use it too)."""
+        return self._filler
 
     @property
     def symbols(self) -> set[str]:
@@ -114,9 +135,9 @@ class LiveStreams:
         self._stop.set()
         # Connections notice the stop within RECV_SLICE_SECONDS and close cleanly; cancel stragglers.
         _done, pending = await asyncio.wait(self._tasks, timeout=RECV_SLICE_SECONDS * 10)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for task in [*pending, *self._fills]:
+            task.cancel()  # a fill cut short records nothing: the next start resumes from the topic
+        await asyncio.gather(*self._tasks, *self._fills, return_exceptions=True)
         if self._failure is not None:
             raise self._failure
 
@@ -223,23 +244,55 @@ class LiveStreams:
         except RejectedInput as rejected:
             self._reject(rejected.reason, rejected.payload, detail=str(rejected))
             return
+        await self._accept(trade)
+
+    async def _accept(self, trade: Trade) -> None:
+        """Produce a live trade in id order: behind the fill of its symbol's gap, if one is running."""
+        held = self._held.get(trade.symbol)
+        if held is not None:
+            held.append(trade)  # the fill task produces it once the gap before it is settled
+            return
         last_id = self._sink.marks.get(id_space(trade.symbol, aggregate=False))
         if last_id is not None and trade.trade_id > last_id + 1:
-            await self._fill_gap(trade.symbol, last_id, trade.trade_id)
-        self._sink.send(trade)
+            # Filled in a task of its own, so other symbols on this connection keep streaming.
+            self._held[trade.symbol] = deque([trade])
+            task = asyncio.create_task(self._fill_then_release(trade.symbol), name=f"fill-{trade.symbol}")
+            self._fills.add(task)
+            task.add_done_callback(self._fill_done)
+            return
+        await self._sink.send_async(trade)
 
-    async def _fill_gap(self, symbol: str, last_id: int, next_id: int) -> None:
+    def _fill_done(self, task: asyncio.Task[None]) -> None:
+        self._fills.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self._fail(error)  # 403/451 or a bug: no retry can help
+
+    async def _fill_then_release(self, symbol: str) -> None:
+        held = self._held[symbol]
+        space = id_space(symbol, aggregate=False)
+        try:
+            while held:
+                trade = held[0]
+                last_id = self._sink.marks.get(space)
+                if last_id is not None and trade.trade_id > last_id + 1:
+                    await self._fill_gap(symbol, last_id, trade.trade_id, held)
+                held.popleft()
+                await self._sink.send_async(trade)
+        finally:
+            del self._held[symbol]  # no await between the last check of ``held`` and this
+
+    async def _fill_gap(self, symbol: str, last_id: int, next_id: int, held: deque[Trade]) -> None:
         missing = next_id - last_id - 1
         if missing > self._settings.gap_fill_max_trades:
-            log.error(
-                "gap too large to fill from REST; run a backfill for it",
-                symbol=symbol, after_trade_id=last_id, before_trade_id=next_id, missing=missing,
-            )  # fmt: skip
+            why = f"the gap is larger than TRADE_PRODUCER_GAP_FILL_MAX_TRADES ({self._settings.gap_fill_max_trades})"
+            await self._holes.record(symbol, last_id + 1, next_id - 1, "gap_fill", why)
             return
-        filled = 0
-        async for page in self._rest.trades_from(symbol, last_id + 1, "gap_fill", before_id=next_id):
-            for trade in page:
-                filled += self._sink.send(trade)
+        produced_before = self._sink.produced
+        hold_limit = self._settings.gap_fill_hold_trades
+        await self._filler.fill(
+            symbol, last_id + 1, RangeEnd(before_id=next_id), "gap_fill", give_up=lambda: len(held) > hold_limit
+        )
+        filled = self._sink.produced - produced_before
         GAP_FILL_TRADES.labels(symbol).inc(filled)
         log.info("gap filled", symbol=symbol, after_trade_id=last_id, before_trade_id=next_id, trades=filled)
 

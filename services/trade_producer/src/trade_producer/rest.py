@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -192,47 +192,38 @@ class ExchangeRest:
         )
         return int(rows[0]["f"]) if rows else None
 
-    async def trades_from(
-        self,
-        symbol: str,
-        from_id: int,
-        source: TradeSource,
-        before_id: int | None = None,
-        before_ms: int | None = None,
-    ) -> AsyncIterator[list[Trade]]:
-        """Pages of trades by id from ``from_id``, stopping before ``before_id`` or ``before_ms``."""
-        next_id = from_id
-        while before_id is None or next_id < before_id:
-            limit = self.page_size if before_id is None else min(self.page_size, before_id - next_id)
-            rows = await self._call(
-                "historicalTrades",
-                self.client.get_historical_trades,
-                symbol=symbol,
-                fromId=next_id,
-                limit=limit,
-            )
-            if not rows:
-                return
-            page: list[Trade] = []
-            finished = False
-            for row in rows:
-                try:
-                    trade = trade_from_rest(symbol, row, source)
-                except RejectedInput as rejected:
-                    REJECTED_MESSAGES.labels(source, rejected.reason).inc()
-                    log.warning(
-                        "REST row rejected", symbol=symbol, reason=str(rejected), raw=rejected.payload
-                    )
-                    continue
-                if (before_id is not None and trade.trade_id >= before_id) or (
-                    before_ms is not None and trade.timestamp_ms >= before_ms
-                ):
-                    finished = True
-                    break
-                page.append(trade)
-            if page:
-                yield page
-            last_id = int(rows[-1].get("id", next_id)) if isinstance(rows[-1], dict) else next_id
-            if finished or last_id < next_id:
-                return
-            next_id = last_id + 1
+    async def historical_trades(
+        self, symbol: str, from_id: int, limit: int, source: TradeSource
+    ) -> tuple[list[Trade], int | None]:
+        """Trades from the exchange's database by id from ``from_id``, and the id of the last row returned.
+
+        The database can lag the live stream: the newest trades may not be there yet.
+        """
+        rows = await self._call(
+            "historicalTrades", self.client.get_historical_trades, symbol=symbol, fromId=from_id, limit=limit
+        )
+        return self._trades(symbol, rows, source), _last_row_id(rows)
+
+    async def recent_trades(self, symbol: str, source: TradeSource) -> list[Trade]:
+        """The newest trades (up to 1000), which the exchange serves from memory, ahead of its database."""
+        rows = await self._call("trades", self.client.get_recent_trades, symbol=symbol, limit=1000)
+        return sorted(self._trades(symbol, rows, source), key=lambda trade: trade.trade_id)
+
+    def _trades(self, symbol: str, rows: Any, source: TradeSource) -> list[Trade]:
+        trades: list[Trade] = []
+        for row in rows or []:
+            try:
+                trades.append(trade_from_rest(symbol, row, source))
+            except RejectedInput as rejected:
+                REJECTED_MESSAGES.labels(source, rejected.reason).inc()
+                log.warning("REST row rejected", symbol=symbol, reason=str(rejected), raw=rejected.payload)
+        return trades
+
+
+def _last_row_id(rows: Any) -> int | None:
+    if not rows or not isinstance(rows[-1], dict):
+        return None
+    try:
+        return int(rows[-1]["id"])
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -104,7 +104,7 @@ class SymbolRequestListener:
         if lookback:
             end_ms = int(time.time() * 1000)
             produced = await backfill(
-                self._rest, self._sink, symbol, end_ms - lookback * 60_000, end_ms, progress=False
+                self._rest, self._sink, self._live.filler, symbol, end_ms - lookback * 60_000, end_ms, progress=False
             )
             log.info("requested symbol backfilled", symbol=symbol, lookback_minutes=lookback, trades=produced)
         self._live.add_symbol(symbol)
