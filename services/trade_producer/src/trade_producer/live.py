@@ -80,6 +80,18 @@ class TradeSocketManager(BinanceSocketManager):
         return socket
 
 
+def is_server_shutdown(message: Any) -> bool:
+    """Binance's notice that this connection's server is going away.
+
+    On a combined stream: ``{"stream": "!serverShutdown", "data": {"e": "serverShutdown", "E": ...}}``
+    (a raw stream sends the bare data).
+    """
+    if not isinstance(message, dict):
+        return False
+    data = message.get("data", message)
+    return isinstance(data, dict) and data.get("e") == "serverShutdown"
+
+
 class StreamBroken(RuntimeError):
     """The websocket reported an error or closed; the connection must be reopened."""
 
@@ -230,6 +242,10 @@ class LiveStreams:
             except TimeoutError:
                 self._sink.poll()
                 continue
+            if is_server_shutdown(message):
+                # Notice ahead of the drop: reconnect now (no back-off); the gap fill covers the switch.
+                log.info("exchange announced a server shutdown, reconnecting now", connection=shard.index)
+                return "server_shutdown"
             await self._handle(message)
         return "stop"
 
