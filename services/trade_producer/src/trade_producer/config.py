@@ -26,6 +26,9 @@ class Settings(ServiceSettings):
     streams_per_connection: int = Field(
         200, ge=1, le=1024, description="Symbols multiplexed on one websocket."
     )
+    stream_connections_per_5_minutes: int = Field(
+        250, ge=1, description="Websocket connection attempts allowed per 5 minutes (Binance: 300 per IP)."
+    )
     socket_queue_size: int = Field(10_000, ge=100, description="Messages buffered per websocket connection.")
     reconnect_initial_seconds: float = Field(1.0, gt=0, description="First back-off after a disconnect.")
     reconnect_max_seconds: float = Field(60.0, gt=0, description="Ceiling of the exponential back-off.")

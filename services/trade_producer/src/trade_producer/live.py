@@ -1,6 +1,9 @@
 """Live trades: multiplexed Binance websocket streams, reconnected and gap-filled so nothing is lost.
 
-Symbols are spread over connections of ``streams_per_connection`` streams each. A
+Symbols are spread over connections of ``streams_per_connection`` streams each; a
+symbol added later joins an open connection by a SUBSCRIBE request
+(:mod:`trade_producer.subscriptions`), and connection attempts stay within the exchange's
+limit (:mod:`trade_producer.connection_budget`). A
 connection is reopened with exponential back-off and jitter after any failure, and
 proactively before Binance's 24-hour limit. Gaps are found by trade id rather than
 by tracking disconnects: whenever a symbol's next live trade id is not the last
@@ -32,12 +35,14 @@ from websockets.exceptions import InvalidStatus
 from tickcast.contracts import Trade
 from trade_producer.binance_format import RejectedInput, trade_from_stream
 from trade_producer.config import Settings
+from trade_producer.connection_budget import ConnectionBudget
 from trade_producer.dedupe import id_space
 from trade_producer.holes import HoleRecorder
 from trade_producer.metrics import GAP_FILL_TRADES, RECONNECTS, REJECTED_MESSAGES
 from trade_producer.range_fill import RangeEnd, RangeFiller
 from trade_producer.rest import ExchangeRefused, ExchangeRest, backoff_seconds, refusal
 from trade_producer.sink import TradeSink
+from trade_producer.subscriptions import SubscribeRefused, Subscriptions
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +107,7 @@ class Shard:
 
     index: int
     symbols: list[str]
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    added: asyncio.Event = field(default_factory=asyncio.Event)  # symbols wait to be subscribed
 
     @property
     def streams(self) -> list[str]:
@@ -126,6 +131,7 @@ class LiveStreams:
         self._fills: set[asyncio.Task[None]] = set()
         self._holes = HoleRecorder(sink, dead_letter_topic)
         self._filler = RangeFiller(rest, sink, self._holes, settings.gap_fill_deadline_seconds)
+        self._budget = ConnectionBudget(settings.stream_connections_per_5_minutes)
 
     @property
     def filler(self) -> RangeFiller:
@@ -138,8 +144,7 @@ class LiveStreams:
 
     async def run(self, symbols: list[str]) -> None:
         """Stream until ``stop`` is set."""
-        for symbol in symbols:
-            self.add_symbol(symbol)
+        self.add_symbols(symbols)
         waits = [asyncio.create_task(self._stop.wait()), asyncio.create_task(self._failed.wait())]
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         for wait in waits:
@@ -160,21 +165,30 @@ class LiveStreams:
         self._failed.set()
 
     def add_symbol(self, symbol: str) -> bool:
-        """Stream ``symbol`` too; its connection is reopened to subscribe. False if already streamed."""
-        if symbol in self.symbols:
-            return False
-        shard = next(
-            (s for s in self._shards if len(s.symbols) < self._settings.streams_per_connection), None
-        )
-        if shard is None:
-            shard = Shard(index=len(self._shards), symbols=[symbol])
-            self._shards.append(shard)
-            self._tasks.append(asyncio.create_task(self._connection(shard), name=f"stream-{shard.index}"))
-        else:
-            shard.symbols.append(symbol)
-            shard.changed.set()
-        log.info("symbol streamed", symbol=symbol, connection=shard.index)
-        return True
+        """Stream ``symbol`` too; False if already streamed."""
+        return bool(self.add_symbols([symbol]))
+
+    def add_symbols(self, symbols: list[str]) -> list[str]:
+        """Stream these symbols too, all at once; returns those that were new.
+
+        They join a connection with room, by a SUBSCRIBE request on it when it is open (no
+        reconnect, no gap fill for the others); a new connection opens only when every one is full.
+        """
+        added: list[str] = []
+        for symbol in symbols:
+            if symbol in self.symbols:
+                continue
+            shard = next((s for s in self._shards if len(s.symbols) < self._settings.streams_per_connection), None)
+            if shard is None:
+                shard = Shard(index=len(self._shards), symbols=[symbol])
+                self._shards.append(shard)
+                self._tasks.append(asyncio.create_task(self._connection(shard), name=f"stream-{shard.index}"))
+            else:
+                shard.symbols.append(symbol)
+                shard.added.set()
+            added.append(symbol)
+            log.info("symbol streamed", symbol=symbol, connection=shard.index)
+        return added
 
     async def _connection(self, shard: Shard) -> None:
         failures = 0
@@ -184,12 +198,15 @@ class LiveStreams:
                 RECONNECTS.labels(reason).inc()
             manager = TradeSocketManager(self._rest.client, max_queue_size=self._settings.socket_queue_size)
             manager.STREAM_URL = self._settings.binance_stream_url
-            shard.changed.clear()
+            await self._within_connection_budget(shard)
+            if self._stop.is_set():
+                return
+            streams = list(shard.streams)
             try:
-                async with manager.multiplex_socket(shard.streams) as socket:
-                    log.info("stream connected", connection=shard.index, symbols=len(shard.symbols))
+                async with manager.multiplex_socket(streams) as socket:
+                    log.info("stream connected", connection=shard.index, symbols=len(streams))
                     failures = 0
-                    reason = await self._read(socket, shard)
+                    reason = await self._read(socket, shard, Subscriptions(set(streams)))
                     if socket.ws is not None:
                         # Closing first ends python-binance's read loop now, not at its next frame.
                         await socket.ws.close()
@@ -229,18 +246,47 @@ class LiveStreams:
         except TimeoutError:
             pass
 
-    async def _read(self, socket: ReconnectingWebsocket, shard: Shard) -> str:
+    async def _within_connection_budget(self, shard: Shard) -> None:
+        wait = self._budget.wait_seconds(time.monotonic())
+        if wait > 0:
+            log.warning(
+                "connection attempts at the exchange's limit, waiting",
+                connection=shard.index, seconds=round(wait, 1), limit=self._budget.limit,
+            )  # fmt: skip
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+        self._budget.spend(time.monotonic())
+
+    async def _read(self, socket: ReconnectingWebsocket, shard: Shard, subscriptions: Subscriptions) -> str:
         """Handle frames until the connection must be reopened; returns why."""
         opened = time.monotonic()
         while not self._stop.is_set():
-            if time.monotonic() - opened >= self._settings.connection_max_age_seconds:
+            now = time.monotonic()
+            if now - opened >= self._settings.connection_max_age_seconds:
                 return "max_age"
-            if shard.changed.is_set():
-                return "symbols_changed"
+            timeout = RECV_SLICE_SECONDS
             try:
-                message = await asyncio.wait_for(socket.recv(), timeout=RECV_SLICE_SECONDS)
+                subscriptions.check_overdue(now)
+                if shard.added.is_set():
+                    timeout = await self._subscribe(socket, shard, subscriptions, now)
+            except SubscribeRefused as refused:
+                log.warning("reopening the connection with every stream", connection=shard.index, error=str(refused))
+                return "subscribe_refused"
+            try:
+                message = await asyncio.wait_for(socket.recv(), timeout=timeout)
             except TimeoutError:
                 self._sink.poll()
+                continue
+            if Subscriptions.is_response(message):
+                try:
+                    confirmed = subscriptions.answer(message)
+                except SubscribeRefused as refused:
+                    log.warning("reopening the connection with every stream", connection=shard.index, error=str(refused))
+                    return "subscribe_refused"
+                if confirmed:
+                    log.info("streams subscribed on the open connection", connection=shard.index, streams=confirmed)
                 continue
             if is_server_shutdown(message):
                 # Notice ahead of the drop: reconnect now (no back-off); the gap fill covers the switch.
@@ -248,6 +294,22 @@ class LiveStreams:
                 return "server_shutdown"
             await self._handle(message)
         return "stop"
+
+    async def _subscribe(
+        self, socket: ReconnectingWebsocket, shard: Shard, subscriptions: Subscriptions, now: float
+    ) -> float:
+        """Send a SUBSCRIBE for the symbols added since; returns how long the next read may wait."""
+        wanted = shard.streams
+        if not subscriptions.waiting(wanted):
+            shard.added.clear()  # all asked for; the answers come as messages
+            return RECV_SLICE_SECONDS
+        request = subscriptions.next_request(wanted, now)
+        if request is None:  # too soon after the last request: come back when allowed
+            return max(subscriptions.seconds_until_allowed(now), 0.01)
+        if socket.ws is None:
+            raise SubscribeRefused("the connection closed before SUBSCRIBE could be sent")
+        await socket.ws.send(request)
+        return min(RECV_SLICE_SECONDS, subscriptions.min_interval)
 
     async def _handle(self, message: Any) -> None:
         if isinstance(message, dict) and message.get("e") == "error":

@@ -79,11 +79,13 @@ class SymbolRequestListener:
         if not requested:
             return
         trading = await self._rest.trading_symbols()
-        for symbol in requested:
-            if symbol in trading and symbol not in self._live.symbols:
-                await asyncio.to_thread(self._load_mark, symbol)
-                self._live.add_symbol(symbol)
-                log.info("requested symbol restored", symbol=symbol)
+        restore = [symbol for symbol in requested if symbol in trading and symbol not in self._live.symbols]
+        if not restore:
+            return
+        await asyncio.to_thread(self._load_marks, restore)
+        # All at once: one SUBSCRIBE (or the first connection's URL), not a reconnect per symbol.
+        self._live.add_symbols(restore)
+        log.info("requested symbols restored", symbols=restore)
 
     async def handle(self, message: Message) -> None:
         try:
@@ -100,7 +102,7 @@ class SymbolRequestListener:
             return
         lookback = request.lookback_minutes
         lookback = self._settings.control_lookback_minutes if lookback is None else lookback
-        await asyncio.to_thread(self._load_mark, symbol)
+        await asyncio.to_thread(self._load_marks, [symbol])
         if lookback:
             end_ms = int(time.time() * 1000)
             produced = await backfill(
@@ -109,14 +111,15 @@ class SymbolRequestListener:
             log.info("requested symbol backfilled", symbol=symbol, lookback_minutes=lookback, trades=produced)
         self._live.add_symbol(symbol)
 
-    def _load_mark(self, symbol: str) -> None:
-        # Trades of this symbol may already be on the topic (an earlier run, a replay).
-        space = id_space(symbol, aggregate=False)
+    def _load_marks(self, symbols: list[str]) -> None:
+        # Trades of these symbols may already be on the topic (an earlier run, a replay): one scan for all.
+        spaces = [id_space(symbol, aggregate=False) for symbol in symbols]
         marks = read_high_water_marks(
-            self._settings.kafka, self._topics(Topic.TRADES), [space], chunk=self._settings.dedupe_scan_chunk
+            self._settings.kafka, self._topics(Topic.TRADES), spaces, chunk=self._settings.dedupe_scan_chunk
         )
-        if (last := marks.get(space)) is not None:
-            self._sink.marks.raise_to(space, last)
+        for space in spaces:
+            if (last := marks.get(space)) is not None:
+                self._sink.marks.raise_to(space, last)
 
     def _refuse(self, message: Message, reason: str, error_type: str) -> None:
         REJECTED_MESSAGES.labels("control", error_type).inc()
