@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
+from support import infra
 from support.infra import ROOT
 from support.services import free_port
 
@@ -71,3 +73,39 @@ def own_redis(tmp_path: Path) -> Iterator[LocalRedis]:
         yield server
     finally:
         server.stop()
+
+
+class LocalKafka:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.controller_port = free_port()
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def script(self, action: str) -> float:
+        """Run ``kafka.sh <action>``; returns how long it took."""
+        env = {**os.environ, "TICKCAST_HOME": str(self.home), "KAFKA_PORT": str(self.port),
+               "KAFKA_CONTROLLER_PORT": str(self.controller_port), "KAFKA_HEAP_OPTS": "-Xms128m -Xmx512m"}
+        started = time.monotonic()
+        result = subprocess.run(["bash", str(infra.ROOT / "infra" / "kafka" / "kafka.sh"), action], env=env,
+                                capture_output=True, text=True, timeout=240, check=False)
+        assert result.returncode == 0, f"kafka.sh {action}: {result.stdout}\n{result.stderr}"
+        return time.monotonic() - started
+
+
+@pytest.fixture
+def own_broker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[LocalKafka]:
+    if kafka_bootstrap != f"127.0.0.1:{infra.TEST_KAFKA_PORT}":
+        pytest.skip(f"the tests use the broker at {kafka_bootstrap}, not the project's local Kafka: "
+                    "no broker of ours to restart")
+    if not shutil.which("java") or not (infra.ROOT / "infra" / "kafka" / ".build" / "lib" / ".installed").exists():
+        pytest.skip("local Kafka is not installed (infra/kafka/kafka.sh install)")
+    broker = LocalKafka(tmp_path / "kafka-home")
+    broker.script("start")
+    try:
+        yield broker
+    finally:
+        broker.script("stop")

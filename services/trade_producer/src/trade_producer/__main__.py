@@ -23,6 +23,7 @@ from trade_producer.sink import TradeSink
 from trade_producer.topic_tail import read_high_water_marks
 
 if TYPE_CHECKING:  # python-binance takes seconds to import: only live and backfill load it
+    from trade_producer.dedupe import HighWaterMarks
     from trade_producer.rest import ExchangeRest
 
 log = structlog.get_logger("trade_producer")
@@ -252,7 +253,7 @@ def backfill(
     marks = read_high_water_marks(
         settings.kafka, topic, [id_space(symbol, aggregate=False)], chunk=settings.dedupe_scan_chunk
     )
-    sink = TradeSink(settings.kafka, topic, marks)
+    sink = _exchange_sink(settings, topic, marks)
 
     holes = HoleRecorder(sink, topics.dlq(Topic.TRADES))
 
@@ -293,6 +294,15 @@ def _fail(error: Exception) -> NoReturn:
         code = ExitCode.EXCHANGE_UNREACHABLE
         log.error("exchange unreachable", error=str(error), exit_code=int(code))
     raise typer.Exit(code=code)
+
+
+def _exchange_sink(settings: Settings, topic: str, marks: HighWaterMarks) -> TradeSink:
+    """The sink of live and backfill: trades wait for an absent broker as long as configured."""
+    return TradeSink(
+        settings.kafka, topic, marks,
+        **{"queue.buffering.max.messages": settings.producer_queue_messages,
+           "delivery.timeout.ms": int(settings.delivery_timeout_seconds * 1000)},
+    )  # fmt: skip
 
 
 def _rest(settings: Settings) -> ExchangeRest:
@@ -346,7 +356,7 @@ def live(
         {id_space(name, aggregate=False) for name in names},
         chunk=settings.dedupe_scan_chunk,
     )
-    sink = TradeSink(settings.kafka, topic, marks)
+    sink = _exchange_sink(settings, topic, marks)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -29,6 +29,12 @@ class Settings(ServiceSettings):
     stream_connections_per_5_minutes: int = Field(
         250, ge=1, description="Websocket connection attempts allowed per 5 minutes (Binance: 300 per IP)."
     )
+    producer_queue_messages: int = Field(
+        500_000,
+        ge=100,
+        description="Trades the live and backfill producer queues while the broker is away; when full, "
+        "the stream waits without blocking its event loop.",
+    )
     socket_queue_size: int = Field(10_000, ge=100, description="Messages buffered per websocket connection.")
     reconnect_initial_seconds: float = Field(1.0, gt=0, description="First back-off after a disconnect.")
     reconnect_max_seconds: float = Field(60.0, gt=0, description="Ceiling of the exponential back-off.")
@@ -60,9 +66,15 @@ class Settings(ServiceSettings):
     dedupe_scan_chunk: int = Field(
         5_000, ge=1, description="Messages read per step when scanning the trades topic tail at start-up."
     )
-    # Above the producers' delivery.timeout.ms (120 s, tickcast.kafka): while the broker restarts,
-    # librdkafka keeps retrying the queued trades, and the exit flush must not give up before it does.
-    flush_timeout_seconds: float = Field(150.0, gt=0, description="Longest wait for delivery reports on exit.")
+    delivery_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How long the live and backfill producer retries a trade while the broker is away "
+        "(librdkafka's delivery.timeout.ms); the exchange connection is kept meanwhile.",
+    )
+    # Above every producer's delivery timeout (this service's, and tickcast.kafka's 120 s): while the broker
+    # restarts, librdkafka keeps retrying the queued trades, and the exit flush must not give up before it does.
+    flush_timeout_seconds: float = Field(330.0, gt=0, description="Longest wait for delivery reports on exit.")
 
     def symbol_list(self) -> list[str]:
         return parse_symbols(self.symbols)

@@ -50,6 +50,11 @@ MALFORMED = "__malformed_frame__"
 RECV_SLICE_SECONDS = 0.5  # how often a quiet connection checks for stop, age and symbol changes
 
 
+# ---- python-binance 1.0.37 internals overridden: here and nowhere else --------------------------------------
+# (FrameKeepingWebsocket._handle_message, MAX_RECONNECTS, TradeSocketManager._get_socket). Live SUBSCRIBE
+# requests go through ``socket.ws``, the public websockets connection python-binance exposes.
+
+
 class FrameKeepingWebsocket(ReconnectingWebsocket):
     """python-binance's websocket, changed in two ways.
 
@@ -83,6 +88,9 @@ class TradeSocketManager(BinanceSocketManager):
         socket = super()._get_socket(path, stream_url, prefix, is_binary, socket_type)
         socket.__class__ = FrameKeepingWebsocket  # same state, two behaviours changed (see above)
         return socket
+
+
+# ---- end of the python-binance overrides -------------------------------------------------------------------
 
 
 def is_server_shutdown(message: Any) -> bool:

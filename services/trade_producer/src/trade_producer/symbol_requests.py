@@ -64,7 +64,8 @@ class SymbolRequestListener:
                     log.warning("control topic error", topic=topic, error=str(message.error()))
                     continue
                 await self.handle(message)
-                consumer.commit(message=message, asynchronous=False)
+                # In a thread: a synchronous commit waits for the broker, and this loop answers the exchange's pings.
+                await asyncio.to_thread(consumer.commit, message=message, asynchronous=False)
         finally:
             consumer.close()
             self._dead_letters.flush()
@@ -91,14 +92,14 @@ class SymbolRequestListener:
         try:
             request = SymbolRequest.parse(message.value() or b"")
         except ContractError as error:
-            self._refuse(message, str(error), "ContractError")
+            await self._refuse(message, str(error), "ContractError")
             return
         symbol = request.symbol
         if symbol in self._live.symbols:
             log.info("symbol already streamed", symbol=symbol)
             return
         if symbol not in await self._rest.trading_symbols():
-            self._refuse(message, f"{symbol} is not a trading symbol on the exchange", "UnknownSymbol")
+            await self._refuse(message, f"{symbol} is not a trading symbol on the exchange", "UnknownSymbol")
             return
         lookback = request.lookback_minutes
         lookback = self._settings.control_lookback_minutes if lookback is None else lookback
@@ -121,14 +122,18 @@ class SymbolRequestListener:
             if (last := marks.get(space)) is not None:
                 self._sink.marks.raise_to(space, last)
 
-    def _refuse(self, message: Message, reason: str, error_type: str) -> None:
+    async def _refuse(self, message: Message, reason: str, error_type: str) -> None:
         REJECTED_MESSAGES.labels("control", error_type).inc()
         log.warning(
             "symbol request refused", reason=reason, raw=(message.value() or b"").decode(errors="replace")
         )
         letter = dead_letter(message, reason=reason, error_type=error_type, service=SERVICE)
-        self._dead_letters.send(self._topics.dlq(Topic.SYMBOL_REQUESTS), letter)
-        self._dead_letters.flush()
+
+        def deliver() -> None:  # waits for the broker: kept off the event loop, which answers the exchange's pings
+            self._dead_letters.send(self._topics.dlq(Topic.SYMBOL_REQUESTS), letter)
+            self._dead_letters.flush()
+
+        await asyncio.to_thread(deliver)
 
 
 def _requests_already_handled(consumer: Consumer, topic: str, timeout: float = 30.0) -> list[str]:
