@@ -8,8 +8,9 @@ send malformed or unknown frames.
 
 It also does what the real exchange does and a naive client never meets:
 
-- ``historicalTrades`` is served from a database that lags the stream by ``db_lag_seconds``
-  (``/api/v3/trades`` serves the last ``memory_trades`` trades from memory, without lag);
+- ``historicalTrades`` is served from a database that lags the stream by ``db_lag_seconds``, or
+  stops taking trades for a while (:meth:`FakeBinance.stall_database`); ``/api/v3/trades`` serves the
+  last ``memory_trades`` trades from memory, without lag;
 - ``serverShutdown`` notice on every combined stream, then the drop after a grace period;
 - HTTP 403 (the exchange's web application firewall) and 451 (restricted location) on REST
   and on the websocket handshake;
@@ -188,20 +189,15 @@ class FakeBinance:
 
     # -- market ----------------------------------------------------------------------------------------------
 
-    def trade(self, symbol: str, count: int = 1, in_database: bool = False) -> None:
-        """Make ``count`` trades now and publish them to connected streams.
+    def trade(self, symbol: str, count: int = 1) -> None:
+        """Make ``count`` trades now and publish them to connected streams."""
+        self._call(self._trade(symbol, count))
 
-        ``in_database``: as if they had been made long enough ago for the lagging database to hold them.
-        """
-        self._call(self._trade(symbol, count, in_database))
-
-    async def _trade(self, symbol: str, count: int, in_database: bool = False) -> None:
+    async def _trade(self, symbol: str, count: int) -> None:
         market = self.markets[symbol]
         stream = f"{symbol.lower()}@trade"
         for _ in range(count):
             trade = market.make_trade(int(time.time() * 1000))
-            if in_database:
-                market.made_at[-1] -= self.db_lag_seconds
             frame = stream_frame(symbol, trade)
             for subscriber in list(self._subscribers):
                 if stream in subscriber.streams and not subscriber.socket.closed:
@@ -274,6 +270,11 @@ class FakeBinance:
         """The database takes no new trades from now on (those made later are only in memory, if there)."""
         for market in self.markets.values():
             market.database_stalled_at = len(market.trades)
+
+    def resume_database(self) -> None:
+        """The stalled database catches up."""
+        for market in self.markets.values():
+            market.database_stalled_at = None
 
     def refuse_access(self, status: int | None) -> None:
         """Answer every REST call and websocket handshake with 403 (firewall) or 451 (location); None: stop."""

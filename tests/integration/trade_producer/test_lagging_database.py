@@ -37,15 +37,27 @@ def _gap_while_disconnected(fake: FakeBinance, symbol: str, before: int, during:
 def test_lagging_database_fill_waits_for_every_missing_trade(
     kafka_settings: KafkaSettings, topics: TopicNames
 ) -> None:
-    # The database shows trades 5 s late and memory keeps only the last 20: the start of the gap is
-    # in neither when the fill begins, so it must ask again until the database has caught up.
-    with FakeBinance({"BTCUSDT": 5_000}, db_lag_seconds=5.0, memory_trades=20) as fake:
+    # The database stops taking trades just before the gap and memory keeps only the last 20: the start
+    # of the gap is in neither when the fill begins, so it must ask again until the database catches up.
+    with FakeBinance({"BTCUSDT": 5_000}, memory_trades=20) as fake:
         metrics_port = _free_port()
         with live_producer(
             fake, "--symbols", "BTCUSDT", "--no-control", TRADE_PRODUCER_METRICS_PORT=str(metrics_port),
-            TRADE_PRODUCER_GAP_FILL_DEADLINE_SECONDS="30",
+            TRADE_PRODUCER_GAP_FILL_DEADLINE_SECONDS="60",
         ) as producer:  # fmt: skip
-            _gap_while_disconnected(fake, "BTCUSDT", before=20, during=300, after=10)
+            fake.wait_for_subscribers(1)
+            fake.trade("BTCUSDT", 20)
+            time.sleep(0.5)
+            fake.stall_database()
+            fake.drop_connections(refuse_for_seconds=1.0)
+            fake.trade("BTCUSDT", 300)
+            fake.wait_for_subscribers(1)
+            fake.trade("BTCUSDT", 10)
+            deadline = time.monotonic() + 60
+            while not any(r.path == "trades" for r in fake.requests) and time.monotonic() < deadline:
+                time.sleep(0.05)  # the fill's first pass: the database behind, memory not reaching back
+            time.sleep(1.0)
+            fake.resume_database()
             total = len(fake.all_trades("BTCUSDT"))
             _wait_for_count(kafka_settings, topics(Topic.TRADES), total)
             metrics = _scrape(metrics_port)
@@ -100,16 +112,24 @@ def test_trades_the_exchange_never_returns_are_a_counted_and_visible_hole(
 def test_backfill_up_to_now_takes_the_newest_trades_the_database_lacks(
     kafka_settings: KafkaSettings, topics: TopicNames
 ) -> None:
-    with FakeBinance({"SOLUSDT": 70_000}, db_lag_seconds=12.0, memory_trades=100) as fake:
-        fake.trade("SOLUSDT", 1_200, in_database=True)
-        fake.trade("SOLUSDT", 300)  # the last 100 in memory; the 200 before them nowhere until the database has them
+    with FakeBinance({"SOLUSDT": 70_000}, memory_trades=100) as fake:
+        fake.trade("SOLUSDT", 1_200)
+        fake.stall_database()
+        fake.trade("SOLUSDT", 300)  # the last 100 in memory; the 200 before them nowhere until the database resumes
         market = fake.all_trades("SOLUSDT")
-        result = subprocess.run(
+        process = subprocess.Popen(
             [sys.executable, "-m", "trade_producer", "backfill", "SOLUSDT", "--start", _iso(market[0]["time"]),
              "--no-progress"],
-            capture_output=True, text=True, timeout=120, cwd=ROOT,
-            env=exchange_env(fake, TRADE_PRODUCER_GAP_FILL_DEADLINE_SECONDS="30"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            env=exchange_env(fake, TRADE_PRODUCER_GAP_FILL_DEADLINE_SECONDS="60"),
         )  # fmt: skip
+        deadline = time.monotonic() + 90
+        while not any(r.path == "trades" for r in fake.requests) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until a first pass found the database behind and memory not reaching back
+        time.sleep(1.0)
+        fake.resume_database()
+        _out, stderr = process.communicate(timeout=120)
+        result = subprocess.CompletedProcess(process.args, process.returncode, "", stderr)
     assert result.returncode == 0, result.stderr[-3000:]
     trades = [Trade.parse(r.value) for r in read_topic(kafka_settings, topics(Topic.TRADES), expected=len(market))]
     assert [t.trade_id for t in trades] == [row["id"] for row in market]
