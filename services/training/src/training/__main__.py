@@ -182,13 +182,14 @@ def forecast(
     options: DatasetOptions,
     *,
     register: Annotated[bool, typer.Option(help="Register the set (champion alias) so inference serves it.")] = True,
+    neural: Annotated[bool, typer.Option(help="Also fit the TensorFlow quantile and log-RV networks.")] = True,
 ) -> None:
     """Distribution, volatility and p_up forecasters per horizon against their baselines; each target is
     served by a model only when it beats that target's best baseline; the set is registered."""
     from training.forecasting.commands import pooled_closes, train_forecasters
 
     settings = options.settings()
-    session, run_id, version = train_forecasters(settings, pooled_closes(options.data, settings), register)
+    session, run_id, version = train_forecasters(settings, pooled_closes(options.data, settings), register, neural)
     typer.echo(f"\n{session.forecaster_set.name} (MLflow run {run_id})"
                + (f", registered as v{version} (champion)" if version else ", not registered") + "\n")
     typer.echo(session.table)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tickcast.forecast import baselines, learned
+from tickcast.forecast import baselines, learned, mlp
 
 _KINDS: dict[str, Any] = {
     cls.kind: cls
@@ -12,6 +12,7 @@ _KINDS: dict[str, Any] = {
         baselines.LastHourVolatility, baselines.LogHarVolatility, baselines.GarchVolatility,
         baselines.ClimatologicalQuantiles, baselines.ScaledStudentT, baselines.TrailingFrequency,
         learned.HarFeaturesVolatility, learned.StandardizedQuantiles, learned.VolConditionalProbability,
+        mlp.MlpVolatility, mlp.MlpQuantiles,
     )
 }
 

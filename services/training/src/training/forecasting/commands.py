@@ -29,25 +29,25 @@ def pooled_closes(data: DataSource, settings: TrainingSettings) -> PooledCloses:
     return closes_from_frame(frame, settings.interval_ms(), "synthetic" if data.source == Source.synthetic else "store")
 
 
-def forecast_settings(settings: TrainingSettings) -> ForecastSettings:
-    return ForecastSettings(
+def forecast_settings(settings: TrainingSettings, neural: bool = True) -> ForecastSettings:
+    return ForecastSettings(neural=neural, seed=settings.seed,
         horizons=tuple(settings.horizon_list()), dead_band=settings.dead_band,
         validation_fraction=settings.validation_fraction, test_fraction=settings.test_fraction,
         margin=settings.gate_margin, alpha=settings.gate_alpha)
 
 
-def train_forecasters(settings: TrainingSettings, pooled: PooledCloses, register: bool = True
-                      ) -> tuple[ForecastSession, str, str | None]:
+def train_forecasters(settings: TrainingSettings, pooled: PooledCloses, register: bool = True,
+                      neural: bool = True) -> tuple[ForecastSession, str, str | None]:
     """Fit, score, gate; keep the report and every decision in MLflow; register the set. (session, run, version)"""
     name = forecast_set_name(settings.symbol_list(), settings.interval)
-    chosen = forecast_settings(settings)
+    chosen = forecast_settings(settings, neural)
     tracker = RunTracker(settings.registry)
     run_id = tracker.start(f"forecast {name}", params={
         "symbols": ",".join(pooled.symbols), "interval": settings.interval,
         "horizons": ",".join(map(str, chosen.horizons)), "dead_band": chosen.dead_band, "source": pooled.source,
         "validation_fraction": chosen.validation_fraction, "test_fraction": chosen.test_fraction,
         "alpha": chosen.alpha, "margin": chosen.margin, "coverage_tolerance": chosen.coverage_tolerance,
-        "volatility_margin": chosen.volatility_margin,
+        "volatility_margin": chosen.volatility_margin, "neural": chosen.neural,
     }, tags={"tickcast.model_name": name, "tickcast.kind": "forecaster-set"})
     try:
         session = run_forecast_session(pooled, chosen, settings.interval, name)

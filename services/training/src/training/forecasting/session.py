@@ -39,6 +39,8 @@ class ForecastSettings:
     coverage_tolerance: float = 0.02  # 80% / 90% coverage within ±2 points of nominal
     volatility_margin: float = 0.02  # a volatility forecaster other than the last hour's must beat it by 2%
     climatology_days: float = 30.0
+    neural: bool = True  # also fit the TensorFlow forecasters (a few seconds per horizon)
+    seed: int = 42
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def fit_horizon(pooled: PooledCloses, horizon: int, split: Split, settings: Fore
     garch_input = base.GarchVolatility.fit(train)  # the model's own input sees the training rows only
     har_features = learned.HarFeaturesVolatility.fit(
         train, validation, (garch_input.omega, garch_input.alpha, garch_input.beta))
-    return {
+    fitted = {
         "volatility": {"last_hour": (last_hour, False), "log_har": (log_har, False), "garch": (garch, False),
                        "har_features": (har_features, True)},
         "distribution": {
@@ -91,6 +93,14 @@ def fit_horizon(pooled: PooledCloses, horizon: int, split: Split, settings: Fore
                                 True),
         },
     }
+    if settings.neural:
+        from training.forecasting.tf_models import fit_mlp_quantiles, fit_mlp_volatility
+
+        fitted["volatility"]["mlp_volatility"] = (
+            fit_mlp_volatility(har_features, train, validation, settings.seed), True)
+        fitted["distribution"]["mlp_quantiles"] = (
+            fit_mlp_quantiles(har_features, har_features, train, validation, settings.seed), True)
+    return fitted
 
 
 @dataclass(frozen=True)
