@@ -1,0 +1,112 @@
+"""Distribution forecasts added to each prediction: pure logic, no I/O.
+
+Every symbol keeps its last day of closes (``HISTORY_CLOSES``, restored from the features topic after
+a restart like the lag windows). For a batch, each vector's close is pushed to its symbol's history
+and the history as of that vector becomes one row of a matrix; the forecaster set then forecasts
+every row and every horizon in one numpy call per forecaster, and the results are attached to the
+vectors' predictions. A symbol with less than a day of history gets the forecasts it can (NaN
+inputs give no forecast: its predictions carry none until the history fills).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+from tickcast.contracts import DistributionForecast, FeatureVector, Prediction
+from tickcast.forecast.forecaster_set import HISTORY_CLOSES, ForecasterSet
+from tickcast.forecast.history import History
+from tickcast.forecast.quantiles import LEVELS
+
+TARGETS = ("distribution", "volatility", "probability")
+
+
+class CloseHistories:
+    """Each symbol's last ``length`` closes on the candle grid (NaN for a missing candle)."""
+
+    def __init__(self, interval_ms: int, length: int = HISTORY_CLOSES) -> None:
+        self._interval_ms = interval_ms
+        self._length = length
+        self._closes: dict[str, deque[float]] = {}
+        self._last_ms: dict[str, int] = {}
+
+    def push(self, vector: FeatureVector) -> bool:
+        """Add the vector's close; False (nothing changed) for a replayed or older candle."""
+        if vector.close is None:
+            return False
+        last = self._last_ms.get(vector.symbol)
+        closes = self._closes.setdefault(vector.symbol, deque(maxlen=self._length))
+        if last is not None:
+            if vector.timestamp_ms <= last:
+                return False
+            missing = min(self._length, (vector.timestamp_ms - last) // self._interval_ms - 1)
+            closes.extend([math.nan] * missing)
+        closes.append(vector.close)
+        self._last_ms[vector.symbol] = vector.timestamp_ms
+        return True
+
+    def row(self, symbol: str) -> np.ndarray:
+        """The closes as a fixed-length row, NaN-padded at the front."""
+        closes = np.fromiter(self._closes.get(symbol, ()), dtype=np.float64)
+        return np.concatenate([np.full(self._length - len(closes), np.nan), closes])
+
+    def last_ms(self, symbol: str) -> int | None:
+        return self._last_ms.get(symbol)
+
+    def forget(self, symbols: set[str]) -> None:
+        for symbol in symbols:
+            self._closes.pop(symbol, None)
+            self._last_ms.pop(symbol, None)
+
+
+class DistributionAttacher:
+    def __init__(self, forecaster_set: ForecasterSet, histories: CloseHistories) -> None:
+        self.forecaster_set = forecaster_set
+        self.histories = histories
+
+    def attach(self, vectors: list[FeatureVector], predictions: list[Prediction | None]) -> list[Prediction | None]:
+        """``predictions[i]`` (the point prediction of ``vectors[i]``, None if refused) with its forecasts."""
+        rows, as_of, index = [], [], []
+        for i, vector in enumerate(vectors):
+            pushed = self.histories.push(vector)
+            if predictions[i] is not None and pushed:
+                rows.append(self.histories.row(vector.symbol))
+                as_of.append(vector.timestamp_ms)
+                index.append(i)
+        if not rows:
+            return predictions
+        closes = np.vstack(rows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = np.diff(np.log(closes), axis=1)
+            forecasts = self.forecaster_set.forecast(
+                History.windows(returns, np.asarray(as_of), self.forecaster_set.interval_ms))
+        out = list(predictions)
+        for row, i in enumerate(index):
+            prediction = predictions[i]
+            assert prediction is not None
+            extra = [self._one(prediction, h, forecasts[h], row, closes[row, -1]) for h in self.forecaster_set.horizons]
+            kept = [f for f in extra if f is not None]
+            if kept:
+                out[i] = Prediction(**{**prediction.model_dump(), "forecasts": kept})
+        return out
+
+    def _one(self, prediction: Prediction, horizon: int, forecast: object, row: int, close: float
+             ) -> DistributionForecast | None:
+        quantiles = forecast.quantiles[row]  # type: ignore[attr-defined]
+        p_up, p_down = float(forecast.p_up[row]), float(forecast.p_down[row])  # type: ignore[attr-defined]
+        volatility = float(forecast.volatility[row])  # type: ignore[attr-defined]
+        if not (np.all(np.isfinite(quantiles)) and math.isfinite(p_up) and math.isfinite(p_down)
+                and math.isfinite(volatility)):
+            return None
+        return DistributionForecast(
+            horizon=horizon,
+            target_time_ms=prediction.as_of_ms + horizon * self.forecaster_set.interval_ms,
+            quantile_levels=list(LEVELS),
+            return_quantiles=[float(q) for q in quantiles],
+            price_quantiles=[float(close * math.exp(q)) for q in quantiles],
+            p_up=p_up, p_down=min(p_down, 1.0 - p_up), dead_band=self.forecaster_set.dead_band,
+            forecast_volatility=volatility,
+            forecasters={target: self.forecaster_set.label(horizon, target) for target in TARGETS},
+        )
