@@ -46,7 +46,8 @@ def forward(layers: list[Dense], x: np.ndarray) -> np.ndarray:
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
-    return np.logaddexp(0.0, x)
+    with np.errstate(invalid="ignore"):  # rows without enough history are NaN, and stay so
+        return np.logaddexp(0.0, x)
 
 
 def non_crossing(raw: np.ndarray) -> np.ndarray:
