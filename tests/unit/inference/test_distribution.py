@@ -93,3 +93,32 @@ def test_version_1_predictions_still_parse_and_crossing_quantiles_are_refused() 
         Prediction.parse(bad)
     with pytest.raises(ContractError, match="schema_version"):
         Prediction.parse(old | {"schema_version": 3})
+
+
+def test_matured_forecasts_are_scored_with_the_close_at_their_target_time() -> None:
+    from inference.distribution_scoring import DistributionScorer
+
+    histories = CloseHistories(MINUTE)
+    scorer = DistributionScorer(histories, window=10)
+    attacher = DistributionAttacher(forecaster_set(), histories, scorer)
+    closes = 100 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 1e-3, HISTORY_CLOSES + 6)))
+    for minute in range(HISTORY_CLOSES):
+        histories.push(vector("AUSDT", minute, closes[minute]))
+    made = vector("AUSDT", HISTORY_CLOSES, closes[HISTORY_CLOSES])
+    [prediction] = attacher.attach([made], [prediction_for(made)])
+    assert prediction is not None and scorer.drain_changes() == {}
+    later = [vector("AUSDT", HISTORY_CLOSES + k, closes[HISTORY_CLOSES + k]) for k in range(1, 6)]
+    attacher.attach(later, [None] * len(later))  # closes only: the horizons 1 and 5 mature on the way
+    changes = scorer.drain_changes()
+    five = prediction.forecasts[1]
+    outcome = np.log(closes[HISTORY_CLOSES + 5] / closes[HISTORY_CLOSES])
+    realized = np.sum(np.diff(np.log(closes[HISTORY_CLOSES:HISTORY_CLOSES + 6])) ** 2)
+    distribution = changes[("AUSDT", 5, "distribution", "baseline student_t")]
+    q = np.asarray(five.return_quantiles)
+    assert distribution["coverage_80"] == float(q[1] <= outcome <= q[5]) and distribution["count"] == 1.0
+    volatility = changes[("AUSDT", 5, "volatility", "tickcast-forecast-btcusdt-1m v7 garch")]
+    ratio = realized / five.forecast_volatility**2
+    assert volatility["qlike"] == pytest.approx(ratio - np.log(ratio) - 1)
+    brier = changes[("AUSDT", 5, "probability", "baseline trailing_frequency")]["brier"]
+    assert brier == pytest.approx((0.3 - float(outcome > 5e-4)) ** 2)
+    assert ("AUSDT", 1, "distribution", "baseline student_t") in changes

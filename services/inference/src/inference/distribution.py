@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -62,15 +63,18 @@ class CloseHistories:
 
 
 class DistributionAttacher:
-    def __init__(self, forecaster_set: ForecasterSet, histories: CloseHistories) -> None:
+    def __init__(self, forecaster_set: ForecasterSet, histories: CloseHistories, scorer: Any = None) -> None:
         self.forecaster_set = forecaster_set
         self.histories = histories
+        self.scorer = scorer  # a DistributionScorer: told of each close as it enters, and of each new forecast
 
     def attach(self, vectors: list[FeatureVector], predictions: list[Prediction | None]) -> list[Prediction | None]:
         """``predictions[i]`` (the point prediction of ``vectors[i]``, None if refused) with its forecasts."""
         rows, as_of, index = [], [], []
         for i, vector in enumerate(vectors):
             pushed = self.histories.push(vector)
+            if pushed and self.scorer is not None:
+                self.scorer.on_vector(vector)  # forecasts maturing with this close, before it moves on
             if predictions[i] is not None and pushed:
                 rows.append(self.histories.row(vector.symbol))
                 as_of.append(vector.timestamp_ms)
@@ -90,6 +94,8 @@ class DistributionAttacher:
             kept = [f for f in extra if f is not None]
             if kept:
                 out[i] = Prediction(**{**prediction.model_dump(), "forecasts": kept})
+                if self.scorer is not None:
+                    self.scorer.on_prediction(out[i], float(vectors[i].close or 0.0))
         return out
 
     def _one(self, prediction: Prediction, horizon: int, forecast: object, row: int, close: float

@@ -31,6 +31,7 @@ from inference import metrics
 from inference.champion import ChampionSource, ChampionWatcher
 from inference.config import Settings
 from inference.distribution import CloseHistories, DistributionAttacher
+from inference.distribution_scoring import DistributionScorer
 from inference.forecaster_sets import ForecasterSetFollower, ForecasterSetSource
 from inference.forecasting import Forecaster, ForecastBatch
 from inference.model import PersistenceBaseline, ServedModel
@@ -76,6 +77,7 @@ class InferenceService:
         self._sets = None if forecaster_sets is None else ForecasterSetFollower(
             forecaster_sets, settings.interval, settings.champion_poll_seconds)
         self._histories = CloseHistories(settings.interval_ms)
+        self._distribution_scorer = DistributionScorer(self._histories, settings.live_window)
         self._topics = TopicNames(settings.kafka)
         self._features_topic = self._topics(Topic.FEATURES)
         self._candles_topic = self._topics(Topic.CANDLES)
@@ -163,6 +165,7 @@ class InferenceService:
         if self._forecaster is not None:
             self._forecaster.windows.forget(gone)
         self._histories.forget(gone)
+        self._distribution_scorer.forget(gone)
         self._scorer.forget(gone)
         log.info("partitions revoked", partitions=[(p.topic, p.partition) for p in partitions])
 
@@ -279,7 +282,9 @@ class InferenceService:
         by_index: list[Prediction | None] = [None] * len(vectors)
         for forecast in batch.forecasts:
             by_index[forecast.index] = forecast.prediction
-        attached = DistributionAttacher(forecaster_set, self._histories).attach(vectors, by_index)
+        attached = DistributionAttacher(forecaster_set, self._histories, self._distribution_scorer).attach(
+            vectors, by_index)
+        metrics.record_forecast_scores(self._distribution_scorer.drain_changes())
         forecasts = [replace(f, prediction=attached[f.index] or f.prediction) for f in batch.forecasts]
         return ForecastBatch(forecasts, batch.refusals)
 
