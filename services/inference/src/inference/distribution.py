@@ -22,6 +22,7 @@ from tickcast.forecast.history import History
 from tickcast.forecast.quantiles import LEVELS
 
 TARGETS = ("distribution", "volatility", "probability")
+_LEVELS = list(LEVELS)
 
 
 class CloseHistories:
@@ -86,33 +87,44 @@ class DistributionAttacher:
             returns = np.diff(np.log(closes), axis=1)
             forecasts = self.forecaster_set.forecast(
                 History.windows(returns, np.asarray(as_of), self.forecaster_set.interval_ms))
+        last_close = closes[:, -1]
+        per_horizon = {h: self._columns(f, last_close) | {
+            "labels": {target: self.forecaster_set.label(h, target) for target in TARGETS},
+            "ahead_ms": h * self.forecaster_set.interval_ms} for h, f in forecasts.items()}
         out = list(predictions)
         for row, i in enumerate(index):
             prediction = predictions[i]
             assert prediction is not None
-            extra = [self._one(prediction, h, forecasts[h], row, closes[row, -1]) for h in self.forecaster_set.horizons]
-            kept = [f for f in extra if f is not None]
+            kept = [self._one(prediction, h, columns, row) for h, columns in per_horizon.items()
+                    if columns["finite"][row]]
             if kept:
-                out[i] = Prediction(**{**prediction.model_dump(), "forecasts": kept})
+                # Built from validated parts (finite, sorted quantiles, probabilities summing to at
+                # most 1, positive prices): validating 1,000 symbols x 4 horizons again would cost
+                # more than the forecasts themselves.
+                out[i] = prediction.model_copy(update={"forecasts": kept})
                 if self.scorer is not None:
                     self.scorer.on_prediction(out[i], float(vectors[i].close or 0.0))
         return out
 
-    def _one(self, prediction: Prediction, horizon: int, forecast: object, row: int, close: float
-             ) -> DistributionForecast | None:
-        quantiles = forecast.quantiles[row]  # type: ignore[attr-defined]
-        p_up, p_down = float(forecast.p_up[row]), float(forecast.p_down[row])  # type: ignore[attr-defined]
-        volatility = float(forecast.volatility[row])  # type: ignore[attr-defined]
-        if not (np.all(np.isfinite(quantiles)) and math.isfinite(p_up) and math.isfinite(p_down)
-                and math.isfinite(volatility)):
-            return None
-        return DistributionForecast(
+    def _columns(self, forecast: Any, close: np.ndarray) -> dict[str, Any]:
+        quantiles = forecast.quantiles
+        p_up = np.clip(forecast.p_up, 0.0, 1.0)
+        p_down = np.minimum(np.clip(forecast.p_down, 0.0, 1.0), 1.0 - p_up)
+        finite = (np.all(np.isfinite(quantiles), axis=1) & np.isfinite(p_up) & np.isfinite(p_down)
+                  & np.isfinite(forecast.volatility) & (forecast.volatility >= 0))
+        prices = close[:, None] * np.exp(quantiles)
+        finite &= np.all(np.isfinite(prices) & (prices > 0), axis=1)
+        return {"finite": finite, "quantiles": quantiles.tolist(), "prices": prices.tolist(), "p_up": p_up.tolist(),
+                "p_down": p_down.tolist(), "volatility": forecast.volatility.tolist()}
+
+    def _one(self, prediction: Prediction, horizon: int, columns: dict[str, Any], row: int) -> DistributionForecast:
+        return DistributionForecast.model_construct(
             horizon=horizon,
-            target_time_ms=prediction.as_of_ms + horizon * self.forecaster_set.interval_ms,
-            quantile_levels=list(LEVELS),
-            return_quantiles=[float(q) for q in quantiles],
-            price_quantiles=[float(close * math.exp(q)) for q in quantiles],
-            p_up=p_up, p_down=min(p_down, 1.0 - p_up), dead_band=self.forecaster_set.dead_band,
-            forecast_volatility=volatility,
-            forecasters={target: self.forecaster_set.label(horizon, target) for target in TARGETS},
+            target_time_ms=prediction.as_of_ms + columns["ahead_ms"],
+            quantile_levels=_LEVELS,
+            return_quantiles=columns["quantiles"][row],
+            price_quantiles=columns["prices"][row],
+            p_up=columns["p_up"][row], p_down=columns["p_down"][row], dead_band=self.forecaster_set.dead_band,
+            forecast_volatility=columns["volatility"][row],
+            forecasters=columns["labels"],  # shared by the batch's forecasts of this horizon: never mutated
         )

@@ -94,7 +94,7 @@ class LogHarVolatility:
         per_candle = self.profile.per_candle(history)
         columns = [np.ones(history.rows)]
         for window in self.windows:
-            columns.append(np.log(np.maximum(history.trailing_variance(window, per_candle), self.floor)))
+            columns.append(np.log(np.maximum(history.trailing_variance(window, per_candle, self.profile.key), self.floor)))
         return np.column_stack(columns), self.profile.over_horizon(history, self.horizon)
 
     def variance(self, history: History) -> np.ndarray:

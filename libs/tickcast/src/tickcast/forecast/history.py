@@ -8,7 +8,8 @@ forecaster written against :class:`History` is the same function offline and liv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.signal import lfilter
@@ -24,6 +25,14 @@ class History:
     as_of_ms: np.ndarray  # (rows, length) open time of each return's candle
     interval_ms: int
     last_only: bool  # windows: only the last column is forecast
+    # Inputs several forecasters share (the same trailing variances, the same GARCH filter) are
+    # computed once per history: inference forecasts a batch with a dozen forecasters.
+    _cache: dict[tuple[object, ...], np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    def cached(self, key: tuple[object, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     @classmethod
     def series(cls, returns: np.ndarray, as_of_ms: np.ndarray, interval_ms: int) -> History:
@@ -48,11 +57,25 @@ class History:
     def as_of(self) -> np.ndarray:
         return self._out(self.as_of_ms)
 
-    def trailing_variance(self, window: int, scale: np.ndarray | None = None) -> np.ndarray:
+    def trailing_variance(self, window: int, scale: np.ndarray | None = None, scale_key: object = None
+                          ) -> np.ndarray:
         """Mean of r^2 (divided by ``scale`` per candle, if given) over the last ``window`` candles.
 
-        NaN when fewer than half of them are known.
+        NaN when fewer than half of them are known. ``scale_key`` names ``scale`` for the cache.
         """
+        if scale is not None and scale_key is None:
+            return self._trailing_variance(window, scale)
+        return self.cached(("variance", window, scale_key), lambda: self._trailing_variance(window, scale))
+
+    def _trailing_variance(self, window: int, scale: np.ndarray | None) -> np.ndarray:
+        if self.last_only:  # only the last ``window`` columns matter
+            squared = self.returns[:, -window:] ** 2
+            if scale is not None:
+                squared = squared / scale[:, -window:]
+            known = np.isfinite(squared)
+            count = known.sum(axis=1)
+            total = np.where(known, squared, 0.0).sum(axis=1)
+            return np.where(count >= max(1, window / 2), total / np.maximum(count, 1), np.nan)
         squared = self.returns**2
         if scale is not None:
             squared = squared / scale
@@ -71,6 +94,11 @@ class History:
 
     def trailing_return(self, window: int) -> np.ndarray:
         """Sum of the last ``window`` returns (unknown ones count as 0)."""
+        return self.cached(("return", window), lambda: self._trailing_return(window))
+
+    def _trailing_return(self, window: int) -> np.ndarray:
+        if self.last_only:
+            return np.nansum(self.returns[:, -window:], axis=1)
         filled = np.where(np.isfinite(self.returns), self.returns, 0.0)
         sums = np.concatenate([np.zeros((filled.shape[0], 1)), np.cumsum(filled, axis=1)], axis=1)
         if self.last_only:
@@ -81,6 +109,9 @@ class History:
     def garch_variance(self, omega: float, alpha: float, beta: float) -> np.ndarray:
         """GARCH(1,1) one-step variance for the candle after each row:
         s2[t+1] = omega + alpha r[t]^2 + beta s2[t], started at the unconditional variance."""
+        return self.cached(("garch", omega, alpha, beta), lambda: self._garch_variance(omega, alpha, beta))
+
+    def _garch_variance(self, omega: float, alpha: float, beta: float) -> np.ndarray:
         unconditional = omega / max(1e-12, 1 - alpha - beta)
         squared = np.where(np.isfinite(self.returns), self.returns**2, unconditional)
         # s2[t+1] - c = alpha r2[t] + beta (s2[t] - c) with c = omega / (1 - beta): a first-order filter.

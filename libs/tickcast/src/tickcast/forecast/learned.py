@@ -73,7 +73,7 @@ class HarFeaturesVolatility:
     def _features(self, history: History) -> tuple[np.ndarray, np.ndarray]:
         per_candle = self.profile.per_candle(history)
         seasonal = self.profile.over_horizon(history, self.horizon)
-        variances = [np.maximum(history.trailing_variance(w, per_candle), self.floor) for w in FEATURE_WINDOWS]
+        variances = [np.maximum(history.trailing_variance(w, per_candle, self.profile.key), self.floor) for w in FEATURE_WINDOWS]
         columns = [np.log(v) for v in variances]
         columns.append(np.log(seasonal))
         middle = history.position_in_day(max(1, self.horizon // 2)) / DAY_MS * 2 * np.pi

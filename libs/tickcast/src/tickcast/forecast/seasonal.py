@@ -35,12 +35,21 @@ class SeasonalProfile:
         raw = np.where(count > 0, total / np.maximum(count, 1) / overall, 1.0)
         return cls(bucket_ms, (1 - shrink) * raw + shrink)
 
+    @property
+    def key(self) -> tuple[object, ...]:
+        """Names this profile in a history's cache: equal profiles share their computations."""
+        return ("profile", self.bucket_ms, self.factors.tobytes())
+
     def per_candle(self, history: History) -> np.ndarray:
         """The factor of each return's own candle, shaped like ``history.returns``."""
-        return self.factors[(history.as_of_ms % DAY_MS) // self.bucket_ms]
+        return history.cached(("per_candle", *self.key),
+                              lambda: self.factors[(history.as_of_ms % DAY_MS) // self.bucket_ms])
 
     def over_horizon(self, history: History, horizon: int) -> np.ndarray:
         """Mean factor over the H candles after each forecast row."""
+        return history.cached(("over_horizon", horizon, *self.key), lambda: self._over_horizon(history, horizon))
+
+    def _over_horizon(self, history: History, horizon: int) -> np.ndarray:
         total = np.zeros(history.rows)
         for k in range(1, horizon + 1):
             total += self.factors[history.position_in_day(k) // self.bucket_ms]
