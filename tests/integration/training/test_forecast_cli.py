@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from tickcast.forecast.history import History
 from tickcast.forecast.store import forecast_set_name, load_forecaster_set
 from training.__main__ import app
-from training.config import RegistrySettings
-from training.mlflow_support import mlflow_client
+from tickcast.registry.settings import RegistrySettings
+from tickcast.registry.mlflow_support import mlflow_client
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

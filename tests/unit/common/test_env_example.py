@@ -17,6 +17,8 @@ CONFIG_MODULES = [
     "tickcast.settings",
     "tickcast.supervise",
     "tickcast.lag",
+    "tickcast.registry.settings",
+    "tickcast.store.settings",
     "trade_producer.config",
     "candle_builder.config",
     "feature_pipeline.config",

@@ -18,7 +18,7 @@ app = typer.Typer(help="Tickcast inference: features in, predictions out (Kafka 
 def _model_name(settings: Settings) -> str:
     if settings.model_name:
         return settings.model_name
-    from training.serving import registered_model_name
+    from tickcast.serving import registered_model_name
 
     return registered_model_name(settings.symbol_list, settings.interval, settings.horizon)
 
@@ -48,7 +48,7 @@ def _forecaster_sets(settings: Settings) -> object:
     if not settings.forecasts:
         return None
     from tickcast.forecast.store import forecast_set_name
-    from training.config import RegistrySettings
+    from tickcast.registry.settings import RegistrySettings
 
     from inference.forecaster_sets import RegistryForecasterSets
 

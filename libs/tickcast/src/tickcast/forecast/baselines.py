@@ -53,7 +53,7 @@ class LastHourVolatility:
         return {"kind": self.kind, "horizon": self.horizon, "window": self.window}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> LastHourVolatility:
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> LastHourVolatility:
         return cls(int(data["horizon"]), int(data["window"]))
 
 
@@ -107,7 +107,7 @@ class LogHarVolatility:
                 "profile": self.profile.to_json()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> LogHarVolatility:
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> LogHarVolatility:
         return cls(int(data["horizon"]), tuple(data["windows"]), np.asarray(data["coefficients"]),
                    float(data["floor"]), float(data["scale"]), SeasonalProfile.from_json(data["profile"]))
 
@@ -152,7 +152,7 @@ class GarchVolatility:
                 "beta": self.beta}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> GarchVolatility:
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> GarchVolatility:
         return cls(int(data["horizon"]), float(data["omega"]), float(data["alpha"]), float(data["beta"]))
 
 
@@ -181,7 +181,7 @@ class ClimatologicalQuantiles:
         return {"kind": self.kind, "horizon": self.horizon, "quantiles": self.quantiles.tolist(), "days": self.days}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ClimatologicalQuantiles:
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> ClimatologicalQuantiles:
         return cls(int(data["horizon"]), np.asarray(data["quantiles"]), float(data["days"]))
 
 
@@ -216,10 +216,8 @@ class ScaledStudentT:
                 "df": self.df, "scale": self.scale}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ScaledStudentT:
-        from tickcast.forecast.registry import forecaster_from_json
-
-        return cls(int(data["horizon"]), forecaster_from_json(data["volatility"]), float(data["df"]),
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> ScaledStudentT:
+        return cls(int(data["horizon"]), load(data["volatility"]), float(data["df"]),
                    float(data["scale"]))
 
 
@@ -252,7 +250,7 @@ class TrailingFrequency:
                 "p_down": self.p_down, "days": self.days}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TrailingFrequency:
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> TrailingFrequency:
         return cls(int(data["horizon"]), float(data["dead_band"]), float(data["p_up"]), float(data["p_down"]),
                    float(data["days"]))
 

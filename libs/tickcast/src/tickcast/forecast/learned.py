@@ -98,7 +98,7 @@ class HarFeaturesVolatility:
                 "profile": self.profile.to_json(), "garch": list(self.garch), "ridge": self.ridge}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> HarFeaturesVolatility:
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> HarFeaturesVolatility:
         return cls(int(data["horizon"]), np.asarray(data["coefficients"]), np.asarray(data["mean"]),
                    np.asarray(data["std"]), float(data["floor"]), float(data["scale"]),
                    SeasonalProfile.from_json(data["profile"]), tuple(data["garch"]), float(data["ridge"]))
@@ -154,10 +154,8 @@ class StandardizedQuantiles:
                 "z_quantiles": self.z_quantiles.tolist()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> StandardizedQuantiles:
-        from tickcast.forecast.registry import forecaster_from_json
-
-        return cls(int(data["horizon"]), forecaster_from_json(data["volatility"]), np.asarray(data["z_quantiles"]))
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> StandardizedQuantiles:
+        return cls(int(data["horizon"]), load(data["volatility"]), np.asarray(data["z_quantiles"]))
 
 
 @dataclass(frozen=True)
@@ -192,8 +190,6 @@ class VolConditionalProbability:
                 "probabilities": self.probabilities.tolist()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> VolConditionalProbability:
-        from tickcast.forecast.registry import forecaster_from_json
-
-        return cls(int(data["horizon"]), float(data["dead_band"]), forecaster_from_json(data["volatility"]),
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> VolConditionalProbability:
+        return cls(int(data["horizon"]), float(data["dead_band"]), load(data["volatility"]),
                    np.asarray(data["z_grid"]), np.asarray(data["probabilities"]))

@@ -35,7 +35,7 @@ class Dense:
         return {"weights": self.weights.tolist(), "bias": self.bias.tolist(), "activation": self.activation}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Dense:
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> Dense:
         return cls(np.asarray(data["weights"]), np.asarray(data["bias"]), str(data["activation"]))
 
 
@@ -79,7 +79,7 @@ class MlpVolatility:
                 "layers": [layer.to_json() for layer in self.layers], "scale": self.scale}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> MlpVolatility:
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> MlpVolatility:
         return cls(int(data["horizon"]), HarFeaturesVolatility.from_json(data["features"]),
                    [Dense.from_json(layer) for layer in data["layers"]], float(data["scale"]))
 
@@ -102,8 +102,6 @@ class MlpQuantiles:
                 "features": self.features.to_json(), "layers": [layer.to_json() for layer in self.layers]}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> MlpQuantiles:
-        from tickcast.forecast.registry import forecaster_from_json
-
-        return cls(int(data["horizon"]), forecaster_from_json(data["volatility"]),
+    def from_json(cls, data: dict[str, Any], load: Any = None) -> MlpQuantiles:
+        return cls(int(data["horizon"]), load(data["volatility"]),
                    HarFeaturesVolatility.from_json(data["features"]), [Dense.from_json(x) for x in data["layers"]])

@@ -24,7 +24,9 @@ def register_kind(cls: Any) -> Any:
 
 
 def forecaster_from_json(data: dict[str, Any]) -> Any:
+    """The forecaster ``data`` describes; a forecaster holding another one (a volatility) gets it back
+    through this same function, passed as ``load``."""
     kind = data.get("kind")
     if kind not in _KINDS:
         raise ValueError(f"unknown forecaster kind {kind!r}; known: {sorted(_KINDS)}")
-    return _KINDS[kind].from_json(data)
+    return _KINDS[kind].from_json(data, forecaster_from_json)

@@ -54,7 +54,7 @@ def pool(frames: dict[str, pd.DataFrame], interval_ms: int, source: str, time_co
 def closes_from_klines(root: Path, symbols: Sequence[str], interval: str, interval_ms: int, start: date,
                        end: date) -> PooledCloses:
     """Exchange kline files for days ``start`` .. ``end`` - 1, plus a warm-up day before ``start``."""
-    from feature_pipeline.loaders import DumpFileLoader
+    from tickcast.store.loaders import DumpFileLoader
 
     loader = DumpFileLoader(root)
     frames = {}

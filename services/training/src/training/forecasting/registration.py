@@ -14,8 +14,8 @@ import structlog
 from tickcast.forecast.forecaster_set import ForecasterSet
 from tickcast.forecast.store import CHAMPION_ALIAS
 
-from training.config import RegistrySettings
-from training.mlflow_support import mlflow_client
+from tickcast.registry.settings import RegistrySettings
+from tickcast.registry.mlflow_support import mlflow_client
 
 log = structlog.get_logger(__name__)
 
