@@ -3,6 +3,8 @@ service restores each symbol's close history from the features topic (real broke
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from inference.service import InferenceService
@@ -67,6 +69,9 @@ def test_distributions_on_the_topic_and_in_redis_and_history_restored_after_a_re
             assert band.forecasters["distribution"] == "baseline student_t"
     latest = Prediction.parse(redis_client.get(keys.latest_prediction("BTCUSDT")))
     assert [f.horizon for f in latest.forecasts] == [1, 5, 15]
+    served = json.loads(redis_client.hget(keys.served_model(), "forecasters"))  # shown by /models
+    assert (served["name"], served["version"], served["horizons"]) == ("tickcast-forecast-test-1m", "4", [1, 5, 15])
+    assert served["served"]["h5"]["volatility"] == "tickcast-forecast-test-1m v4 garch"
 
     # A new process of the same group: the closes before its committed offset are read back, so the
     # very next vectors get their forecasts (a fresh history of two closes would give none).

@@ -49,6 +49,7 @@ class ForecasterSetFollower:
         self._poll_seconds = poll_seconds
         self._checked = -float("inf")
         self.current: ForecasterSet | None = None
+        self.changed = False  # a new set was loaded since the caller last looked
 
     def refresh(self) -> ForecasterSet | None:
         """The set to serve now: a newer champion is loaded when the poll interval has passed."""
@@ -73,4 +74,17 @@ class ForecasterSetFollower:
                      served={f"h{h}": {t: loaded.label(h, t) for t in ("distribution", "volatility", "probability")}
                              for h in loaded.horizons})
         self.current = loaded
+        self.changed = loaded is not None
         return loaded
+
+
+def summary(forecaster_set: ForecasterSet) -> dict[str, object]:
+    """Who serves each target at each horizon, and the gate's reasons: what ``/models`` shows."""
+    return {
+        "name": forecaster_set.name,
+        "version": forecaster_set.version,
+        "horizons": forecaster_set.horizons,
+        "served": {f"h{h}": {t: forecaster_set.label(h, t) for t in ("distribution", "volatility", "probability")}
+                   for h in forecaster_set.horizons},
+        "decisions": forecaster_set.info.get("decisions", []),
+    }

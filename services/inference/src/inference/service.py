@@ -33,6 +33,7 @@ from inference.config import Settings
 from inference.distribution import CloseHistories, DistributionAttacher
 from inference.distribution_scoring import DistributionScorer
 from inference.forecaster_sets import ForecasterSetFollower, ForecasterSetSource
+from inference.forecaster_sets import summary as forecaster_set_summary
 from inference.forecasting import Forecaster, ForecastBatch
 from inference.model import PersistenceBaseline, ServedModel
 from inference.redis_refill import RefillingRedisWriter
@@ -275,6 +276,9 @@ class InferenceService:
     def _with_distributions(self, vectors: list[FeatureVector], batch: ForecastBatch) -> ForecastBatch:
         """The batch with each prediction's distribution forecasts, all symbols in one call per forecaster."""
         forecaster_set = self._sets.refresh() if self._sets is not None else None
+        if forecaster_set is not None and self._sets is not None and self._sets.changed:
+            self._sets.changed = False
+            self._redis.write_forecasters(forecaster_set_summary(forecaster_set))
         if forecaster_set is None:
             for vector in vectors:  # histories stay current for when a set arrives
                 self._histories.push(vector)
