@@ -188,7 +188,7 @@ def forecast(
     served by a model only when it beats that target's best baseline; the set is registered."""
     from training.forecasting.commands import pooled_closes, train_forecasters
 
-    settings = options.settings()
+    settings = options.settings(forecast_horizons=options.horizons)  # default: TRAINING_FORECAST_HORIZONS
     session, run_id, version = train_forecasters(settings, pooled_closes(options.data, settings), register, neural)
     typer.echo(f"\n{session.forecaster_set.name} (MLflow run {run_id})"
                + (f", registered as v{version} (champion)" if version else ", not registered") + "\n")

@@ -31,7 +31,7 @@ def pooled_closes(data: DataSource, settings: TrainingSettings) -> PooledCloses:
 
 def forecast_settings(settings: TrainingSettings, neural: bool = True) -> ForecastSettings:
     return ForecastSettings(neural=neural, seed=settings.seed,
-        horizons=tuple(settings.horizon_list()), dead_band=settings.dead_band,
+        horizons=tuple(settings.forecast_horizon_list()), dead_band=settings.dead_band,
         validation_fraction=settings.validation_fraction, test_fraction=settings.test_fraction,
         margin=settings.gate_margin, alpha=settings.gate_alpha)
 
