@@ -165,6 +165,10 @@ class RedisStore:
             },
         )
 
+    def write_forecasters(self, summary: dict[str, object]) -> None:
+        """The served forecaster set, one JSON field of the served-model hash (``/models`` shows it)."""
+        self._client.hset(self.keys.served_model(), "forecasters", json.dumps(summary, sort_keys=True))
+
     def _queue_predictions(self, pipe: redis.client.Pipeline, predictions: Sequence[Prediction],
                            publish: bool) -> None:
         keys = [self.keys.symbols()]
