@@ -92,8 +92,8 @@ def log_replay(
         tracker.log_artifacts(run_id, [steps_csv])
         tracker.log_text(run_id, result.table() + "\n", "report.txt")
         tracker.log_text(run_id, result.steps_table() + "\n", "steps.txt")
-        metrics = {f"{row.name.replace(' ', '_')}_{key}": value for row in result.report_rows
-                   for key, value in row.evaluation.metrics("replay_").items()}
+        metrics = {key: value for row in result.report_rows
+                   for key, value in row.evaluation.metrics(f"replay_{row.name.replace(' ', '_')}_").items()}
         metrics |= {
             "dm_statistic": result.versus_persistence.statistic, "dm_p_value": result.versus_persistence.p_value,
             "steps": float(len(result.steps)), "promotions": float(len(result.cutoffs_promoted)),

@@ -23,7 +23,7 @@ log = structlog.get_logger(__name__)
 TABULAR_KINDS = ("ridge", "lasso", "huber", "lightgbm")
 # The penalty grids, in units of the scaled targets (standardised features and returns).
 PENALTIES = {
-    "ridge": (0.1, 1.0, 10.0, 100.0, 1000.0, 10_000.0),
+    "ridge": (0.1, 1.0, 10.0, 100.0, 1000.0, 10_000.0, 100_000.0),
     "lasso": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
     "huber": (1e-4, 1e-2, 1.0, 100.0),
 }
