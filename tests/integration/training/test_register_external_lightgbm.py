@@ -9,6 +9,7 @@ from pathlib import Path
 
 import lightgbm
 import mlflow.lightgbm
+import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 import pytest
@@ -79,6 +80,10 @@ def test_external_lightgbm_is_registered_and_served_and_a_mismatched_one_is_refu
     got = served.predict(rows[columns].to_numpy()[:, None, :])
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
     assert np.std(got) > 0
+    # The registered version is also an MLflow pyfunc of raw windows, for any other MLflow tooling.
+    as_pyfunc = mlflow.pyfunc.load_model(f"models:/{NAME}/{registered.version}")
+    np.testing.assert_allclose(as_pyfunc.predict(rows[columns].to_numpy()[:, None, :].astype("float32")),
+                               served.predict(rows[columns].to_numpy()[:, None, :].astype("float32")), rtol=1e-12)
 
     fewer = _train_elsewhere(data, columns[:-1], tmp_path / "fewer", version_of_features)
     code, output = _cli("register", str(fewer), *SYNTHETIC)
