@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from tickcast.contracts import Candle, ContractError, FeatureVector, Prediction
 from tickcast.kafka import DeliveryError, consumer_config, dead_letter
+from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 from tickcast.transactions import TransactionalProducer, next_offsets
@@ -38,6 +39,9 @@ from inference.restore import vectors_before_committed
 from inference.scoring import LiveScore, LiveScorer, base_close_of
 
 log = structlog.get_logger(__name__)
+# Every refused message is counted and dead-lettered; its warning is folded, per kind, per interval.
+REFUSED_LOG = RateLimitedLog(log, "messages refused (in the dead-letter topic)")
+CONSUMER_ERROR_LOG = RateLimitedLog(log, "consumer error")
 
 SERVICE = "inference"
 
@@ -178,6 +182,8 @@ class InferenceService:
         """The first message to arrive, and whatever arrives with it within the linger time."""
         assert self._consumer is not None
         self._revoked.clear()  # only a revocation while this batch is gathered can strand its messages
+        REFUSED_LOG.flush()
+        CONSUMER_ERROR_LOG.flush()
         first = self._consumer.poll(0.5)
         if first is None:
             return []
@@ -193,7 +199,7 @@ class InferenceService:
         if error.fatal():
             raise RuntimeError(f"fatal consumer error: {error}")
         if error.code() != KafkaError._PARTITION_EOF:
-            log.warning("consumer error", error=str(error))
+            CONSUMER_ERROR_LOG.record(error.name(), error=str(error))
         return True
 
     def _drop_revoked(self, messages: list[Message]) -> list[Message]:
@@ -322,8 +328,8 @@ class InferenceService:
         source = Topic.FEATURES if topic == self._features_topic else Topic.CANDLES
         self._producer.send(self._topics.dlq(source), dead_letter(message, reason, error_type, SERVICE))
         metrics.REFUSED.labels(str(source), error_type).inc()
-        log.warning("refused", topic=topic, partition=message.partition(), offset=message.offset(),
-                    error_type=error_type, reason=reason)
+        REFUSED_LOG.record(error_type, topic=topic, partition=message.partition(), offset=message.offset(),
+                           reason=reason)
 
     def _observe(self, predictions: list[Prediction], scores: list[LiveScore], in_redis_s: float,
                  vectors: int) -> None:

@@ -21,6 +21,7 @@ import structlog
 from binance.ws.reconnecting_websocket import ReconnectingWebsocket
 from binance.ws.streams import BinanceSocketManager, BinanceSocketType
 
+from tickcast.rate_limited_log import RateLimitedLog
 from trade_producer.binance_format import RejectedInput, trade_from_stream
 from trade_producer.config import Settings
 from trade_producer.dedupe import id_space
@@ -29,6 +30,8 @@ from trade_producer.rest import ExchangeRest, backoff_seconds
 from trade_producer.sink import TradeSink
 
 log = structlog.get_logger(__name__)
+# Every rejected frame is counted (rejected_messages_total); its warning is folded, per reason, per interval.
+REJECTED_LOG = RateLimitedLog(log, "stream messages rejected")
 
 MALFORMED = "__malformed_frame__"
 RECV_SLICE_SECONDS = 0.5  # how often a quiet connection checks for stop, age and symbol changes
@@ -218,4 +221,4 @@ class LiveStreams:
 
     def _reject(self, reason: str, payload: Any, detail: str | None = None) -> None:
         REJECTED_MESSAGES.labels("live", reason).inc()
-        log.warning("stream message rejected", reason=reason, detail=detail, raw=payload)
+        REJECTED_LOG.record(reason, detail=detail, raw=payload)

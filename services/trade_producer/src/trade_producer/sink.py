@@ -11,6 +11,7 @@ from confluent_kafka import KafkaError, Message
 
 from tickcast.contracts import Trade, TradeSource
 from tickcast.kafka import CheckedProducer
+from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.settings import KafkaSettings
 from trade_producer.columns import TradeColumns
 from trade_producer.dedupe import HighWaterMarks, id_space
@@ -18,6 +19,8 @@ from trade_producer.encoding import encode_trades
 from trade_producer.metrics import DUPLICATES_SKIPPED, PRODUCE_LATENCY, TRADES_PRODUCED
 
 log = structlog.get_logger(__name__)
+# Skipped ids are counted per symbol (duplicates_skipped_total); the log says so once per interval.
+DUPLICATES_LOG = RateLimitedLog(log, "trades skipped: their ids are already on the topic", level="info")
 
 
 class BulkProducer(CheckedProducer):
@@ -89,6 +92,7 @@ class TradeSink:
         if not self.marks.admit(id_space(trade.symbol, trade.is_aggregate), trade.trade_id):
             self.skipped += 1
             DUPLICATES_SKIPPED.labels(trade.symbol).inc()
+            DUPLICATES_LOG.record(trade.symbol, last_trade_id=trade.trade_id)
             return False
         self.producer.produce_timed(self.topic, trade.key, trade.to_json_bytes())
         self.produced += 1
@@ -106,6 +110,7 @@ class TradeSink:
         if skipped:
             self.skipped += skipped
             DUPLICATES_SKIPPED.labels(symbol).inc(skipped)
+            DUPLICATES_LOG.record(symbol, count=skipped, last_trade_id=int(trades.trade_id[-1]))
             trades = trades.take(fresh)
         return encode_trades(symbol, source, trades)
 
@@ -118,9 +123,11 @@ class TradeSink:
 
     def poll(self) -> None:
         self.producer.poll(0)
+        DUPLICATES_LOG.flush()
 
     def flush(self, timeout: float = 60.0) -> None:
         """Wait for every delivery report; raises ``DeliveryError`` if anything was lost."""
+        DUPLICATES_LOG.flush(force=True)
         started = time.perf_counter()
         self.producer.flush(timeout)
         log.info(

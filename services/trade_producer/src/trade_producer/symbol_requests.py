@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from tickcast.contracts import ContractError
 from tickcast.control import SymbolRequest
 from tickcast.kafka import CheckedProducer, consumer_config, dead_letter
+from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 from trade_producer.backfill import backfill
@@ -30,6 +31,9 @@ from trade_producer.sink import TradeSink
 from trade_producer.topic_tail import read_high_water_marks
 
 log = structlog.get_logger(__name__)
+# Every refused request is counted and dead-lettered; its warning is folded, per kind, per interval.
+REFUSED_LOG = RateLimitedLog(log, "symbol requests refused (in the dead-letter topic)")
+CONTROL_ERROR_LOG = RateLimitedLog(log, "control topic error")
 
 SERVICE = "trade_producer"
 
@@ -61,7 +65,7 @@ class SymbolRequestListener:
                 if message is None:
                     continue
                 if message.error() is not None:
-                    log.warning("control topic error", topic=topic, error=str(message.error()))
+                    CONTROL_ERROR_LOG.record(message.error().name(), topic=topic, error=str(message.error()))
                     continue
                 await self.handle(message)
                 consumer.commit(message=message, asynchronous=False)
@@ -120,9 +124,7 @@ class SymbolRequestListener:
 
     def _refuse(self, message: Message, reason: str, error_type: str) -> None:
         REJECTED_MESSAGES.labels("control", error_type).inc()
-        log.warning(
-            "symbol request refused", reason=reason, raw=(message.value() or b"").decode(errors="replace")
-        )
+        REFUSED_LOG.record(error_type, reason=reason, raw=(message.value() or b"").decode(errors="replace"))
         letter = dead_letter(message, reason=reason, error_type=error_type, service=SERVICE)
         self._dead_letters.send(self._topics.dlq(Topic.SYMBOL_REQUESTS), letter)
         self._dead_letters.flush()

@@ -48,7 +48,10 @@ class TrainingSettings(ServiceSettings):
     gate_alpha: float = Field(
         0.05, gt=0, lt=1, description="Significance level of the paired test candidate vs persistence."
     )
-    output_dir: Path = Field(Path(".local/training"), description="Plots and reports before they are logged.")
+    output_dir: Path = Field(
+        default_factory=lambda fields: fields["tickcast_home"] / "training",
+        description="Plots and reports before they are logged; default $TICKCAST_HOME/training.",
+    )
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
 
     def symbol_list(self) -> list[str]:
