@@ -32,6 +32,7 @@ from tickcast.kafka import ensure_topics
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.broker_restart]
 
 SYMBOLS = ["BTCUSDT", "SOLUSDT"]
@@ -54,7 +55,7 @@ def test_broker_restart_mid_run_loses_and_repeats_nothing(
     stack = Stack(tmp_path, namespace)
     # Inference serves the persistence baseline: no champion is registered.
     builder, pipeline, inference = stack.candle_builder(), stack.feature_pipeline(), stack.inference()
-    # The producer's default flush timeout (150 s) outlasts its delivery timeout: no override needed.
+    # The producer's default flush timeout (330 s) outlasts its delivery timeout: no override needed.
     producer = stack.service("trade-producer", "trade_producer", "synthetic", "--symbols", ",".join(SYMBOLS),
                              "--trades", str(TRADES_PER_SYMBOL), "--start", start, "--speed", "max", "--no-progress")
     builder_group, pipeline_group = f"{namespace}candle-builder", f"{namespace}feature-pipeline"

@@ -28,6 +28,9 @@ class Settings(ServiceSettings):
     horizon: int = Field(5, ge=1, description="Candles ahead; used by the baseline before a champion exists.")
     model_name: str | None = Field(None, description="Registered model name; default from symbols/interval/horizon.")
     champion_poll_seconds: float = Field(10.0, gt=0, description="How often the champion alias is checked.")
+    forecast_set_name: str | None = Field(
+        None, description="Registered forecaster set (distribution, volatility, p_up); default from symbols/interval.")
+    forecasts: bool = Field(True, description="Attach the forecaster set's forecasts to each prediction.")
 
     # Kafka consumption.
     group_id: str = Field("inference", description="Consumer group shared by every inference instance.")
@@ -41,6 +44,14 @@ class Settings(ServiceSettings):
     restore_budget: int = Field(
         10_000, ge=0, description="Feature vectors read back per partition after an assignment to refill lag "
         "windows (about lag_window x symbols per partition); 0 turns it off.",
+    )
+    rebuild_budget: int = Field(
+        10_000, ge=0, description="Candles and predictions read back per partition to rebuild Redis and the live "
+        "scores from the topics at start-up and after Redis lost its data (about what Redis keeps per symbol x "
+        "symbols per partition); 0 turns it off.",
+    )
+    rebuild_check_seconds: float = Field(
+        5.0, gt=0, description="How often inference checks that Redis still holds what it rebuilt (one SMISMEMBER).",
     )
     batch_max_messages: int = Field(5000, ge=1, description="Most messages turned into one prediction batch.")
     batch_linger_ms: int = Field(20, ge=0, description="Wait after the first message for others arriving with it.")

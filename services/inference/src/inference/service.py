@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import redis
 import structlog
@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from tickcast.contracts import Candle, ContractError, FeatureVector, Prediction
 from tickcast.kafka import DeliveryError, consumer_config, dead_letter
+from tickcast.local_state import mismatch, read_identity
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
@@ -31,12 +32,17 @@ from tickcast.transactions import TransactionalProducer, next_offsets
 from inference import metrics
 from inference.champion import ChampionSource, ChampionWatcher
 from inference.config import Settings
-from inference.forecasting import Forecaster
+from inference.distribution import CloseHistories, DistributionAttacher
+from inference.distribution_scoring import DistributionScorer
+from inference.forecaster_sets import ForecasterSetFollower, ForecasterSetSource
+from inference.forecaster_sets import summary as forecaster_set_summary
+from inference.forecasting import Forecaster, ForecastBatch
 from inference.model import PersistenceBaseline, ServedModel
 from inference.redis_refill import RefillingRedisWriter
 from inference.redis_store import RedisStore, Retention
 from inference.restore import vectors_before_committed
 from inference.scoring import LiveScore, LiveScorer, base_close_of
+from inference.topic_tail import RecentHistory, read_recent_history
 
 log = structlog.get_logger(__name__)
 # Every refused message is counted and dead-lettered; its warning is folded, per kind, per interval.
@@ -49,13 +55,14 @@ SERVICE = "inference"
 RECOVERABLE = (KafkaException, DeliveryError)
 
 
-def run_supervised(settings: Settings, source: ChampionSource, stop: threading.Event) -> None:
+def run_supervised(settings: Settings, source: ChampionSource, stop: threading.Event,
+                   forecaster_sets: ForecasterSetSource | None = None) -> None:
     """Serve until ``stop``; after a Kafka failure, serve again with fresh clients from the last commit.
 
     Each batch commits its offsets in the transaction that publishes its predictions, so a fresh
     service (new consumer, new transactional producer fencing the old one) resumes exactly there.
     """
-    supervise(SERVICE, lambda: InferenceService(settings, source).run(stop), RECOVERABLE,
+    supervise(SERVICE, lambda: InferenceService(settings, source, forecaster_sets).run(stop), RECOVERABLE,
               RestartSettings().policy(), stop=stop)
 
 
@@ -71,8 +78,13 @@ class _Inbox:
 
 
 class InferenceService:
-    def __init__(self, settings: Settings, source: ChampionSource) -> None:
+    def __init__(self, settings: Settings, source: ChampionSource,
+                 forecaster_sets: ForecasterSetSource | None = None) -> None:
         self._settings = settings
+        self._sets = None if forecaster_sets is None else ForecasterSetFollower(
+            forecaster_sets, settings.interval, settings.champion_poll_seconds)
+        self._histories = CloseHistories(settings.interval_ms)
+        self._distribution_scorer = DistributionScorer(self._histories, settings.live_window)
         self._topics = TopicNames(settings.kafka)
         self._features_topic = self._topics(Topic.FEATURES)
         self._candles_topic = self._topics(Topic.CANDLES)
@@ -93,6 +105,10 @@ class InferenceService:
         self._revoked: set[tuple[str, int]] = set()
         self._symbols_by_partition: dict[int, set[str]] = {}
         self._to_restore: list[TopicPartition] = []  # assigned features partitions whose windows are empty
+        self._candle_partitions: set[int] = set()  # assigned candles partitions: the symbols served here
+        self._to_seed: set[int] = set()  # assigned candles partitions whose live scores are not rebuilt yet
+        self._next_store_check = 0.0
+        self._identity_checked = False
         self.assigned = threading.Event()  # set once partitions are assigned: ready for input
 
     # ------------------------------------------------------------------ lifecycle
@@ -102,6 +118,7 @@ class InferenceService:
             self._start()  # inside: a start that fails (broker away) still stops the watcher it started
             while not stop.is_set():
                 self._swap_if_ready()
+                self._rebuild_if_needed()
                 messages = self._next_batch()
                 if messages:
                     self._process(messages)
@@ -147,6 +164,10 @@ class InferenceService:
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions assigned", partitions=[(p.topic, p.partition) for p in partitions])
         self._to_restore += [p for p in partitions if p.topic == self._features_topic]
+        candles = {p.partition for p in partitions if p.topic == self._candles_topic}
+        self._candle_partitions |= candles
+        self._to_seed |= candles
+        self._next_store_check = 0.0
         self.assigned.set()
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -154,11 +175,16 @@ class InferenceService:
         # fetched again from the committed offset): they must not be processed here.
         self._revoked.update((p.topic, p.partition) for p in partitions)
         gone: set[str] = set()
+        candles = {p.partition for p in partitions if p.topic == self._candles_topic}
+        self._candle_partitions -= candles
+        self._to_seed -= candles
         for p in partitions:
             if p.topic == self._features_topic:
                 gone |= self._symbols_by_partition.pop(p.partition, set())
         if self._forecaster is not None:
             self._forecaster.windows.forget(gone)
+        self._histories.forget(gone)
+        self._distribution_scorer.forget(gone)
         self._scorer.forget(gone)
         log.info("partitions revoked", partitions=[(p.topic, p.partition) for p in partitions])
 
@@ -228,9 +254,10 @@ class InferenceService:
         assert self._forecaster is not None and self._producer is not None and self._consumer is not None
         started = time.perf_counter()
         self._restore_windows()
+        self._rebuild_if_needed()  # partitions assigned while this batch was gathered are seeded first
         inbox = self._sort(messages)
         now_ms = int(time.time() * 1000)
-        batch = self._forecaster.forecast(inbox.vectors, now_ms)
+        batch = self._with_distributions(inbox.vectors, self._forecaster.forecast(inbox.vectors, now_ms))
         for refusal in batch.refusals:
             inbox.refused.append((inbox.vector_messages[refusal.index], refusal.reason, refusal.error_type))
 
@@ -267,20 +294,131 @@ class InferenceService:
                   redis_ms=round((in_redis - predicted) * 1000, 1),
                   commit_ms=round((committed - in_redis) * 1000, 1))
 
+    def _with_distributions(self, vectors: list[FeatureVector], batch: ForecastBatch) -> ForecastBatch:
+        """The batch with each prediction's distribution forecasts, all symbols in one call per forecaster."""
+        forecaster_set = self._sets.refresh() if self._sets is not None else None
+        if forecaster_set is not None and self._sets is not None and self._sets.changed:
+            self._sets.changed = False
+            self._redis.write_forecasters(forecaster_set_summary(forecaster_set))
+        if forecaster_set is None:
+            for vector in vectors:  # histories stay current for when a set arrives
+                self._histories.push(vector)
+            return batch
+        by_index: list[Prediction | None] = [None] * len(vectors)
+        for forecast in batch.forecasts:
+            by_index[forecast.index] = forecast.prediction
+        attached = DistributionAttacher(forecaster_set, self._histories, self._distribution_scorer).attach(
+            vectors, by_index)
+        metrics.record_forecast_scores(self._distribution_scorer.drain_changes())
+        forecasts = [replace(f, prediction=attached[f.index] or f.prediction) for f in batch.forecasts]
+        return ForecastBatch(forecasts, batch.refusals)
+
     def _restore_windows(self) -> None:
-        """Refill the lag windows of newly assigned partitions before their first batch is predicted."""
+        """Refill the lag windows and close histories of newly assigned partitions before their first batch."""
         assert self._forecaster is not None and self._consumer is not None
         partitions, self._to_restore = self._to_restore, []
         lag_window = self._forecaster.served.model.lag_window
-        if not partitions or lag_window <= 1 or not self._settings.restore_budget:
+        wanted = lag_window > 1 or self._sets is not None
+        if not partitions or not wanted or not self._settings.restore_budget:
             return
         restored = vectors_before_committed(self._settings.kafka, self._consumer, partitions,
                                             self._settings.restore_budget)
         for partition, vector in restored:
             if vector.interval == self._settings.interval:
                 self._forecaster.windows.push(vector)
+                self._histories.push(vector)
                 self._symbols_by_partition.setdefault(partition, set()).add(vector.symbol)
         log.info("lag windows restored", vectors=len(restored), partitions=[p.partition for p in partitions])
+
+    def _rebuild_if_needed(self) -> None:
+        """Rebuild from the topics what is missing: the live scores after an assignment, Redis after it lost data.
+
+        The candles, predictions and live scores Redis serves are derived from the topics; so are the
+        live scores kept in memory. Redis holds a marker per candle partition once it has its rebuild:
+        a marker gone means Redis came back empty, and that partition is written again.
+        """
+        now = time.monotonic()
+        if not self._to_seed and now < self._next_store_check:
+            return
+        self._next_store_check = now + self._settings.rebuild_check_seconds
+        owned = sorted(self._candle_partitions)
+        try:
+            if not self._identity_checked:
+                self._discard_store_of_other_topics()
+            in_store = set(self._store.rebuilt(owned))
+        except redis.RedisError:
+            in_store = None  # Redis away: seed the scores now, fill Redis once it answers
+        missing = [] if in_store is None else [p for p in owned if p not in in_store]
+        partitions = sorted(self._to_seed | set(missing))
+        if not partitions or not self._settings.rebuild_budget:
+            self._to_seed.clear()
+            return
+        started = time.perf_counter()
+        history = read_recent_history(self._settings.kafka, self._candles_topic, partitions,
+                                      self._predictions_topic, self._settings.rebuild_budget)
+        self._seed_scores(history)
+        self._to_seed.difference_update(partitions)
+        written = False
+        if in_store is not None:
+            try:
+                self._write_rebuild(history, missing)
+                written = True
+            except redis.RedisError as error:
+                log.warning("redis not rebuilt: it did not answer; tried again later", error=str(error))
+        log.info("rebuilt from the topics", partitions=partitions, redis_partitions=missing if written else [],
+                 candles=len(history.candles), predictions=len(history.predictions),
+                 symbols=len(history.symbols), seconds=round(time.perf_counter() - started, 2))
+
+    def _discard_store_of_other_topics(self) -> None:
+        """A store filled from other topics (another cluster, a topic created again) is emptied, then rebuilt.
+
+        The same test as for local state (``tickcast.local_state``): the cluster id, each topic's id,
+        and partitions that end before where they ended when the store was last checked.
+        """
+        current = read_identity(self._settings.kafka, [self._candles_topic, self._predictions_topic])
+        saved = self._store.broker_identity()
+        if saved is not None and (reason := mismatch(saved, current)) is not None:
+            deleted = self._store.forget_everything()
+            log.warning("redis does not match the topics it was filled from: discarded, rebuilt from the topics",
+                        reason=reason, keys_deleted=deleted)
+        self._store.set_broker_identity(current)
+        self._identity_checked = True
+
+    def _seed_scores(self, history: RecentHistory) -> None:
+        """Replay the recent candles and predictions into the live scorer, in the order they became known."""
+        interval_ms = self._settings.interval_ms
+        events: list[tuple[int, int, Candle | Prediction]] = [
+            (candle.open_time_ms + interval_ms, 0, candle)
+            for candle in history.candles if candle.interval == self._settings.interval
+        ]
+        events += [(p.as_of_ms + interval_ms, 1, p) for p in history.predictions]
+        events.sort(key=lambda event: (event[0], event[1]))
+        for _, _, item in events:
+            if isinstance(item, Candle):
+                self._scorer.on_candle(item.symbol, item.open_time_ms, item.close)
+            else:
+                self._scorer.on_prediction(item, base_close_of(item))
+        self._scorer.mark_recovered(history.symbols)
+        self._scorer.drain_changes()  # written below with every other score of these symbols
+        metrics.record_live(self._scorer.summaries(history.symbols))
+
+    def _write_rebuild(self, history: RecentHistory, missing: list[int]) -> None:
+        """Write the live scores, and for partitions Redis lost, the candles, predictions and served model."""
+        scores = self._scorer.summaries(history.symbols)
+        if not missing:
+            self._store.write_batch([], [], scores, publish=False)
+            return
+        candles, predictions = history.candles, history.predictions
+        step = 5000
+        for start in range(0, max(len(candles), len(predictions)), step):
+            self._store.write_batch(predictions[start : start + step], candles[start : start + step], [],
+                                    publish=False)
+        self._store.write_batch([], [], scores, publish=False)
+        if self._forecaster is not None:
+            self._store.write_served_model(self._forecaster.served)
+        if self._sets is not None:
+            self._sets.changed = True  # the forecaster set's summary is written again with the next batch
+        self._store.mark_rebuilt(missing)
 
     def _recover_awaiting(self, candles: list[Candle]) -> None:
         """Before a symbol's first candle here, load its stored predictions still waiting for a candle.

@@ -11,7 +11,7 @@ from tickcast.intervals import interval_ms
 from tickcast.registry.settings import RegistrySettings
 from tickcast.settings import ServiceSettings
 
-MODEL_KINDS = ("mlp", "conv", "lstm")
+MODEL_KINDS = ("mlp", "conv", "lstm", "ridge", "lasso", "huber", "lightgbm")
 
 
 class TrainingSettings(ServiceSettings):
@@ -22,9 +22,13 @@ class TrainingSettings(ServiceSettings):
     symbols: str = Field("BTCUSDT", description="Comma-separated symbols trained together (one model).")
     interval: str = Field("1m", description="Candle interval of the features.")
     horizons: str = Field("5", description="Comma-separated horizons in candles; the first is the primary one.")
+    forecast_horizons: str = Field(
+        "1,5,15,60", description="Horizons (candles) of the distribution, volatility and p_up forecasters; "
+        "--horizons overrides them for one command.")
     dead_band: float = Field(0.0005, ge=0, description="|log return| at or under this is the 'flat' direction class.")
     lag_window: int = Field(16, ge=1, description="Feature vectors seen by the conv and LSTM models.")
-    models: str = Field("mlp,conv,lstm", description="Comma-separated model kinds to train: mlp, conv, lstm.")
+    models: str = Field("mlp,conv,lstm", description="Comma-separated model kinds to train: mlp, conv, lstm (Keras), "
+                        "ridge, lasso, huber (scikit-learn), lightgbm.")
     exclude_features: str = Field(
         "atr_14,macd,macd_signal,macd_hist,day_of_week_sin,day_of_week_cos",
         description="Comma-separated features not fed to models. Default: those in price units (their range "
@@ -60,6 +64,12 @@ class TrainingSettings(ServiceSettings):
         horizons = [int(part) for part in self.horizons.split(",") if part.strip()]
         if not horizons or min(horizons) < 1:
             raise ValueError(f"TRAINING_HORIZONS must list positive integers, got {self.horizons!r}")
+        return horizons
+
+    def forecast_horizon_list(self) -> list[int]:
+        horizons = [int(part) for part in self.forecast_horizons.split(",") if part.strip()]
+        if not horizons or min(horizons) < 1:
+            raise ValueError(f"TRAINING_FORECAST_HORIZONS must list positive integers, got {self.forecast_horizons!r}")
         return horizons
 
     def excluded_features(self) -> list[str]:
