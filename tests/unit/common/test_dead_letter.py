@@ -9,12 +9,13 @@ from tickcast.kafka import make_dead_letter
 def test_key_is_the_symbol_and_bad_bytes_are_replaced() -> None:
     letter = make_dead_letter(
         source_topic="trades", partition=2, offset=41, key=b"BTCUSDT", value=b"\xff{",
-        reason="not JSON", error_type="ValidationError", service="candle-builder",
+        reason="not JSON", error_type="ValidationError", service="candle_builder",
     )  # fmt: skip
     assert letter.symbol == "BTCUSDT" and letter.message_key == "BTCUSDT"
     assert letter.payload == "\ufffd{"
     assert (letter.source_topic, letter.partition, letter.offset) == ("trades", 2, 41)
-    assert (letter.reason, letter.error_type, letter.service) == ("not JSON", "ValidationError", "candle-builder")
+    assert (letter.reason, letter.error_type) == ("not JSON", "ValidationError")
+    assert letter.service == "candle_builder"
     assert letter.key == b"BTCUSDT"
     assert DeadLetter.parse(letter.to_json_bytes()) == letter
 

@@ -18,7 +18,9 @@ def test_faust_version_is_the_tested_one() -> None:
 
 def test_recovery_still_records_when_it_started() -> None:
     assert "in_recovery" in Recovery.__annotations__, f"{PATCHED}: Recovery.in_recovery is gone"
-    assert "_recovery_started_at" in Recovery.__annotations__, f"{PATCHED}: Recovery._recovery_started_at is gone"
+    assert "_recovery_started_at" in Recovery.__annotations__, (
+        f"{PATCHED}: Recovery._recovery_started_at is gone"
+    )
     source = inspect.getsource(Recovery)
     assert "self._recovery_started_at = monotonic()" in source, (
         f"{PATCHED}: Recovery no longer sets _recovery_started_at from time.monotonic()"

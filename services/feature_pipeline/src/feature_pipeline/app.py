@@ -241,7 +241,9 @@ class FeaturePipeline:
         self.latest.clear()  # the table is the truth once partitions move
         self.published.clear()
 
-    async def read_back_published(self, app: faust.App, assigned: set, **kwargs: object) -> None:  # noqa: ARG002
+    async def read_back_published(
+        self, app: faust.App, assigned: set, **kwargs: object  # noqa: ARG002
+    ) -> None:
         tail = await asyncio.get_running_loop().run_in_executor(
             None, read_published, self.settings.kafka, self.features_topic, self.unstored_per_partition
         )

@@ -162,7 +162,10 @@ def scope_options() -> Callable[[Command], Command]:
 
 
 def _with_options(
-    leading: dict[str, Any], trailing: dict[str, Any], defaults: DatasetSource, build: Callable[[dict[str, Any]], Scope]
+    leading: dict[str, Any],
+    trailing: dict[str, Any],
+    defaults: DatasetSource,
+    build: Callable[[dict[str, Any]], Scope],
 ) -> Callable[[Command], Command]:
     """Add ``leading`` after the command's positional-or-keyword parameters and ``trailing`` after its
     keyword-only ones; ``build`` turns the given shared values into the command's ``options``."""

@@ -9,7 +9,12 @@ from typing import Any, Protocol
 import pandas as pd
 import structlog
 
-from tickcast.binance_files.klines import find_kline_files, klines_from_rows, klines_to_frame, read_kline_files
+from tickcast.binance_files.klines import (
+    find_kline_files,
+    klines_from_rows,
+    klines_to_frame,
+    read_kline_files,
+)
 
 log = structlog.get_logger(__name__)
 
