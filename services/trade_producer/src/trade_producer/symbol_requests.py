@@ -16,7 +16,7 @@ import structlog
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from tickcast.contracts import ContractError
-from tickcast.control import SymbolRequest
+from tickcast.control import SymbolRequest, symbol_request_group
 from tickcast.kafka import CheckedProducer, consumer_config, dead_letter
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.settings import KafkaSettings
@@ -39,8 +39,9 @@ SERVICE = "trade_producer"
 
 
 def control_group(kafka: KafkaSettings) -> str:
-    """The listener's consumer group, under the topic prefix (its lag is exported too)."""
-    return f"{kafka.topic_prefix}trade-producer-control"
+    """The listener's consumer group, under the topic prefix (its lag is exported too); named once in
+    ``tickcast.control`` because the gateway asks the broker about the same group."""
+    return symbol_request_group(kafka.topic_prefix)
 
 
 class SymbolRequestListener:
