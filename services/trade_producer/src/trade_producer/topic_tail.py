@@ -14,7 +14,7 @@ import orjson
 import structlog
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from tickcast.kafka import consumer_config
+from tickcast.kafka import consumer_config, topic_partitions, watermark_offsets
 from tickcast.settings import KafkaSettings
 from trade_producer.dedupe import HighWaterMarks, IdKind, IdSpace
 
@@ -39,11 +39,8 @@ def read_high_water_marks(
         )
     )
     try:
-        metadata = consumer.list_topics(topic, timeout=timeout).topics[topic]
-        if metadata.error is not None:
-            raise RuntimeError(f"cannot read topic {topic!r}: {metadata.error}")
-        for partition in sorted(metadata.partitions):
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+        for partition in topic_partitions(consumer, topic, timeout=timeout):
+            low, high = watermark_offsets(consumer, TopicPartition(topic, partition), timeout=timeout)
             _scan_partition(consumer, topic, partition, low, high, missing, marks, chunk)
     finally:
         consumer.close()
