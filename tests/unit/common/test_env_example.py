@@ -17,6 +17,7 @@ CONFIG_MODULES = [
     "tickcast.settings",
     "tickcast.supervise",
     "tickcast.lag",
+    "tickcast.stack",
     "trade_producer.config",
     "candle_builder.config",
     "feature_pipeline.config",

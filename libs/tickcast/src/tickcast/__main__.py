@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from tickcast.kafka import ensure_topics
@@ -22,6 +24,17 @@ def create_topics() -> None:
     for spec in specs:
         state = "created" if spec.name in created else "exists"
         typer.echo(f"{state:8} {spec.name} (partitions={spec.partitions})")
+
+
+@app.command("stack")
+def stack(
+    procfile: Path = typer.Argument(..., exists=True, dir_okay=False, help="The services, one per line."),
+    cwd: Path = typer.Option(Path.cwd(), help="Where the services run."),
+) -> None:
+    """Run every service of a Procfile; restart one that dies, alone (what `make up` runs)."""
+    from tickcast.stack import Stack, StackSettings
+
+    raise typer.Exit(Stack(procfile, cwd, StackSettings()).run())
 
 
 @app.command("schemas")
