@@ -168,6 +168,12 @@ def _blocks(
 def _send_paced(
     symbol: str, trades: TradeColumns, sink: TradeSink, clock: ReplayClock, stop: threading.Event
 ) -> int:
+    # Trades already on the topic (a restarted replay) are dropped before pacing: they must not
+    # take their time again, or the feed would stall for as long as it had run.
+    fresh = sink.marks.above(id_space(symbol, trades.is_aggregate), trades.trade_id)
+    if not fresh.all():
+        sink.count_skipped(symbol, len(trades) - int(fresh.sum()))
+        trades = trades.take(fresh)
     if not len(trades):
         return 0
     due = clock.due_seconds(trades.timestamp_ms)
