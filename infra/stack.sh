@@ -52,6 +52,7 @@ warn() { printf '\033[1;33m!!\033[0m %s\n' "$*" >&2; }
 start_infra() {
   bash infra/install.sh python
   bash infra/install.sh infra
+  say "starting Kafka on 127.0.0.1:$KAFKA_PORT and Redis on 127.0.0.1:$REDIS_PORT (data in $TICKCAST_HOME)"
   bash infra/kafka/kafka.sh start
   bash infra/redis/redis.sh start
   python -m tickcast create-topics
@@ -70,7 +71,7 @@ first_model() {
     python -m training train --source store --start "$HISTORY_START" --end "$HISTORY_END" \
       --models "${TRAINING_MODELS:-mlp}"
   else
-    warn "no HISTORY_DIR: the first model is trained on SYNTHETIC history (labelled as such)"
+    warn "no HISTORY_DIR: the first model is trained on SYNTHETIC history (labelled as such); about a minute"
     python -m training train --source synthetic --models "${TRAINING_MODELS:-mlp}" --candles "${SYNTHETIC_CANDLES:-20000}"
   fi
 }
@@ -92,6 +93,7 @@ cmd_up() {
   first_model || warn "the first training failed: inference serves the persistence baseline until a champion exists"
   export TICKCAST_PRODUCER_ARGS
   TICKCAST_PRODUCER_ARGS="$(producer_args "${1:-}")"
+  say "starting the services: trade producer, candle builder, feature pipeline, inference, gateway"
   cat >&2 <<MSG
 
   Dashboard       http://127.0.0.1:$GATEWAY_PORT/

@@ -21,9 +21,10 @@ def create_topics() -> None:
     settings = KafkaSettings()
     specs = TopicNames(settings).specs()
     created = ensure_topics(settings, specs)
-    for spec in specs:
-        state = "created" if spec.name in created else "exists"
-        typer.echo(f"{state:8} {spec.name} (partitions={spec.partitions})")
+    existing = [spec.name for spec in specs if spec.name not in created]
+    parts = [f"created {len(created)}: {', '.join(created)}" if created else "",
+             f"{len(existing)} already there" if existing else ""]
+    typer.echo(f"topics on {settings.bootstrap_servers}: " + "; ".join(part for part in parts if part))
 
 
 @app.command("stack")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import structlog
-from tqdm import tqdm
+from tickcast.progress import progress_bar
 
 from trade_producer.dedupe import id_space
 from trade_producer.rest import ExchangeRest
@@ -38,7 +38,7 @@ async def backfill(
     log.info("backfill starting", symbol=symbol, from_id=from_id, start_ms=start_ms, end_ms=end_ms)
     produced = 0
     covered_s = 0.0
-    with tqdm(
+    with progress_bar(
         total=round((end_ms - start_ms) / 1000), unit="s", desc=f"backfill {symbol}", disable=not progress
     ) as bar:
         async for page in rest.trades_from(symbol, from_id, "backfill", before_ms=end_ms):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import structlog
-from tqdm import tqdm
+from tickcast.progress import progress_bar
 
 from trade_producer.columns import RejectedRow, TradeColumns, columns_from_block
 from trade_producer.dedupe import IdSpace, id_space
@@ -102,7 +102,7 @@ def replay(
     """Produce every valid, new row of ``dumps`` in file order; stop early when ``stop`` is set."""
     report = ReplayReport()
     started = time.perf_counter()
-    with tqdm(
+    with progress_bar(
         total=csv_bytes_total(dumps), unit="B", unit_scale=True, desc="replay", disable=not progress
     ) as bar:
         validated = _validated_blocks(dumps, bar.update, report, stop)
