@@ -60,20 +60,28 @@ start_infra() {
 
 first_model() {
   export TRAINING_SYMBOLS="$SYMBOLS" INFERENCE_SYMBOLS="$SYMBOLS"
+  local trained="$TICKCAST_HOME/training/first-model.done"
   if python -m inference champion >/dev/null 2>&1; then
     say "a champion model is registered already; skipping the first training"
+    return
+  fi
+  if [ -f "$trained" ]; then
+    # Trained once in this home already: the gate kept the baseline. Training again at every
+    # start would only change the served model behind the user's back.
+    say "the first model was trained before and not promoted: the baseline is served ('python -m training train' trains another)"
     return
   fi
   if [ -n "${HISTORY_DIR:-}" ]; then
     say "backfilling real history from $HISTORY_DIR and training the first model"
     python -m feature_pipeline backfill --symbols "$SYMBOLS" --data-dir "$HISTORY_DIR" \
-      --start "${HISTORY_START:?set HISTORY_START=YYYY-MM-DD}" --end "${HISTORY_END:?set HISTORY_END=YYYY-MM-DD}"
+      --start "${HISTORY_START:?set HISTORY_START=YYYY-MM-DD}" --end "${HISTORY_END:?set HISTORY_END=YYYY-MM-DD}" || return 1
     python -m training train --source store --start "$HISTORY_START" --end "$HISTORY_END" \
-      --models "${TRAINING_MODELS:-mlp}"
+      --models "${TRAINING_MODELS:-mlp}" || return 1
   else
     warn "no HISTORY_DIR: the first model is trained on SYNTHETIC history (labelled as such); about a minute"
-    python -m training train --source synthetic --models "${TRAINING_MODELS:-mlp}" --candles "${SYNTHETIC_CANDLES:-20000}"
+    python -m training train --source synthetic --models "${TRAINING_MODELS:-mlp}" --candles "${SYNTHETIC_CANDLES:-20000}" || return 1
   fi
+  mkdir -p "$(dirname "$trained")" && touch "$trained"
 }
 
 producer_args() {
@@ -90,6 +98,7 @@ producer_args() {
 
 cmd_up() {
   start_infra
+  # Called in a condition, so errexit is off inside: each step returns its own failure.
   first_model || warn "the first training failed: inference serves the persistence baseline until a champion exists"
   export TICKCAST_PRODUCER_ARGS
   TICKCAST_PRODUCER_ARGS="$(producer_args "${1:-}")"
