@@ -45,5 +45,6 @@ def progress_bar(*args: Any, file: IO[str] | None = None, **kwargs: Any) -> tqdm
     if _is_terminal(stream):
         return tqdm(*args, file=stream, **kwargs)
     kwargs.setdefault("mininterval", LINE_INTERVAL_S)
+    kwargs.setdefault("maxinterval", LINE_INTERVAL_S)  # tqdm's monitor would redraw every 10 s
     kwargs.setdefault("ascii", True)
     return tqdm(*args, file=_Lines(stream), dynamic_ncols=False, ncols=100, **kwargs)
