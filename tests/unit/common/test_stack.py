@@ -205,3 +205,15 @@ def test_a_service_failing_too_often_is_given_up(stacks: list[RunningStack], tmp
     assert "broken died (exit 3)" in line and "3 failures in a row" in line
     assert stack.process.wait(timeout=30) == 1  # nothing left running: the stack ends, and says it failed
     assert [line for line in stack.lines if "restarting it in" in line][1].count("attempt 2 of 2") == 1
+
+
+def test_ctrl_c_stops_every_service_and_is_a_normal_end(stacks: list[RunningStack], tmp_path: Path):
+    stack = start(stacks, tmp_path, f"one: {sys.executable} service.py one\n"
+                                    f"two: {sys.executable} service.py two\n")
+    pids = [stack.pid_of("one"), stack.pid_of("two")]
+    stack.wait_for_line("two up")
+    stack.wait_for_line("one up")
+    stack.process.send_signal(signal.SIGINT)
+    assert stack.process.wait(timeout=30) == 0
+    assert not any(alive(pid) for pid in pids)
+    assert not [line for line in stack.lines if "died" in line]
