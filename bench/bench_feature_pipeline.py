@@ -41,9 +41,9 @@ import pandas as pd
 from confluent_kafka import Consumer, Producer
 
 from feature_pipeline.backfill import run_backfill
-from feature_pipeline.loaders import DumpFileLoader
+from tickcast.store.loaders import DumpFileLoader
 from feature_pipeline.processing import SymbolState, state_key
-from feature_pipeline.store.feast_store import FeastFeatureStore
+from tickcast.store.feast_store import FeastFeatureStore
 from tickcast.contracts import Candle
 from tickcast.features import Bar, SymbolWindow
 from tickcast.kafka import ensure_topics

@@ -70,9 +70,9 @@ def keras_mlp(interval: str, horizon: int) -> Servable:
     """A real Keras MLP (random weights) wrapped exactly as training serves it."""
     import keras
 
-    from training.bundle import BundleMetadata
-    from training.scaling import Scaler
-    from training.serving import ServableModel
+    from tickcast.model_bundle.bundle import BundleMetadata
+    from tickcast.model_bundle.scaling import Scaler
+    from tickcast.model_bundle.servable import ServableModel
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((1, len(FEATURES))), keras.layers.Flatten(),

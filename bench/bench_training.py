@@ -81,7 +81,7 @@ def bench_klines(start: date, end: date, kinds: str) -> None:
     from training.config import TrainingSettings
     from training.dataset import prepare_dataset
     from training.pipeline import run_session
-    from training.registry import make_registry
+    from tickcast.registry import make_registry
     from training.sources import from_kline_files
     from training.tracking import RunTracker
 

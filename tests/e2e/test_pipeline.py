@@ -38,9 +38,9 @@ from tickcast.klines import candles_to_frame
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
-from training.config import RegistrySettings
-from training.registry import make_registry
-from training.serving import registered_model_name
+from tickcast.registry.settings import RegistrySettings
+from tickcast.registry import make_registry
+from tickcast.serving import registered_model_name
 from websockets.sync.client import connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -79,7 +79,7 @@ def test_a_crash_between_publishing_and_storing_repeats_no_vector(
     assert repeated == 0, "a vector was published twice"
     assert_features_equal(vectors_frame(vectors), expected)
     # The hung batch was stored after the restart, in both stores.
-    from feature_pipeline.store.feast_store import FeastFeatureStore
+    from tickcast.store.feast_store import FeastFeatureStore
 
     store = FeastFeatureStore(tmp_path / "feast", namespace.strip("-").replace("-", "_"), own_redis.url)
     assert_features_equal(store.read_offline(["BTCUSDT"], "1m", 0, 2**62), expected)

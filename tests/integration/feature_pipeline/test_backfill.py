@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from feature_pipeline.backfill import run_backfill
-from feature_pipeline.loaders import DumpFileLoader
-from feature_pipeline.store.feast_store import FeastFeatureStore
+from tickcast.store.loaders import DumpFileLoader
+from tickcast.store.feast_store import FeastFeatureStore
 from integration.feature_pipeline.harness import (
     KLINES_DIR,
     ROOT,

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from feature_pipeline.config import Settings
-from feature_pipeline.store import FeatureStore, make_feature_store
-from feature_pipeline.store.frames import frame_to_vectors
+from tickcast.store import FeatureStore, make_feature_store
+from tickcast.store.frames import frame_to_vectors
 from integration.feature_pipeline.harness import assert_features_equal, real_klines
 from tickcast.features import FEATURE_NAMES, compute_history
 from tickcast.settings import RedisSettings

@@ -31,7 +31,7 @@ DAY = 1440
 
 
 def _feast_store(tmp_path: Path, namespace: str, redis_settings: RedisSettings):  # noqa: ANN202
-    from feature_pipeline.store.feast_store import FeastFeatureStore
+    from tickcast.store.feast_store import FeastFeatureStore
 
     return FeastFeatureStore(tmp_path / "feast", namespace.strip("-").replace("-", "_"), redis_settings.url)
 

@@ -16,8 +16,8 @@ from tickcast.kafka import CheckedProducer
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
-from training.config import RegistrySettings
-from training.registry import make_registry
+from tickcast.registry.settings import RegistrySettings
+from tickcast.registry import make_registry
 
 
 @pytest.fixture

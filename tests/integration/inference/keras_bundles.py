@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from training.bundle import BundleMetadata, save_bundle
-from training.config import RegistrySettings
-from training.registry import ModelToRegister, make_registry
-from training.scaling import Scaler
+from tickcast.model_bundle.bundle import BundleMetadata, save_bundle
+from tickcast.registry.settings import RegistrySettings
+from tickcast.registry import ModelToRegister, make_registry
+from tickcast.model_bundle.scaling import Scaler
 
 FEATURES = ["ret_1", "vol_5"]
 

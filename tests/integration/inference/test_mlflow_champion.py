@@ -17,8 +17,8 @@ from integration.inference.keras_bundles import register_linear
 from support.kafka import consume
 from tickcast.contracts import Prediction
 from tickcast.topics import Topic
-from training.registry import make_registry
-from training.serving import registered_model_name
+from tickcast.registry import make_registry
+from tickcast.serving import registered_model_name
 from unit.inference.linear_models import BASE_MS, MINUTE_MS, ret_for, vector
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

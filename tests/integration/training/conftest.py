@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from training.config import RegistrySettings
-from training.mlflow_support import mlflow_client
+from tickcast.registry.settings import RegistrySettings
+from tickcast.registry.mlflow_support import mlflow_client
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from training.__main__ import app
-from training.config import RegistrySettings
-from training.mlflow_support import experiment_id, mlflow_client
-from training.registry import make_registry
-from training.scaling import Scaler
+from tickcast.registry.settings import RegistrySettings
+from tickcast.registry.mlflow_support import experiment_id, mlflow_client
+from tickcast.registry import make_registry
+from tickcast.model_bundle.scaling import Scaler
 
 pytestmark = pytest.mark.slow
 

@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.config import RegistrySettings, TrainingSettings
+from tickcast.registry.settings import RegistrySettings
+from training.config import TrainingSettings
 from training.dataset import prepare_dataset
 from training.pipeline import manual_decision, run_session
-from training.registry import make_registry
-from training.registry.hopsworks_registry import _model_registry
-from training.serving import champion_version, load_champion
+from tickcast.registry import make_registry
+from tickcast.registry.hopsworks_registry import _model_registry
+from tickcast.serving import champion_version, load_champion
 from training.tracking import RunTracker
 
 from .fake_hopsworks import FakeProject

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.config import RegistrySettings, TrainingSettings
+from tickcast.registry.settings import RegistrySettings
+from training.config import TrainingSettings
 from training.dataset import PreparedDataset, prepare_dataset
 from training.holdout import evaluate_on_period
 from training.pipeline import run_session
-from training.registry import make_registry
-from training.serving import champion_version, load_champion
+from tickcast.registry import make_registry
+from tickcast.serving import champion_version, load_champion
 from training.tracking import RunTracker
 
 from .frames import generated_feature_frame

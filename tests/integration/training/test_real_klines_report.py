@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from feature_pipeline.backfill import run_backfill
 from feature_pipeline.config import Settings as FeatureSettings
-from feature_pipeline.loaders import DumpFileLoader
-from feature_pipeline.store import make_feature_store
+from tickcast.store.loaders import DumpFileLoader
+from tickcast.store import make_feature_store
 from training.__main__ import app
-from training.config import RegistrySettings
-from training.mlflow_support import mlflow_client
+from tickcast.registry.settings import RegistrySettings
+from tickcast.registry.mlflow_support import mlflow_client
 from training.sources import from_feature_store, from_kline_files, utc_ms
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

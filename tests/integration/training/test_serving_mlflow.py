@@ -1,4 +1,4 @@
-"""A model registered in MLflow comes back through ``training.serving`` predicting identically."""
+"""A model registered in MLflow comes back through ``tickcast.serving`` predicting identically."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.bundle import BundleMetadata, save_bundle
-from training.config import RegistrySettings
+from tickcast.model_bundle.bundle import BundleMetadata, save_bundle
+from tickcast.registry.settings import RegistrySettings
 from training.models import FitSettings, TrainingArrays, build_model, fit_model
-from training.registry import ModelToRegister, make_registry
-from training.scaling import Scaler
-from training.serving import ServableModel, champion_version, load_champion, registered_model_name
+from tickcast.registry import ModelToRegister, make_registry
+from tickcast.model_bundle.scaling import Scaler
+from tickcast.serving import ServableModel, champion_version, load_champion, registered_model_name
 
 pytestmark = pytest.mark.slow
 

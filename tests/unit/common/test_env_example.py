@@ -18,6 +18,8 @@ CONFIG_MODULES = [
     "tickcast.supervise",
     "tickcast.lag",
     "tickcast.stack",
+    "tickcast.registry.settings",
+    "tickcast.store.settings",
     "trade_producer.config",
     "candle_builder.config",
     "feature_pipeline.config",

@@ -423,10 +423,10 @@ def test_feature_store_repository_is_on_its_volume(name, monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("name", ["inference", "training"])
 def test_mlflow_store_is_on_its_volume(name, monkeypatch, tmp_path):
-    from training.config import RegistrySettings
+    from tickcast.registry.settings import RegistrySettings
 
     container = main_container(name)
-    registry = load_settings("training.config:RegistrySettings", container_env(container), monkeypatch, tmp_path)
+    registry = load_settings("tickcast.registry.settings:RegistrySettings", container_env(container), monkeypatch, tmp_path)
     assert isinstance(registry, RegistrySettings)
     database = registry.tracking_uri().removeprefix("sqlite:///")
     artifacts = registry.artifact_root().removeprefix("file://")

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from feature_pipeline.config import Settings
-from feature_pipeline.store import FeatureStore, make_feature_store
-from feature_pipeline.store.frames import frame_to_vectors
-from feature_pipeline.store.hopsworks_store import HopsworksFeatureStore
+from tickcast.store import FeatureStore, make_feature_store
+from tickcast.store.frames import frame_to_vectors
+from tickcast.store.hopsworks_store import HopsworksFeatureStore
 from tickcast.features import FEATURE_NAMES, compute_history
 from unit.feature_pipeline.hopsworks_fake import FakeHopsworks
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from binance.client import Client
 
-from feature_pipeline.loaders import DumpFileLoader, RestLoader
+from tickcast.store.loaders import DumpFileLoader, RestLoader
 from tickcast.klines import read_kline_files
 
 

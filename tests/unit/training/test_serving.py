@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.bundle import BundleMetadata
-from training.scaling import Scaler
-from training.serving import ServableModel, registered_model_name
+from tickcast.model_bundle.bundle import BundleMetadata
+from tickcast.model_bundle.scaling import Scaler
+from tickcast.serving import ServableModel, registered_model_name
 
 
 class LinearHeads:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.scaling import Scaler
+from tickcast.model_bundle.scaling import Scaler
 from training.trainer import fit_shrinkage
 
 

@@ -51,7 +51,7 @@ def worker(
 ) -> None:
     """One faust worker process: what `stream` runs and restarts."""
     from feature_pipeline.app import StructlogWorker, build_app
-    from feature_pipeline.store import make_feature_store
+    from tickcast.store import make_feature_store
     from feature_pipeline.supervisor import serve_worker_metrics
 
     settings = _settings()
@@ -79,8 +79,8 @@ def backfill(
 ) -> None:
     """Load historical candles, compute features with the stream's code and fill the offline store."""
     from feature_pipeline.backfill import run_backfill
-    from feature_pipeline.loaders import make_loader
-    from feature_pipeline.store import make_feature_store
+    from tickcast.store.loaders import make_loader
+    from tickcast.store import make_feature_store
 
     settings = _settings()
     loader = make_loader(source, data_dir)
@@ -110,7 +110,7 @@ def features() -> None:
 @app.command()
 def compact() -> None:
     """Merge the offline store's part files (Feast adapter; run while no worker writes)."""
-    from feature_pipeline.store.feast_store import FeastFeatureStore
+    from tickcast.store.feast_store import FeastFeatureStore
 
     settings = _settings()
     merged = FeastFeatureStore.from_settings(settings).compact()

@@ -42,7 +42,7 @@ from feature_pipeline.processing import (
     parse_batch,
     state_key,
 )
-from feature_pipeline.store import FeatureStore
+from tickcast.store import FeatureStore
 from feature_pipeline.topic_reader import read_published, read_range
 from tickcast.contracts import Candle, DeadLetter, FeatureVector
 from tickcast.kafka import CheckedProducer

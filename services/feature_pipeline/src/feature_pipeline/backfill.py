@@ -16,13 +16,12 @@ import structlog
 from tickcast.progress import progress_bar
 
 from feature_pipeline import metrics
-from feature_pipeline.loaders import CandleLoader, day_bounds_ms
-from feature_pipeline.store import FeatureStore
+from tickcast.store.loaders import WARMUP_DAYS, CandleLoader, day_bounds_ms
+from tickcast.store import FeatureStore
 from tickcast.features import compute_history
 
 log = structlog.get_logger(__name__)
 
-WARMUP_DAYS = 2
 WRITE_CHUNK_ROWS = 200_000
 
 

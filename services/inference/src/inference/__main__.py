@@ -18,7 +18,7 @@ app = typer.Typer(help="Tickcast inference: features in, predictions out (Kafka 
 def _model_name(settings: Settings) -> str:
     if settings.model_name:
         return settings.model_name
-    from training.serving import registered_model_name
+    from tickcast.serving import registered_model_name
 
     return registered_model_name(settings.symbol_list, settings.interval, settings.horizon)
 

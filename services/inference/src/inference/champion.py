@@ -15,8 +15,8 @@ from typing import Protocol
 import numpy as np
 import structlog
 
-from training import serving
-from training.config import RegistrySettings
+from tickcast import serving
+from tickcast.registry.settings import RegistrySettings
 
 from inference import metrics
 from inference.model import Servable, ServedModel
@@ -38,9 +38,9 @@ class ChampionSource(Protocol):
 
 
 class RegistryChampions:
-    """``training.serving`` over the configured registry (MLflow by default).
+    """``tickcast.serving`` over the configured registry (MLflow by default).
 
-    Registry settings come from the environment read by ``training.config.RegistrySettings``
+    Registry settings come from the environment read by ``tickcast.registry.settings.RegistrySettings``
     (``MODEL_REGISTRY``, ``MLFLOW_TRACKING_URI``, ``TICKCAST_HOME``...).
     """
 

@@ -1,6 +1,6 @@
 """What a servable model looks like, and the persistence baseline served until a champion exists.
 
-``Servable`` is the structural shape of ``training.serving.ServableModel``: any
+``Servable`` is the structural shape of ``tickcast.serving.ServableModel``: any
 object with these attributes and ``predict`` can be served, which keeps this
 service independent of how training builds its models.
 """

@@ -47,7 +47,7 @@ class ExportFormat(StrEnum):
 
 
 def _model_name(settings: TrainingSettings, name: str | None) -> str:
-    from training.serving import registered_model_name
+    from tickcast.serving import registered_model_name
 
     return name or registered_model_name(settings.symbol_list(), settings.interval, settings.horizon_list()[0])
 
@@ -62,7 +62,7 @@ def _print_session(result: Any) -> None:
 
 def _session(settings: TrainingSettings, data: Any, kinds: list[str], apply_gate: bool, external: Any = ()) -> Any:
     from training.pipeline import run_session
-    from training.registry import make_registry
+    from tickcast.registry import make_registry
     from training.tracking import RunTracker
 
     registry = make_registry(settings.registry)
@@ -143,7 +143,7 @@ def evaluate(
 ) -> None:
     """Score the champion (or --version) on a whole period against persistence and EMA drift."""
     from training.holdout import evaluate_on_period
-    from training.registry import make_registry
+    from tickcast.registry import make_registry
     from training.tracking import RunTracker
 
     settings = options.settings()
@@ -181,7 +181,7 @@ def evaluate(
 def compare(options: Scope, name: NameOpt = None) -> None:
     """Registered versions side by side with their test metrics and gate decisions."""
     from training.compare import versions_table
-    from training.registry import make_registry
+    from tickcast.registry import make_registry
 
     settings = options.settings()
     model_name = _model_name(settings, name)
@@ -190,7 +190,7 @@ def compare(options: Scope, name: NameOpt = None) -> None:
 
 def _override(scope: Scope, action: str, name: str | None, version: str | None, reason: str) -> None:
     from training.pipeline import manual_decision
-    from training.registry import make_registry
+    from tickcast.registry import make_registry
     from training.tracking import RunTracker
 
     settings = scope.settings()

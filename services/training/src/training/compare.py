@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from training.registry import VersionSummary
+from tickcast.registry import VersionSummary
 from training.report import format_table
 
 METRICS = ("test_mae", "test_mae_persistence", "test_skill", "test_directional_accuracy", "test_strategy_return",

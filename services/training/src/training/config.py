@@ -3,52 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from tickcast.intervals import interval_ms
+from tickcast.registry.settings import RegistrySettings
 from tickcast.settings import ServiceSettings
 
 MODEL_KINDS = ("mlp", "conv", "lstm")
-
-
-class RegistrySettings(BaseSettings):
-    """Where models are registered and which registry holds the ``champion`` alias.
-
-    Shared with inference, which loads the champion through :mod:`training.serving`.
-    """
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
-
-    backend: Literal["mlflow", "hopsworks"] = Field(
-        "mlflow", validation_alias="MODEL_REGISTRY", description="Model registry: mlflow (default) or hopsworks."
-    )
-    home: Path = Field(
-        Path(".local"), validation_alias="TICKCAST_HOME", description="Local state root (MLflow database, artifacts)."
-    )
-    mlflow_tracking_uri: str | None = Field(
-        None, validation_alias="MLFLOW_TRACKING_URI", description="Default: sqlite:///$TICKCAST_HOME/mlflow/mlflow.db."
-    )
-    mlflow_artifact_root: str | None = Field(
-        None, validation_alias="MLFLOW_ARTIFACT_ROOT", description="Default: $TICKCAST_HOME/mlflow/artifacts."
-    )
-    mlflow_experiment: str = Field("tickcast-training", validation_alias="MLFLOW_EXPERIMENT")
-    hopsworks_host: str | None = Field(None, validation_alias="HOPSWORKS_HOST")
-    hopsworks_port: int = Field(443, validation_alias="HOPSWORKS_PORT")
-    hopsworks_project: str | None = Field(None, validation_alias="HOPSWORKS_PROJECT")
-    hopsworks_api_key: SecretStr | None = Field(None, validation_alias="HOPSWORKS_API_KEY")
-
-    def tracking_uri(self) -> str:
-        if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
-        return f"sqlite:///{(self.home / 'mlflow' / 'mlflow.db').resolve()}"
-
-    def artifact_root(self) -> str:
-        if self.mlflow_artifact_root:
-            return self.mlflow_artifact_root
-        return (self.home / "mlflow" / "artifacts").resolve().as_uri()
 
 
 class TrainingSettings(ServiceSettings):

@@ -16,7 +16,7 @@ from training.dataset import NEXT_RETURN_COLUMN, add_labels, build_samples, sing
 from training.evaluation import Evaluation, evaluate
 from training.gate import DieboldMariano, diebold_mariano
 from training.report import ReportRow, comparison_table
-from training.serving import ServableModel
+from tickcast.serving import ServableModel
 
 
 @dataclass(frozen=True)

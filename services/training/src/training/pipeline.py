@@ -18,16 +18,16 @@ import structlog
 
 from training import metrics as prom
 from training.baselines import ema_drift, persistence
-from training.bundle import save_bundle
+from tickcast.model_bundle.bundle import save_bundle
 from training.config import TrainingSettings
 from training.dataset import NEXT_RETURN_COLUMN, PreparedDataset, build_samples
 from training.evaluation import Evaluation, direction_report, evaluate
 from training.gate import GateDecision, decide
 from training.models import FitSettings
 from training.plots import equity_curve, predicted_vs_actual
-from training.registry import ModelRegistry, ModelToRegister
+from tickcast.registry import ModelRegistry, ModelToRegister
 from training.report import ReportRow, comparison_table
-from training.serving import ServableModel, registered_model_name
+from tickcast.serving import ServableModel, registered_model_name
 from training.tracking import RunTracker
 from training.trainer import TrainedModel, train_model
 

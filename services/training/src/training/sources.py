@@ -25,10 +25,10 @@ def from_feature_store(symbols: Sequence[str], interval: str, start_ms: int, end
     Read by symbol and time range: features are already as of their own timestamp, so no
     point-in-time join is needed (and one would not fit a year of minutes in memory).
     """
-    from feature_pipeline.config import Settings as FeatureSettings
-    from feature_pipeline.store import make_feature_store
+    from tickcast.store import make_feature_store
+    from tickcast.store.settings import FeatureStoreSettings
 
-    store = make_feature_store(FeatureSettings())
+    store = make_feature_store(FeatureStoreSettings())
     try:
         frame = store.read_offline(list(symbols), interval, start_ms, end_ms)
     finally:
@@ -40,10 +40,9 @@ def from_feature_store(symbols: Sequence[str], interval: str, start_ms: int, end
 def from_kline_files(root: Path, symbols: Sequence[str], interval: str, start: date, end: date) -> pd.DataFrame:
     """Features computed from exchange kline files under ``root`` for days ``start`` .. ``end`` - 1.
 
-    The feature pipeline's own loader and warm-up, so these rows equal what its backfill stores.
+    The feature pipeline's loader and warm-up, so these rows equal what its backfill stores.
     """
-    from feature_pipeline.backfill import WARMUP_DAYS
-    from feature_pipeline.loaders import DumpFileLoader
+    from tickcast.store.loaders import WARMUP_DAYS, DumpFileLoader
     from tickcast.features import compute_history
 
     loader = DumpFileLoader(root)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from training.config import RegistrySettings
-from training.mlflow_support import experiment_id, mlflow_client
+from tickcast.registry.mlflow_support import experiment_id, mlflow_client
 
 _PARAM_LIMIT = 500
 

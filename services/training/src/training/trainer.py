@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from training.bundle import BundleMetadata
+from tickcast.model_bundle.bundle import BundleMetadata
 from training.dataset import PreparedDataset, Samples
 from training.models import FitReport, FitSettings, TrainingArrays, build_model, fit_model, lag_for
-from training.scaling import Scaler
-from training.serving import ServableModel
+from tickcast.model_bundle.scaling import Scaler
+from tickcast.serving import ServableModel
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def load_external(model_path: Path, data: PreparedDataset, scaler_path: Path | N
     Its input must be (lag, n_features) over the dataset's feature columns in order. Without a
     scaler file it is assumed to take raw features and predict raw log returns.
     """
-    from training.bundle import load_keras_model
+    from tickcast.model_bundle.bundle import load_keras_model
 
     model = load_keras_model(model_path)
     shape = tuple(model.inputs[0].shape)

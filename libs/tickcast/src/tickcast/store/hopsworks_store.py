@@ -22,10 +22,11 @@ from typing import Any
 import pandas as pd
 import structlog
 
-from feature_pipeline.config import Settings
-from feature_pipeline.store.base import KEY_COLUMNS, META_COLUMNS
-from feature_pipeline.store.frames import frame_to_vectors, vectors_to_frame
+from tickcast.store.settings import FeatureStoreSettings
+from tickcast.store.base import KEY_COLUMNS, META_COLUMNS
+from tickcast.store.frames import frame_to_vectors, vectors_to_frame
 from tickcast.contracts import FeatureVector
+from tickcast.extras import import_extra
 from tickcast.features import FEATURE_NAMES, FEATURE_SET_VERSION
 
 log = structlog.get_logger(__name__)
@@ -68,12 +69,10 @@ class HopsworksFeatureStore:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, login: Callable[..., Any] | None = None
+        cls, settings: FeatureStoreSettings, login: Callable[..., Any] | None = None
     ) -> HopsworksFeatureStore:
         if login is None:
-            import hopsworks
-
-            login = hopsworks.login
+            login = import_extra("hopsworks", "hopsworks", "FEATURE_STORE=hopsworks").login
         api_key = settings.hopsworks_api_key.get_secret_value() if settings.hopsworks_api_key else None
         project = login(
             host=settings.hopsworks_host,

@@ -21,9 +21,9 @@ from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast import FeatureStore as FeastClient
 from feast.types import Float64, Int64, String
 
-from feature_pipeline.config import Settings
-from feature_pipeline.store.frames import frame_to_vectors, vectors_to_frame, with_event_time
-from feature_pipeline.store.offline_log import OfflineLog
+from tickcast.store.settings import FeatureStoreSettings
+from tickcast.store.frames import frame_to_vectors, vectors_to_frame, with_event_time
+from tickcast.store.offline_log import OfflineLog
 from tickcast.contracts import FeatureVector
 from tickcast.features import FEATURE_NAMES
 
@@ -57,7 +57,7 @@ class FeastFeatureStore:
         self._apply_if_changed()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> FeastFeatureStore:
+    def from_settings(cls, settings: FeatureStoreSettings) -> FeastFeatureStore:
         return cls(
             settings.feast_repo_path,
             settings.feast_project,

@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from training.bundle import MODEL_FILE
-from training.mlflow_support import mlflow_client
-from training.registry.base import ModelToRegister, VersionSummary
-from training.serving import CHAMPION_ALIAS, ServableModel
+from tickcast.model_bundle.bundle import MODEL_FILE
+from tickcast.registry.mlflow_support import mlflow_client
+from tickcast.registry.base import ModelToRegister, VersionSummary
+from tickcast.model_bundle.servable import ServableModel
+from tickcast.registry.base import CHAMPION_ALIAS
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from training.config import RegistrySettings
+    from tickcast.registry.settings import RegistrySettings
 
 log = structlog.get_logger(__name__)
 
@@ -40,9 +41,9 @@ class MlflowRegistry:
         import mlflow.pyfunc
         from mlflow.models import infer_signature
 
-        from training.pyfunc import TickcastPyfunc, bundle_artifacts
+        from tickcast.model_bundle.pyfunc import TickcastPyfunc, bundle_artifacts
 
-        from training.mlflow_support import experiment_id
+        from tickcast.registry.mlflow_support import experiment_id
 
         # Looked up only here: readers (champion polling) never create an experiment.
         run_id = model.run_id or self._client.create_run(

@@ -1,28 +1,20 @@
-"""What inference uses: the champion model of a registered name, ready to predict.
+"""A model bundle loaded and ready to predict: raw feature windows in, log returns out.
 
-``champion_version`` is cheap (one registry query) so a server can poll it and reload
-only when the champion moved; ``load_champion`` fetches and loads the model files.
-``settings`` is a :class:`training.config.RegistrySettings`, or any settings object
-that carries one as ``.registry`` (e.g. :class:`training.config.TrainingSettings`).
+The registry hands these out (:mod:`tickcast.registry`); :mod:`tickcast.serving` finds the champion.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from training.bundle import MODEL_FILE, BundleMetadata, load_keras_model, read_bundle_metadata
-from training.scaling import Scaler
+from tickcast.model_bundle.bundle import MODEL_FILE, BundleMetadata, load_keras_model, read_bundle_metadata
+from tickcast.model_bundle.scaling import Scaler
 
-if TYPE_CHECKING:
-    from training.config import RegistrySettings
-
-CHAMPION_ALIAS = "champion"
 _PREDICT_CHUNK = 8192
 
 
@@ -121,36 +113,6 @@ class ServableModel:
             scaler=scaler,
             keras_model=keras_model,
         )
-
-
-def registered_model_name(symbols: Sequence[str], interval: str, horizon: int) -> str:
-    """One registered model per (symbols, interval, horizon), e.g. ``tickcast-btcusdt-1m-h5``."""
-    if not symbols:
-        raise ValueError("a model is trained on at least one symbol")
-    parts = "-".join(sorted({re.sub(r"[^a-z0-9]", "", symbol.lower()) for symbol in symbols}))
-    return f"tickcast-{parts}-{interval}-h{horizon}"
-
-
-def champion_version(settings: Any, model_name: str) -> str | None:
-    """Which version holds the ``champion`` alias; None when there is no champion (or no such model)."""
-    from training.registry import make_registry
-
-    return make_registry(_registry_settings(settings)).champion_version(model_name)
-
-
-def load_champion(settings: Any, model_name: str) -> ServableModel | None:
-    """The champion of ``model_name`` loaded and ready to predict, or None when there is none."""
-    from training.registry import make_registry
-
-    registry = make_registry(_registry_settings(settings))
-    version = registry.champion_version(model_name)
-    if version is None:
-        return None
-    return registry.load(model_name, version)
-
-
-def _registry_settings(settings: Any) -> RegistrySettings:
-    return getattr(settings, "registry", settings)
 
 
 def _returns_output(raw: Any) -> np.ndarray:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from training.scaling import Scaler
+from tickcast.model_bundle.scaling import Scaler
 
 MODEL_FILE = "model.keras"
 SCALER_FILE = "scaler.json"

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from training.bundle import MODEL_FILE
-from training.registry.base import ModelToRegister, VersionSummary
-from training.serving import ServableModel
+from tickcast.extras import import_extra
+from tickcast.model_bundle.bundle import MODEL_FILE
+from tickcast.registry.base import ModelToRegister, VersionSummary
+from tickcast.model_bundle.servable import ServableModel
 
 if TYPE_CHECKING:
-    from training.config import RegistrySettings
+    from tickcast.registry.settings import RegistrySettings
 
 log = structlog.get_logger(__name__)
 
@@ -112,8 +113,8 @@ class HopsworksRegistry:
 @lru_cache(maxsize=4)
 def _model_registry(host: str | None, port: int, project: str | None, api_key: str | None) -> Any:
     """One login per process and cluster: ``champion_version`` is polled, logging in is not cheap."""
-    import hopsworks  # imported here: only deployments that use Hopsworks pay for it
-
+    # Imported here: only deployments that use Hopsworks pay for it (and install tickcast[hopsworks]).
+    hopsworks = import_extra("hopsworks", "hopsworks", "MODEL_REGISTRY=hopsworks")
     logged_in = hopsworks.login(host=host, port=port, project=project, api_key_value=api_key)
     return logged_in.get_model_registry()
 

@@ -14,7 +14,7 @@ import structlog
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from training.config import RegistrySettings
+    from tickcast.registry.settings import RegistrySettings
 
 log = structlog.get_logger(__name__)
 

@@ -1,6 +1,6 @@
 """The registered model as an MLflow pyfunc, so ``mlflow.pyfunc.load_model`` serves it too.
 
-Training and inference load the bundle folder directly (:mod:`training.serving`);
+Training and inference load the bundle folder directly (:mod:`tickcast.serving`);
 this wrapper is what other MLflow tooling sees: same files, same predictions.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 from mlflow.pyfunc import PythonModel
 import numpy as np
 
-from training.bundle import METADATA_FILE, MODEL_FILE, SCALER_FILE, load_keras_model, read_bundle_metadata
-from training.serving import ServableModel
+from tickcast.model_bundle.bundle import METADATA_FILE, MODEL_FILE, SCALER_FILE, load_keras_model, read_bundle_metadata
+from tickcast.model_bundle.servable import ServableModel
 
 
 class TickcastPyfunc(PythonModel):  # type: ignore[misc]

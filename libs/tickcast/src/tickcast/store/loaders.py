@@ -13,6 +13,10 @@ from tickcast.klines import KLINE_COLUMNS, find_kline_files, klines_to_frame, re
 
 log = structlog.get_logger(__name__)
 
+# Days of candles loaded before a range so its first feature vectors are warm
+# (a day of hourly closes for the hourly moving averages).
+WARMUP_DAYS = 2
+
 
 class CandleLoader(Protocol):
     def load(self, symbol: str, interval: str, start: date, end: date) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from feature_pipeline.store.base import KEY_COLUMNS, META_COLUMNS
+from tickcast.store.base import KEY_COLUMNS, META_COLUMNS
 from tickcast.contracts import FeatureVector
 from tickcast.features import FEATURE_NAMES
 

@@ -13,7 +13,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from training.serving import ServableModel
+from tickcast.model_bundle.servable import ServableModel
+
+# The registry alias (MLflow) or tag flag (Hopsworks) naming the version inference serves.
+CHAMPION_ALIAS = "champion"
 
 
 @dataclass(frozen=True)

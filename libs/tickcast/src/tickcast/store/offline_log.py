@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import structlog
 
-from feature_pipeline.store.base import KEY_COLUMNS, META_COLUMNS
-from feature_pipeline.store.frames import with_event_time
+from tickcast.store.base import KEY_COLUMNS, META_COLUMNS
+from tickcast.store.frames import with_event_time
 from tickcast.features import FEATURE_NAMES, FEATURE_SET_VERSION
 
 log = structlog.get_logger(__name__)
