@@ -173,7 +173,7 @@ def test_synthetic_trades_become_champion_predictions_on_every_channel(
         assert f"{MODEL_NAME}" in training_output and "gate: v1" in training_output, training_output[-3000:]
         promoted_by_gate = "gate: v1 PROMOTED" in training_output
         registry = make_registry(RegistrySettings(
-            backend="mlflow", home=tmp_path / "home", mlflow_tracking_uri=stack.env["MLFLOW_TRACKING_URI"],
+            backend="mlflow", tickcast_home=tmp_path / "home", mlflow_tracking_uri=stack.env["MLFLOW_TRACKING_URI"],
             mlflow_artifact_root=stack.env["MLFLOW_ARTIFACT_ROOT"]))
         if not promoted_by_gate:
             # A short training on generated data may not beat persistence; the alias is moved by hand then.

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
+from support import infra
 from support.infra import ROOT
 from support.services import free_port
 
@@ -71,3 +73,19 @@ def own_redis(tmp_path: Path) -> Iterator[LocalRedis]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def own_broker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[infra.LocalKafka]:
+    """A fresh single-node Kafka of the test's own, stopped when the test ends."""
+    if kafka_bootstrap != f"127.0.0.1:{infra.TEST_KAFKA_PORT}":
+        pytest.skip(f"the tests use the broker at {kafka_bootstrap}, not the project's local Kafka: "
+                    "no broker of ours to start")
+    if not shutil.which("java") or not (ROOT / "infra" / "kafka" / ".build" / "lib" / ".installed").exists():
+        pytest.skip("local Kafka is not installed (infra/kafka/kafka.sh install)")
+    broker = infra.LocalKafka(tmp_path / "kafka-home")
+    broker.script("start")
+    try:
+        yield broker
+    finally:
+        broker.script("stop")

@@ -10,12 +10,8 @@ use (``KAFKA_BOOTSTRAP_SERVERS`` pointing elsewhere, or a container) or is not i
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +23,6 @@ from support.services import (
     Stack,
     committed_offsets,
     end_offsets,
-    free_port,
     read_all,
     stopped_at_exit,
     wait_until,
@@ -37,6 +32,7 @@ from tickcast.kafka import ensure_topics
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.broker_restart]
 
 SYMBOLS = ["BTCUSDT", "SOLUSDT"]
@@ -45,44 +41,8 @@ SYMBOLS = ["BTCUSDT", "SOLUSDT"]
 TRADES_PER_SYMBOL = 150_000
 
 
-class LocalKafka:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.port = free_port()
-        self.controller_port = free_port()
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def script(self, action: str) -> float:
-        """Run ``kafka.sh <action>``; returns how long it took."""
-        env = {**os.environ, "TICKCAST_HOME": str(self.home), "KAFKA_PORT": str(self.port),
-               "KAFKA_CONTROLLER_PORT": str(self.controller_port), "KAFKA_HEAP_OPTS": "-Xms128m -Xmx512m"}
-        started = time.monotonic()
-        result = subprocess.run(["bash", str(infra.ROOT / "infra" / "kafka" / "kafka.sh"), action], env=env,
-                                capture_output=True, text=True, timeout=240, check=False)
-        assert result.returncode == 0, f"kafka.sh {action}: {result.stdout}\n{result.stderr}"
-        return time.monotonic() - started
-
-
-@pytest.fixture
-def own_broker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[LocalKafka]:
-    if kafka_bootstrap != f"127.0.0.1:{infra.TEST_KAFKA_PORT}":
-        pytest.skip(f"the tests use the broker at {kafka_bootstrap}, not the project's local Kafka: "
-                    "no broker of ours to restart")
-    if not shutil.which("java") or not (infra.ROOT / "infra" / "kafka" / ".build" / "lib" / ".installed").exists():
-        pytest.skip("local Kafka is not installed (infra/kafka/kafka.sh install)")
-    broker = LocalKafka(tmp_path / "kafka-home")
-    broker.script("start")
-    try:
-        yield broker
-    finally:
-        broker.script("stop")
-
-
 def test_broker_restart_mid_run_loses_and_repeats_nothing(
-    own_broker: LocalKafka, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_settings,
+    own_broker: infra.LocalKafka, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_settings,
     record_property,
 ) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", own_broker.bootstrap)
@@ -95,7 +55,7 @@ def test_broker_restart_mid_run_loses_and_repeats_nothing(
     stack = Stack(tmp_path, namespace)
     # Inference serves the persistence baseline: no champion is registered.
     builder, pipeline, inference = stack.candle_builder(), stack.feature_pipeline(), stack.inference()
-    # The producer's default flush timeout (150 s) outlasts its delivery timeout: no override needed.
+    # The producer's default flush timeout (330 s) outlasts its delivery timeout: no override needed.
     producer = stack.service("trade-producer", "trade_producer", "synthetic", "--symbols", ",".join(SYMBOLS),
                              "--trades", str(TRADES_PER_SYMBOL), "--start", start, "--speed", "max", "--no-progress")
     builder_group, pipeline_group = f"{namespace}candle-builder", f"{namespace}feature-pipeline"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,3 +77,31 @@ def redis_url() -> Iterator[str]:
     yield f"redis://127.0.0.1:{TEST_REDIS_PORT}/0"
     if not os.environ.get("KEEP_TEST_BROKER"):
         _run_script("infra/redis/redis.sh", "stop", REDIS_PORT=str(TEST_REDIS_PORT))
+
+
+class LocalKafka:
+    """A Kafka broker of one test's own (``infra/kafka/kafka.sh``): fresh state folder, free ports.
+
+    For what the shared test broker must never see: a restart, or a first start (a fresh cluster).
+    """
+
+    def __init__(self, home: Path) -> None:
+        from support.services import free_port
+
+        self.home = home
+        self.port = free_port()
+        self.controller_port = free_port()
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def script(self, action: str) -> float:
+        """Run ``kafka.sh <action>``; returns how long it took."""
+        env = {**os.environ, "TICKCAST_HOME": str(self.home), "KAFKA_PORT": str(self.port),
+               "KAFKA_CONTROLLER_PORT": str(self.controller_port), "KAFKA_HEAP_OPTS": "-Xms128m -Xmx512m"}
+        started = time.monotonic()
+        result = subprocess.run(["bash", str(ROOT / "infra" / "kafka" / "kafka.sh"), action], env=env,
+                                capture_output=True, text=True, timeout=240, check=False)
+        assert result.returncode == 0, f"kafka.sh {action}: {result.stdout}\n{result.stderr}"
+        return time.monotonic() - started

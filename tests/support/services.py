@@ -37,6 +37,17 @@ HOUR_MS = 3_600_000
 
 
 def free_port() -> int:
+    """A free loopback port: from ``TEST_PORT_RANGE`` (``low-high``) when set, else any the system gives."""
+    if spec := os.environ.get("TEST_PORT_RANGE"):
+        low, high = (int(part) for part in spec.split("-"))
+        for port in random.sample(range(low, high + 1), min(200, high - low + 1)):
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+        raise RuntimeError(f"no free port in TEST_PORT_RANGE={spec}")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

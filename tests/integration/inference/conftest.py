@@ -40,7 +40,7 @@ def registry_settings(tmp_path_factory: pytest.TempPathFactory) -> RegistrySetti
     Creating the database takes seconds; tests use their own model names, so one registry serves all.
     """
     root: Path = tmp_path_factory.mktemp("mlflow")
-    settings = RegistrySettings(backend="mlflow", home=root, mlflow_tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
+    settings = RegistrySettings(backend="mlflow", tickcast_home=root, mlflow_tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
                                 mlflow_artifact_root=(root / "artifacts").as_uri())
     make_registry(settings)
     return settings

@@ -5,6 +5,21 @@ listed symbol with consecutive ids; connected websockets get the ones made while
 they are connected, so a dropped connection leaves a real gap that only REST can
 fill. Tests can drop connections, refuse new ones for a while, answer 429s, and
 send malformed or unknown frames.
+
+It also does what the real exchange does and a naive client never meets:
+
+- ``historicalTrades`` is served from a database that lags the stream by ``db_lag_seconds``, or
+  stops taking trades for a while (:meth:`FakeBinance.stall_database`); ``/api/v3/trades`` serves the
+  last ``memory_trades`` trades from memory, without lag;
+- ``serverShutdown`` notice on every combined stream, then the drop after a grace period;
+- HTTP 403 (the exchange's web application firewall) and 451 (restricted location) on REST
+  and on the websocket handshake;
+- a limit of websocket connection attempts per window (Binance: 300 per 5 minutes per IP);
+- a ping every ``ping_interval`` seconds, and the connection closed when no pong came back
+  within ``pong_timeout`` (Binance: every 20 s, a minute);
+- live ``SUBSCRIBE`` / ``UNSUBSCRIBE`` / ``LIST_SUBSCRIPTIONS`` requests with Binance's request and
+  response JSON, and the limit of 5 incoming messages (pings, pongs, requests) per second, beyond
+  which the connection is closed.
 """
 
 from __future__ import annotations
@@ -13,13 +28,22 @@ import asyncio
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-WEIGHTS = {"historicalTrades": 25, "aggTrades": 4, "exchangeInfo": 20, "ping": 1, "time": 1}
+WEIGHTS = {"historicalTrades": 25, "trades": 25, "aggTrades": 4, "exchangeInfo": 20, "ping": 1, "time": 1}
+# What the exchange's firewall and its location check answer (the 451 text is Binance's own).
+WAF_BODY = "<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1></body></html>"
+RESTRICTED_LOCATION = {
+    "code": 0,
+    "msg": "Service unavailable from a restricted location according to 'b. Eligibility' in "
+    "https://www.binance.com/en/terms. Please contact customer service if you believe you received "
+    "this message in error.",
+}
 
 
 @dataclass
@@ -33,7 +57,15 @@ class RequestLog:
 @dataclass
 class Subscriber:
     socket: web.WebSocketResponse
-    symbols: set[str]
+    streams: set[str]
+    opened: float = field(default_factory=time.monotonic)
+    last_pong: float = field(default_factory=time.monotonic)
+    received: deque[float] = field(default_factory=deque)  # arrival times of incoming messages, last second
+    closed_by: str | None = None  # "client", or why the server closed it
+
+    @property
+    def symbols(self) -> set[str]:
+        return {name.split("@")[0].upper() for name in self.streams if name.endswith("@trade")}
 
 
 @dataclass
@@ -42,6 +74,8 @@ class Market:
     next_id: int
     price: float
     trades: list[dict[str, Any]] = field(default_factory=list)
+    made_at: list[float] = field(default_factory=list)  # monotonic time each trade was made
+    database_stalled_at: int | None = None  # the database holds at most this many trades
 
     def make_trade(self, now_ms: int) -> dict[str, Any]:
         self.price = round(self.price * (1.0003 if self.next_id % 3 else 0.9996), 2)
@@ -57,6 +91,7 @@ class Market:
         }
         self.next_id += 1
         self.trades.append(trade)
+        self.made_at.append(time.monotonic())
         return trade
 
 
@@ -69,16 +104,39 @@ def stream_frame(symbol: str, trade: dict[str, Any]) -> str:
 
 
 class FakeBinance:
-    def __init__(self, symbols: dict[str, int]) -> None:
-        """``symbols``: listed symbol -> first trade id."""
+    def __init__(
+        self,
+        symbols: dict[str, int],
+        db_lag_seconds: float = 0.0,
+        memory_trades: int = 1000,
+        ping_interval: float | None = None,
+        pong_timeout: float = 60.0,
+        connections_per_window: int | None = None,
+        connection_window_seconds: float = 300.0,
+        messages_per_second: int = 5,
+    ) -> None:
+        """``symbols``: listed symbol -> first trade id. The other knobs are described in the module."""
         self.markets = {
             symbol: Market(symbol, first_id, 100.0 + i)
             for i, (symbol, first_id) in enumerate(symbols.items())
         }
+        self.db_lag_seconds = db_lag_seconds
+        self.memory_trades = memory_trades
+        self.ping_interval = ping_interval
+        self.pong_timeout = pong_timeout
+        self.connections_per_window = connections_per_window
+        self.connection_window_seconds = connection_window_seconds
+        self.messages_per_second = messages_per_second
         self.requests: list[RequestLog] = []
         self.connections = 0
+        self.closed: list[str] = []  # who closed each finished connection: "client" or the server's reason
+        self.subscribe_requests: list[dict[str, Any]] = []
+        self.refused_connections = 0
+        self.pings_sent = 0
+        self._attempts: deque[float] = deque()
         self._subscribers: list[Subscriber] = []
         self._refuse_until = 0.0
+        self._access_status: int | None = None
         self._throttled = 0
         self._retry_after = 1
         self._weight = 0
@@ -125,7 +183,7 @@ class FakeBinance:
         if self._ticker:
             self._ticker.cancel()
         for subscriber in list(self._subscribers):
-            await subscriber.socket.close()
+            await self._close(subscriber, "exchange stopped")
         if self._runner:
             await self._runner.cleanup()
 
@@ -137,12 +195,16 @@ class FakeBinance:
 
     async def _trade(self, symbol: str, count: int) -> None:
         market = self.markets[symbol]
+        stream = f"{symbol.lower()}@trade"
         for _ in range(count):
             trade = market.make_trade(int(time.time() * 1000))
             frame = stream_frame(symbol, trade)
             for subscriber in list(self._subscribers):
-                if symbol in subscriber.symbols and not subscriber.socket.closed:
-                    await subscriber.socket.send_str(frame)
+                if stream in subscriber.streams and not subscriber.socket.closed:
+                    try:
+                        await subscriber.socket.send_str(frame)
+                    except ConnectionError:
+                        pass  # closing under our feet: its trades are for REST now
 
     def run_market(self, trades_per_second: float) -> None:
         """Every listed symbol trades at this rate until :meth:`stop_market`."""
@@ -174,11 +236,49 @@ class FakeBinance:
     def drop_connections(self, refuse_for_seconds: float = 0.0) -> None:
         """Close every stream (as the exchange does) and refuse new ones for a while."""
         self._refuse_until = time.monotonic() + refuse_for_seconds
-        self._call(self._drop())
+        self._call(self._drop("going away"))
 
-    async def _drop(self) -> None:
+    async def _drop(self, reason: str) -> None:
         for subscriber in list(self._subscribers):
-            await subscriber.socket.close(code=1001, message=b"going away")
+            await self._close(subscriber, reason)
+
+    async def _close(self, subscriber: Subscriber, reason: str) -> None:
+        if subscriber.closed_by is None and not subscriber.socket.closed:
+            subscriber.closed_by = reason
+        await subscriber.socket.close(code=1001, message=reason.encode()[:120])
+
+    def server_shutdown(self, grace_seconds: float) -> None:
+        """Send ``serverShutdown`` on every open stream, and drop those still open ``grace_seconds`` later."""
+        self._call(self._server_shutdown(grace_seconds))
+
+    async def _server_shutdown(self, grace_seconds: float) -> None:
+        notice = json.dumps(
+            {"stream": "!serverShutdown", "data": {"e": "serverShutdown", "E": int(time.time() * 1000)}}
+        )
+        noticed = [s for s in self._subscribers if not s.socket.closed]
+        for subscriber in noticed:
+            await subscriber.socket.send_str(notice)
+
+        async def drop_later() -> None:
+            await asyncio.sleep(grace_seconds)
+            for subscriber in noticed:
+                await self._close(subscriber, "server shut down")
+
+        self._loop.create_task(drop_later())
+
+    def stall_database(self) -> None:
+        """The database takes no new trades from now on (those made later are only in memory, if there)."""
+        for market in self.markets.values():
+            market.database_stalled_at = len(market.trades)
+
+    def resume_database(self) -> None:
+        """The stalled database catches up."""
+        for market in self.markets.values():
+            market.database_stalled_at = None
+
+    def refuse_access(self, status: int | None) -> None:
+        """Answer every REST call and websocket handshake with 403 (firewall) or 451 (location); None: stop."""
+        self._access_status = status
 
     def throttle(self, requests: int, retry_after_seconds: int) -> None:
         """Answer the next ``requests`` REST calls with 429 and ``Retry-After``."""
@@ -190,6 +290,9 @@ class FakeBinance:
     async def _send_raw(self, text: str) -> None:
         for subscriber in list(self._subscribers):
             await subscriber.socket.send_str(text)
+
+    def open_connections(self) -> int:
+        return sum(not s.socket.closed for s in self._subscribers)
 
     def wait_for_subscribers(
         self, count: int, timeout: float = 30.0, symbols: set[str] | None = None
@@ -206,7 +309,7 @@ class FakeBinance:
             time.sleep(0.05)
         raise TimeoutError(f"{count} stream subscriber(s) did not connect in {timeout}s")
 
-    # -- handlers --------------------------------------------------------------------------------------------
+    # -- REST ------------------------------------------------------------------------------------------------
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -215,7 +318,16 @@ class FakeBinance:
         self.requests.append(RequestLog(time.monotonic(), name, query, response.status))
         return response
 
+    def _refusal(self) -> web.Response | None:
+        if self._access_status == 403:
+            return web.Response(status=403, text=WAF_BODY, content_type="text/html")
+        if self._access_status == 451:
+            return web.json_response(RESTRICTED_LOCATION, status=451)
+        return None
+
     async def _answer(self, name: str, query: dict[str, str]) -> web.Response:
+        if (refusal := self._refusal()) is not None:
+            return refusal
         if self._throttled > 0:
             self._throttled -= 1
             return web.json_response(
@@ -236,25 +348,44 @@ class FakeBinance:
                 "symbols": [{"symbol": s, "status": "TRADING"} for s in self.markets],
             },
             "historicalTrades": self._historical_trades,
+            "trades": self._recent_trades,
             "aggTrades": self._agg_trades,
         }.get(name)
         if handler is None:
             return web.json_response({"code": -1000, "msg": "unknown endpoint"}, status=404)
-        if name in ("historicalTrades", "aggTrades") and query.get("symbol") not in self.markets:
+        if name in ("historicalTrades", "trades", "aggTrades") and query.get("symbol") not in self.markets:
             return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400, headers=headers)
         return web.json_response(handler(query), headers=headers)
 
+    def _in_database(self, symbol: str) -> list[dict[str, Any]]:
+        """The trades the database holds: those made at least ``db_lag_seconds`` ago."""
+        market = self.markets[symbol]
+        trades, made_at = list(market.trades), list(market.made_at)
+        if market.database_stalled_at is not None:
+            trades, made_at = trades[: market.database_stalled_at], made_at[: market.database_stalled_at]
+        if self.db_lag_seconds <= 0:
+            return trades
+        visible_before = time.monotonic() - self.db_lag_seconds
+        count = 0
+        while count < len(made_at) and made_at[count] <= visible_before:
+            count += 1
+        return trades[:count]
+
     def _historical_trades(self, query: dict[str, str]) -> list[dict[str, Any]]:
-        trades = self.markets[query["symbol"]].trades
+        trades = self._in_database(query["symbol"])
         limit = min(int(query.get("limit", 500)), 1000)
         if "fromId" not in query:
             return trades[-limit:]
         from_id = int(query["fromId"])
         return [t for t in trades if t["id"] >= from_id][:limit]
 
+    def _recent_trades(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        limit = min(int(query.get("limit", 500)), 1000, self.memory_trades)
+        return self.all_trades(query["symbol"])[-limit:] if limit > 0 else []
+
     def _agg_trades(self, query: dict[str, str]) -> list[dict[str, Any]]:
         # One aggregate per trade here: ids a == f == l keep the fake simple and exact.
-        trades = self.markets[query["symbol"]].trades
+        trades = self._in_database(query["symbol"])
         limit = min(int(query.get("limit", 500)), 1000)
         if "fromId" in query:
             selected = [t for t in trades if t["id"] >= int(query["fromId"])]
@@ -276,20 +407,96 @@ class FakeBinance:
             for t in selected[:limit]
         ]
 
+    # -- websocket -------------------------------------------------------------------------------------------
+
+    def _admit_connection(self) -> bool:
+        now = time.monotonic()
+        while self._attempts and self._attempts[0] <= now - self.connection_window_seconds:
+            self._attempts.popleft()
+        self._attempts.append(now)
+        return self.connections_per_window is None or len(self._attempts) <= self.connections_per_window
+
     async def _stream(self, request: web.Request) -> web.StreamResponse:
+        if (refusal := self._refusal()) is not None:
+            return refusal
+        if not self._admit_connection():
+            self.refused_connections += 1
+            return web.json_response(
+                {"code": -1003, "msg": "Too many connection attempts from this IP."}, status=429
+            )
         if time.monotonic() < self._refuse_until:
             return web.Response(status=503, text="try later")
-        streams = request.query.get("streams", "")
-        symbols = {name.split("@")[0].upper() for name in streams.split("/") if name.endswith("@trade")}
-        socket = web.WebSocketResponse()
+        streams = {name for name in request.query.get("streams", "").split("/") if name}
+        socket = web.WebSocketResponse(autoping=False)  # pings and pongs are counted like Binance does
         await socket.prepare(request)
         self.connections += 1
-        subscriber = Subscriber(socket, symbols)
+        subscriber = Subscriber(socket, streams)
         self._subscribers.append(subscriber)
+        heartbeat = self._loop.create_task(self._heartbeat(subscriber)) if self.ping_interval else None
         try:
             async for message in socket:
-                if message.type == WSMsgType.ERROR:
+                if not self._within_message_rate(subscriber):
+                    await self._close(subscriber, "too many messages")
+                    break
+                if message.type == WSMsgType.PING:
+                    await socket.pong(message.data)
+                elif message.type == WSMsgType.PONG:
+                    subscriber.last_pong = time.monotonic()
+                elif message.type == WSMsgType.TEXT:
+                    await self._request(subscriber, message.data)
+                elif message.type == WSMsgType.ERROR:
                     break
         finally:
+            if heartbeat:
+                heartbeat.cancel()
+            if subscriber.closed_by is None:
+                subscriber.closed_by = "client"
+            self.closed.append(subscriber.closed_by)
             self._subscribers.remove(subscriber)
         return socket
+
+    def _within_message_rate(self, subscriber: Subscriber) -> bool:
+        now = time.monotonic()
+        subscriber.received.append(now)
+        while subscriber.received and subscriber.received[0] <= now - 1.0:
+            subscriber.received.popleft()
+        return len(subscriber.received) <= self.messages_per_second
+
+    async def _heartbeat(self, subscriber: Subscriber) -> None:
+        assert self.ping_interval is not None
+        while not subscriber.socket.closed:
+            await asyncio.sleep(self.ping_interval)
+            if time.monotonic() - subscriber.last_pong > self.pong_timeout:
+                await self._close(subscriber, "no pong")
+                return
+            self.pings_sent += 1
+            await subscriber.socket.ping(str(int(time.time() * 1000)).encode())
+
+    async def _request(self, subscriber: Subscriber, text: str) -> None:
+        """Binance's live (un)subscribe requests, answered with its response JSON."""
+        try:
+            request = json.loads(text)
+        except ValueError:
+            await subscriber.socket.send_json({"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"})
+            return
+        request_id = request.get("id") if isinstance(request, dict) else None
+        method = request.get("method") if isinstance(request, dict) else None
+        params = request.get("params", []) if isinstance(request, dict) else []
+        if method == "SUBSCRIBE" and isinstance(params, list):
+            self.subscribe_requests.append(request)
+            subscriber.streams.update(str(name) for name in params)
+            await subscriber.socket.send_json({"result": None, "id": request_id})
+        elif method == "UNSUBSCRIBE" and isinstance(params, list):
+            subscriber.streams.difference_update(str(name) for name in params)
+            await subscriber.socket.send_json({"result": None, "id": request_id})
+        elif method == "LIST_SUBSCRIPTIONS":
+            await subscriber.socket.send_json({"result": sorted(subscriber.streams), "id": request_id})
+        else:
+            await subscriber.socket.send_json(
+                {
+                    "code": 2,
+                    "msg": f"Invalid request: unknown variant `{method}`, expected one of `SUBSCRIBE`, "
+                    "`UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY` at line 1 column 28",
+                    "id": request_id,
+                }
+            )

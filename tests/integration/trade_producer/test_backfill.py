@@ -12,6 +12,8 @@ from tickcast.contracts import Trade
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 
+from trade_producer.exit_codes import ExitCode
+
 from .conftest import ROOT, read_topic
 from .fake_binance import FakeBinance
 from .live_process import exchange_env
@@ -78,6 +80,6 @@ def test_unreachable_exchange_fails_clearly_without_inventing_trades(
          "--no-progress"],
         capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
     )  # fmt: skip
-    assert result.returncode == 2
+    assert result.returncode == ExitCode.EXCHANGE_UNREACHABLE
     assert "exchange unreachable" in result.stderr and "no trades were invented" in result.stderr
     assert read_topic(kafka_settings, topics(Topic.TRADES), timeout=3) == []

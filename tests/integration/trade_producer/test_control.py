@@ -61,7 +61,7 @@ def test_requested_symbol_is_checked_backfilled_then_streamed(
     assert producer.exit_code == 0, producer.stderr[-3000:]
     assert restarted.exit_code == 0, restarted.stderr[-3000:]
     records = read_topic(kafka_settings, topics(Topic.TRADES), expected=expected)
-    assert "requested symbol restored" in restarted.stderr
+    assert "requested symbols restored" in restarted.stderr
     sol = [Trade.parse(r.value) for r in records if r.key == b"SOLUSDT"]
     assert [t.trade_id for t in sol] == [row["id"] for row in fake.all_trades("SOLUSDT")]
     assert [t.source for t in sol[:120]] == ["backfill"] * 120
@@ -70,3 +70,47 @@ def test_requested_symbol_is_checked_backfilled_then_streamed(
     assert sorted(letter.error_type for letter in refused) == ["ContractError", "UnknownSymbol"]
     assert {letter.source_topic for letter in refused} == {topics(Topic.SYMBOL_REQUESTS)}
     assert any("DOGEUSDT" in letter.payload for letter in refused)
+
+
+def test_fifty_symbols_added_one_after_another_join_the_open_connection(
+    kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
+    added = [f"C{i:02d}USDT" for i in range(50)]
+    # The exchange would refuse a third connection attempt in its window: reopening per symbol cannot pass.
+    with FakeBinance({"BTCUSDT": 1, **{s: 1_000 * (i + 1) for i, s in enumerate(added)}},
+                     connections_per_window=2) as fake:  # fmt: skip
+        with live_producer(fake, "--symbols", "BTCUSDT", TRADE_PRODUCER_CONTROL_LOOKBACK_MINUTES="0") as producer:
+            fake.wait_for_subscribers(1)
+            for symbol in added:
+                produce_raw(kafka_settings, topics(Topic.SYMBOL_REQUESTS), [_request(symbol, 0)])
+            fake.wait_for_subscribers(1, symbols={"BTCUSDT", *added}, timeout=180)
+            for symbol in ["BTCUSDT", *added]:
+                fake.trade(symbol, 2)
+            read_topic(kafka_settings, topics(Topic.TRADES), expected=102, timeout=60)
+            first_run_requests = list(fake.subscribe_requests)
+            producer.terminate()
+        # A restart restores the 50 requested symbols in one batch.
+        with live_producer(fake, "--symbols", "BTCUSDT") as restarted:
+            fake.wait_for_subscribers(1, symbols={"BTCUSDT", *added}, timeout=120)
+            for symbol in ["BTCUSDT", *added]:
+                fake.trade(symbol, 1)
+            records = read_topic(kafka_settings, topics(Topic.TRADES), expected=153, timeout=60)
+            restarted.terminate()
+        restart_requests = fake.subscribe_requests[len(first_run_requests):]
+
+    assert producer.exit_code == 0, producer.stderr[-3000:]
+    assert restarted.exit_code == 0, restarted.stderr[-3000:]
+    assert fake.connections == 2 and fake.refused_connections == 0  # one per run
+    assert "too many messages" not in fake.closed
+    # Binance's request shape; every added stream asked for exactly once, on the open connection.
+    assert all(set(r) == {"method", "params", "id"} and r["method"] == "SUBSCRIBE" for r in first_run_requests)
+    asked = [stream for r in first_run_requests for stream in r["params"]]
+    assert sorted(asked) == sorted(f"{s.lower()}@trade" for s in added)
+    assert len(restart_requests) <= 1  # in the first connection's URL, or one SUBSCRIBE with all of them
+    by_symbol: dict[str, list[int]] = {}
+    for record in records:
+        trade = Trade.parse(record.value)
+        by_symbol.setdefault(trade.symbol, []).append(trade.trade_id)
+    for symbol in ["BTCUSDT", *added]:
+        assert by_symbol[symbol] == [row["id"] for row in fake.all_trades(symbol)], symbol
+    assert "streams subscribed on the open connection" in producer.stderr

@@ -172,3 +172,40 @@ def test_restart_continues_from_the_topic_without_repeats(
     produced = _trades(read_topic(kafka_settings, topics(Topic.TRADES), expected=85))["ETHUSDT"]
     _assert_exactly_the_market(fake, "ETHUSDT", produced)
     assert [t.source for t in produced].count("gap_fill") == 30
+
+
+def test_server_shutdown_notice_reconnects_before_the_drop_and_loses_nothing(
+    kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
+    with FakeBinance({"BTCUSDT": 3_000}) as fake:
+        metrics_port = _free_port()
+        with live_producer(
+            fake, "--symbols", "BTCUSDT", "--no-control", TRADE_PRODUCER_METRICS_PORT=str(metrics_port)
+        ) as producer:
+            fake.wait_for_subscribers(1)
+            fake.run_market(trades_per_second=150)
+            time.sleep(1.0)
+            # Binance's notice; the server would drop the connection 5 s later (in reality: minutes).
+            fake.server_shutdown(grace_seconds=5.0)
+            deadline = time.monotonic() + 30
+            while fake.connections < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            fake.wait_for_subscribers(1)
+            time.sleep(1.0)
+            fake.stop_market()
+            fake.trade("BTCUSDT")
+            total = len(fake.all_trades("BTCUSDT"))
+            _wait_for_count(kafka_settings, topics(Topic.TRADES), total)
+            time.sleep(5.0)  # past the grace period: the old connection must be gone by our hand, not the server's
+            metrics = _scrape(metrics_port)
+            producer.terminate()
+
+    assert producer.exit_code == 0, producer.stderr[-3000:]
+    _assert_exactly_the_market(fake, "BTCUSDT", _trades(read_topic(kafka_settings, topics(Topic.TRADES), expected=total))["BTCUSDT"])
+    assert fake.connections == 2
+    assert fake.closed[0] == "client"  # the noticed connection was closed by the producer before the drop
+    assert "server shut down" not in fake.closed
+    assert metrics[("trade_producer_reconnects_total", 'reason="server_shutdown"')] == 1
+    assert ("trade_producer_reconnects_total", 'reason="disconnect"') not in metrics
+    assert not any(name == "trade_producer_rejected_messages_total" for name, _labels in metrics)
+    assert "announced a server shutdown" in producer.stderr

@@ -83,7 +83,7 @@ def test_zipped_file_with_header_and_a_bad_row(
     result = run_cli("replay", str(archive_path), "--symbol", "BTCUSDT", "--kind", "trades", "--no-progress")
 
     assert result.returncode == 0, result.stderr
-    assert "row rejected" in result.stderr and ",".join(bad) in result.stderr
+    assert "rows rejected" in result.stderr and ",".join(bad) in result.stderr
     expected = _expected_rows(source)
     del expected[5]
     records = read_topic(kafka_settings, topics(Topic.TRADES), expected=len(expected))

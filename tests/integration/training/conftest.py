@@ -43,7 +43,7 @@ def _registry_from(template: Path, root: Path) -> RegistrySettings:
 def _settings_in(root: Path) -> RegistrySettings:
     return RegistrySettings(
         backend="mlflow",
-        home=root,
+        tickcast_home=root,
         mlflow_tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
         mlflow_artifact_root=(root / "artifacts").as_uri(),
     )

@@ -18,6 +18,7 @@ CONFIG_MODULES = [
     "tickcast.supervise",
     "tickcast.lag",
     "tickcast.stack",
+    "tickcast.rate_limited_log",
     "tickcast.registry.settings",
     "tickcast.store.settings",
     "trade_producer.config",

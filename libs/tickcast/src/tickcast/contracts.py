@@ -249,8 +249,52 @@ class FeatureVector(Contract):
         return values
 
 
+# Version 2 of Prediction adds the distribution forecasts; version 1 payloads still parse (no forecasts).
+PREDICTION_SCHEMA_VERSION = 2
+QUANTILE_LEVELS: tuple[float, ...] = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class DistributionForecast(BaseModel):
+    """What is forecast for one horizon besides the point: the return's distribution, its volatility, and the
+    probabilities of a rise or a fall beyond the dead band; each field names the forecaster behind it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    horizon: Annotated[int, Field(ge=1, description="Candles ahead.")]
+    target_time_ms: EpochMs
+    quantile_levels: list[Probability] = Field(
+        default_factory=lambda: list(QUANTILE_LEVELS), description="Levels of the quantiles below.")
+    return_quantiles: list[FiniteFloat] = Field(
+        description="Quantiles of the log return from as_of to target time at quantile_levels, non-decreasing.")
+    price_quantiles: list[PositiveFloat] = Field(description="The prices those returns imply: the price band.")
+    p_up: Probability = Field(description="Probability that the log return ends above +dead_band.")
+    p_down: Probability = Field(description="Probability that the log return ends below -dead_band.")
+    dead_band: NonNegativeFloat
+    forecast_volatility: NonNegativeFloat = Field(
+        description="Forecast realized volatility over the horizon: root of the summed squared one-candle log returns.")
+    forecasters: dict[str, str] = Field(
+        description='Who made each field: "distribution", "volatility", "probability" -> '
+        '"<model> v<version> <kind>" or "baseline <kind>".')
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        n = len(self.quantile_levels)
+        if n == 0 or len(self.return_quantiles) != n or len(self.price_quantiles) != n:
+            raise ValueError("quantile_levels, return_quantiles and price_quantiles need the same, non-zero length")
+        if any(b < a for a, b in zip(self.return_quantiles, self.return_quantiles[1:], strict=False)):
+            raise ValueError("return_quantiles must be non-decreasing (quantiles never cross)")
+        if self.p_up + self.p_down > 1 + 1e-9:
+            raise ValueError("p_up + p_down exceeds 1")
+        return self
+
+
 class Prediction(Contract):
     """A model's forecast for one symbol, made as of one candle."""
+
+    SUPPORTED_VERSIONS: ClassVar[frozenset[int]] = frozenset({1, PREDICTION_SCHEMA_VERSION})
+
+    schema_version: int = PREDICTION_SCHEMA_VERSION
 
     symbol: Symbol
     interval: str = Field("1m", examples=["1m"])
@@ -269,10 +313,17 @@ class Prediction(Contract):
         'replayed), "synthetic" (generated, not market prices), "unknown" (written before the field existed).',
     )
 
+    forecasts: list[DistributionForecast] = Field(
+        default_factory=list,
+        description="Distribution, volatility and p_up/p_down per horizon (schema_version 2; empty in version 1).")
+
     @model_validator(mode="after")
     def _target_after(self) -> Self:
         if self.target_time_ms <= self.as_of_ms:
             raise ValueError("target_time_ms must be after as_of_ms")
+        for forecast in self.forecasts:
+            if forecast.target_time_ms <= self.as_of_ms:
+                raise ValueError(f"forecast of horizon {forecast.horizon}: target_time_ms must be after as_of_ms")
         return self
 
 

@@ -16,11 +16,16 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tickcast.contracts import Contract, DeadLetter
+from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.retry import DEFAULT_DEADLINE_S, retry_transient
 from tickcast.settings import KafkaSettings
 from tickcast.topics import TopicSpec
 
 log = structlog.get_logger(__name__)
+# One line per kind of refusal per interval: every refused message is in its dead-letter topic.
+REFUSED_LOG = RateLimitedLog(log, "messages refused (in the dead-letter topic)")
+# A broker away fails every message in flight at once; flush() raises with all of them.
+DELIVERY_FAILED_LOG = RateLimitedLog(log, "delivery failed", level="error")
 
 M = TypeVar("M", bound=Contract)
 
@@ -75,7 +80,7 @@ class CheckedProducer:
             self.delivered += 1
         else:
             self.failed.append((message.topic() or "?", error))
-            log.error("delivery failed", topic=message.topic(), key=message.key(), error=str(error))
+            DELIVERY_FAILED_LOG.record(error.name(), topic=message.topic(), key=message.key(), error=str(error))
 
     def produce(
         self,
@@ -239,11 +244,6 @@ def parse_or_dead_letter(
     except ContractError as exc:
         letter = dead_letter(message, str(exc), type(exc).__name__, service)
         producer.send(dlq_topic, letter)
-        log.warning(
-            "message refused",
-            topic=message.topic(),
-            partition=message.partition(),
-            offset=message.offset(),
-            reason=str(exc),
-        )
+        REFUSED_LOG.record(type(exc).__name__, topic=message.topic(), partition=message.partition(),
+                           offset=message.offset(), reason=str(exc))
         return None

@@ -15,6 +15,13 @@ The end of a partition is its last stable offset (``read_committed``), where the
 consumers can read up to: messages of a transaction still open are not lag yet. A transaction's
 commit marker takes an offset of its own that no consumer commits past, so a fully consumed
 partition whose last write was a transaction shows a lag of 1 (the marker), not 0.
+
+The group's committed offsets are asked through a consumer handle of the group (it never
+subscribes, so it never joins the group), not through the admin API: librdkafka's admin
+``ListConsumerGroupOffsets`` dereferences the client's consumer-group object, which an admin
+client does not have, when the broker answers "not coordinator" (librdkafka issue #5040, open
+in 2.12). A fresh broker answers that while it creates and loads ``__consumer_offsets``, so the
+first services started against one died of a segmentation fault in ``rdk:main``.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
-from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, KafkaException, TopicPartition
+from confluent_kafka import Consumer, IsolationLevel, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from prometheus_client import Counter, Gauge
 from pydantic import Field
@@ -108,25 +115,36 @@ def committed_or_none(offsets: Mapping[tuple[str, int], int], key: tuple[str, in
 
 
 class OffsetReader:
-    """Committed offsets of one group and the bounds of its topics' partitions, via the admin API."""
+    """Committed offsets of one group and the bounds of its topics' partitions."""
 
-    def __init__(self, kafka: KafkaSettings, timeout_s: float = 10.0) -> None:
+    def __init__(self, kafka: KafkaSettings, group: str, timeout_s: float = 10.0) -> None:
         self._timeout = timeout_s
-        self._admin = AdminClient({
-            **kafka.client_config(),
-            # The admin client is a producer inside librdkafka: never create a topic by asking about it.
+        self._closed = False
+        quiet = {
+            # Never create a topic by asking about it.
             "allow.auto.create.topics": False,
             # Connection failures are reported once by the monitor, not on every reconnect attempt.
             "log_level": 0,
+        }
+        self._admin = AdminClient({**kafka.client_config(), **quiet})
+        self._committed = Consumer({
+            **kafka.client_config(),
+            **quiet,
+            "group.id": group,
+            "enable.auto.commit": False,
+            # Offsets committed, as the admin API reports them (no wait for a pending transaction's offsets).
+            "isolation.level": "read_uncommitted",
         })
 
-    def read(self, group: str, topics: Sequence[str]) -> list[PartitionOffsets]:
+    def read(self, topics: Sequence[str]) -> list[PartitionOffsets]:
         partitions = self._partitions(topics)
         if not partitions:
             return []
-        request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in partitions])
-        answer = self._admin.list_consumer_group_offsets([request], request_timeout=self._timeout)[group]
-        committed = {(tp.topic, tp.partition): tp.offset for tp in answer.result(self._timeout).topic_partitions}
+        answer = self._committed.committed([TopicPartition(t, p) for t, p in partitions], timeout=self._timeout)
+        for tp in answer:
+            if tp.error is not None:
+                raise KafkaException(tp.error)
+        committed = {(tp.topic, tp.partition): tp.offset for tp in answer}
         lows = self._list_offsets(partitions, OffsetSpec.earliest())
         ends = self._list_offsets(partitions, OffsetSpec.latest())
         return [
@@ -134,6 +152,12 @@ class OffsetReader:
                              lows[(topic, partition)], ends[(topic, partition)])
             for topic, partition in partitions
         ]
+
+    def close(self) -> None:
+        """Only once no thread reads any more: a librdkafka handle must not be closed under a caller."""
+        if not self._closed:
+            self._closed = True
+            self._committed.close()
 
     def _partitions(self, topics: Sequence[str]) -> list[tuple[str, int]]:
         found: list[tuple[str, int]] = []
@@ -162,7 +186,7 @@ class LagMonitor:
         self.topics = list(topics)
         self.interval_s = interval_s
         # Each request to the broker gives up within the pause between measurements (10 s at most).
-        self._reader = OffsetReader(kafka, timeout_s or max(1.0, min(10.0, interval_s)))
+        self._reader = OffsetReader(kafka, group, timeout_s or max(1.0, min(10.0, interval_s)))
         self._exported: set[tuple[str, str]] = set()
         self._failing = False
         self._stop = threading.Event()
@@ -171,7 +195,7 @@ class LagMonitor:
     def measure(self) -> list[PartitionLag] | None:
         """One measurement, exported; None (counted and logged, never raised) when it failed."""
         try:
-            measured = lags(self._reader.read(self.group, self.topics))
+            measured = lags(self._reader.read(self.topics))
         except (KafkaException, TimeoutError, OSError) as error:
             LAG_ERRORS.labels(group=self.group).inc()
             if not self._failing:  # once per outage, not every interval
@@ -214,6 +238,9 @@ class LagMonitor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+            if self._thread.is_alive():
+                return  # still inside a request: its handles stay open rather than freed under it
+        self._reader.close()
 
 
 def watch_consumer_lag(metrics_port: int, kafka: KafkaSettings, group: str, topics: Sequence[str],

@@ -6,10 +6,24 @@ here are the ones documented in ``.env.example``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    """``<repository>/.local`` when running from a source checkout, else ``./.local``."""
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "uv.lock").is_file() and (folder / "libs" / "tickcast").is_dir():
+            return folder / ".local"
+    return Path.cwd() / ".local"
+
+
+def absolute_home(value: Path) -> Path:
+    """A relative ``TICKCAST_HOME`` is taken from where the command runs, once, at start."""
+    return value.expanduser().absolute()
 
 
 class KafkaSettings(BaseSettings):
@@ -63,5 +77,15 @@ class ServiceSettings(BaseSettings):
     metrics_port: int = Field(
         0, ge=0, validation_alias="METRICS_PORT", description="Prometheus /metrics port; 0 disables it."
     )
+    tickcast_home: Path = Field(
+        default_factory=default_home,
+        validation_alias="TICKCAST_HOME",
+        description="Root of every file a service keeps (window state, stores, registry); default <repo>/.local.",
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+
+    @field_validator("tickcast_home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return absolute_home(value)

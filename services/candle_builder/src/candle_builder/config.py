@@ -11,11 +11,6 @@ from tickcast.settings import ServiceSettings
 from candle_builder.windowing import WindowPlan
 
 
-def _default_state_dir() -> Path:
-    # Under the user's home: writable for the non-root container user too.
-    return Path.home() / ".local" / "state" / "tickcast" / "candle-builder"
-
-
 class Settings(ServiceSettings):
     candle_intervals: str = Field("1m", description="Comma-separated candle intervals, e.g. 1m,5m,1h.")
     candle_grace_ms: int = Field(
@@ -41,7 +36,8 @@ class Settings(ServiceSettings):
         description="Distinct per replica: its transactional and group member id.",
     )
     candle_state_dir: Path = Field(
-        default_factory=_default_state_dir, description="Local window state (RocksDB)."
+        default_factory=lambda fields: fields["tickcast_home"] / "candle-builder",
+        description="Local window state (RocksDB); default $TICKCAST_HOME/candle-builder.",
     )
     candle_commit_interval_s: float = Field(
         1.0, gt=0, description="Checkpoint period while no window closes."

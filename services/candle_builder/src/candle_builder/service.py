@@ -9,6 +9,7 @@ from quixstreams.exceptions import PartitionAssignmentError
 from quixstreams.kafka.exceptions import BaseKafkaException, KafkaBrokerUnavailableError
 from quixstreams.kafka import ConnectionConfig
 from tickcast.kafka import ensure_topics
+from tickcast.local_state import guard_local_state
 from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 
@@ -74,9 +75,20 @@ def build_application(settings: Settings) -> Application:
     return app
 
 
+def changelog_prefix(group: str) -> str:
+    """quixstreams names its changelog topics ``changelog__<group>--<topic>--<store>``."""
+    return f"changelog__{group}--"
+
+
 def run(settings: Settings) -> None:
     """Create missing topics, then build candles until SIGTERM/SIGINT."""
-    ensure_topics(settings.kafka, TopicNames(settings.kafka).specs())
+    topics = TopicNames(settings.kafka)
+    ensure_topics(settings.kafka, topics.specs())
+    group = settings.consumer_group()
+    # quixstreams keeps the group's windows under <state_dir>/<group>: trusted only against the
+    # cluster, trades, candles and changelog topics they were built from.
+    guard_local_state(settings.candle_state_dir / group, settings.kafka,
+                      [topics(Topic.TRADES), topics(Topic.CANDLES)], [changelog_prefix(group)], service=SERVICE)
     plan = settings.window_plan()
     log.info(
         "candle builder starting",

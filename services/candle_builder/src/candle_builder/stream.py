@@ -51,6 +51,7 @@ from quixstreams.models.messagecontext import MessageContext
 from quixstreams.state.base import State, Store, StorePartition
 from tickcast.contracts import Candle, ContractError, DeadLetter, Trade
 from tickcast.kafka import committed_offsets
+from tickcast.rate_limited_log import RateLimitedLog
 
 from candle_builder import metrics
 from candle_builder.windowing import (
@@ -61,6 +62,8 @@ from candle_builder.windowing import (
 )
 
 log = structlog.get_logger(__name__)
+# Every refused trade is counted and dead-lettered; its warning is folded, per kind, per interval.
+REFUSED_LOG = RateLimitedLog(log, "trades refused (in the dead-letter topic)")
 
 SERVICE = "candle-builder"
 STATE_PREFIX = b"candle-builder"
@@ -307,19 +310,14 @@ class CandleOperator:
             service=SERVICE,
             failed_at_ms=int(time.time() * 1000),
         )
-        log.warning(
-            "trade refused",
-            error_type=error_type,
-            reason=reason,
-            topic=context.topic,
-            partition=context.partition,
-            offset=context.offset,
-        )
+        REFUSED_LOG.record(error_type, reason=reason, topic=context.topic, partition=context.partition,
+                           offset=context.offset)
         self._context.producer.produce(
             topic=self._config.dead_letter_topic, value=letter.to_json_bytes(), key=key
         )
 
     def _publish_counts(self) -> None:
+        REFUSED_LOG.flush()
         counts = self._counts
         if counts.trades_in:
             metrics.TRADES_IN.inc(counts.trades_in)

@@ -35,9 +35,14 @@ def stream() -> None:
     from feature_pipeline.supervisor import run_supervised
 
     from tickcast.lag import watch_consumer_lag
+    from tickcast.local_state import guard_local_state
     from tickcast.topics import Topic, TopicNames
 
     settings = _settings()
+    # faust's table data (its datadir) is trusted only against the cluster, the candles topic
+    # and the app's own internal topics (the table's changelog) it was built from.
+    guard_local_state(settings.faust_app_dir(), settings.kafka, [TopicNames(settings.kafka)(Topic.CANDLES)],
+                      [f"{settings.app_id()}-"], service="feature_pipeline")
     serve_metrics(settings.metrics_port)
     # faust commits under its app id as the group.
     watch_consumer_lag(settings.metrics_port, settings.kafka, settings.app_id(),

@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import faust
 import structlog
@@ -47,9 +46,12 @@ from feature_pipeline.topic_reader import read_published, read_range
 from tickcast.contracts import Candle, DeadLetter, FeatureVector
 from tickcast.kafka import CheckedProducer
 from tickcast.logging import configure_logging
+from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.topics import Topic, TopicNames
 
 log = structlog.get_logger(__name__)
+# Every refused candle is counted and dead-lettered; its warning is folded, per kind, per interval.
+REFUSED_LOG = RateLimitedLog(log, "candles refused (in the dead-letter topic)")
 
 SERVICE = "feature_pipeline"
 STATE_TABLE = "candle-windows"
@@ -81,7 +83,7 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
     """
     names = TopicNames(settings.kafka)
     brokers = ";".join(f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(","))
-    datadir = Path(settings.faust_data_dir).resolve() / settings.app_id()
+    datadir = settings.faust_app_dir()
     datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.app_id(),
@@ -173,12 +175,9 @@ def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
                 refused.message, refused.reason, refused.error_type, candles.get_topic_name()
             )
             producer.send(dead_letter_topic, letter)
-            log.warning(
-                "candle refused",
-                partition=refused.message.partition,
-                offset=refused.message.offset,
-                reason=refused.reason,
-            )
+            REFUSED_LOG.record(refused.error_type, partition=refused.message.partition,
+                               offset=refused.message.offset, reason=refused.reason)
+        REFUSED_LOG.flush()
         await loop.run_in_executor(None, producer.flush)  # raises if any message was not delivered
         for key, state in outcome.states.items():
             latest[key] = state

@@ -16,7 +16,10 @@ class Settings(FeatureStoreSettings):
     faust_app_id: str = Field(
         "feature-pipeline", description="Consumer group and internal topic stem (prefixed)."
     )
-    faust_data_dir: Path = Field(Path(".local/faust"), description="faust's local data folder.")
+    faust_data_dir: Path = Field(
+        default_factory=lambda fields: fields["tickcast_home"] / "faust",
+        description="faust's local data folder; default $TICKCAST_HOME/faust.",
+    )
     faust_web_port: int = Field(0, ge=0, description="faust's web/health port; 0 disables the web server.")
     feature_batch_max: int = Field(
         2000, ge=1, description="Candles processed (and stored) per batch at most."
@@ -45,3 +48,7 @@ class Settings(FeatureStoreSettings):
     def app_id(self) -> str:
         """The faust app id under the topic prefix, so its internal topics are isolated too."""
         return f"{self.kafka.topic_prefix}{self.faust_app_id}"
+
+    def faust_app_dir(self) -> Path:
+        """faust's local data of this app (its tables' files), under the app id."""
+        return self.faust_data_dir.resolve() / self.app_id()

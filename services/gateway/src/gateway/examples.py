@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.schemas import LiveMetrics, ModelsOverview, ModelVersion, ServedModel
-from tickcast.contracts import Candle, Prediction
+from tickcast.contracts import Candle, DistributionForecast, Prediction
 
 _AS_OF_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -22,6 +22,21 @@ PREDICTION = Prediction(
     direction="up",
     emitted_ms=_AS_OF_MS + 60_180,
     source="binance",
+    forecasts=[
+        DistributionForecast(
+            horizon=5,
+            target_time_ms=_AS_OF_MS + 5 * 60_000,
+            return_quantiles=[-0.0021, -0.0016, -0.0008, 0.0, 0.0008, 0.0016, 0.0021],
+            price_quantiles=[94_013.1, 94_060.1, 94_135.5, 94_211.8, 94_287.2, 94_362.7, 94_410.0],
+            p_up=0.31,
+            p_down=0.3,
+            dead_band=0.0005,
+            forecast_volatility=0.00125,
+            forecasters={"distribution": "tickcast-forecast-btcusdt-1m v2 standardized_quantiles",
+                         "volatility": "tickcast-forecast-btcusdt-1m v2 har_features",
+                         "probability": "baseline trailing_frequency"},
+        ),
+    ],
 )
 
 CANDLE = Candle(

@@ -20,8 +20,12 @@ from gateway.latest_cache import LatestPredictions
 from gateway.metrics import PREDICTIONS_REFUSED, PREDICTIONS_RELAYED, RELAY_RECONNECTS, WS_MESSAGES_DROPPED
 from gateway.responses import with_source
 from tickcast.contracts import ContractError, Prediction
+from tickcast.rate_limited_log import RateLimitedLog
 
 log = structlog.get_logger(__name__)
+# Counted per message (metrics); logged once per kind per interval.
+REFUSED_LOG = RateLimitedLog(log, "not a prediction on the channel")
+DROPPED_LOG = RateLimitedLog(log, "slow WebSocket clients lost predictions")
 
 _BACKOFF_FIRST_S = 0.2
 _BACKOFF_MAX_S = 5.0
@@ -76,6 +80,8 @@ class PredictionRelay:
             await pubsub.subscribe(self._channel)
             while True:
                 message = await pubsub.get_message(timeout=_POLL_S)
+                REFUSED_LOG.flush()
+                DROPPED_LOG.flush()
                 if message is None:
                     continue
                 if message["type"] == "subscribe":
@@ -95,7 +101,7 @@ class PredictionRelay:
             prediction = Prediction.parse(data)
         except ContractError as exc:
             PREDICTIONS_REFUSED.inc()
-            log.warning("not a prediction on the channel", channel=self._channel, reason=str(exc))
+            REFUSED_LOG.record(type(exc).__name__, channel=self._channel, reason=str(exc))
             return
         PREDICTIONS_RELAYED.inc()
         data = with_source(data, prediction)  # a publisher older than the field: say "unknown"
@@ -103,4 +109,4 @@ class PredictionRelay:
         _reached, dropped = self._fanout.deliver(prediction.symbol, data.decode())
         if dropped:
             WS_MESSAGES_DROPPED.inc(dropped)
-            log.warning("slow WebSocket clients lost a prediction", symbol=prediction.symbol, clients=dropped)
+            DROPPED_LOG.record(prediction.symbol, clients=dropped)

@@ -40,7 +40,20 @@ def run() -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    run_supervised(settings, RegistryChampions(_model_name(settings)), stop)
+    run_supervised(settings, RegistryChampions(_model_name(settings)), stop, _forecaster_sets(settings))
+
+
+def _forecaster_sets(settings: Settings) -> object:
+    """The registered forecaster set to follow, or None when INFERENCE_FORECASTS is off."""
+    if not settings.forecasts:
+        return None
+    from tickcast.forecast.store import forecast_set_name
+    from tickcast.registry.settings import RegistrySettings
+
+    from inference.forecaster_sets import RegistryForecasterSets
+
+    name = settings.forecast_set_name or forecast_set_name(settings.symbol_list, settings.interval)
+    return RegistryForecasterSets(name, RegistrySettings().tracking_uri())
 
 
 @app.command()

@@ -28,6 +28,9 @@ class Settings(ServiceSettings):
     horizon: int = Field(5, ge=1, description="Candles ahead; used by the baseline before a champion exists.")
     model_name: str | None = Field(None, description="Registered model name; default from symbols/interval/horizon.")
     champion_poll_seconds: float = Field(10.0, gt=0, description="How often the champion alias is checked.")
+    forecast_set_name: str | None = Field(
+        None, description="Registered forecaster set (distribution, volatility, p_up); default from symbols/interval.")
+    forecasts: bool = Field(True, description="Attach the forecaster set's forecasts to each prediction.")
 
     # Kafka consumption.
     group_id: str = Field("inference", description="Consumer group shared by every inference instance.")

@@ -55,3 +55,16 @@ def record_live(scores: list[LiveScore]) -> None:
         LIVE_HIT_RATE.labels(score.model_name, score.symbol).set(score.hit_rate)
         if score.skill is not None:
             LIVE_SKILL.labels(score.model_name, score.symbol).set(score.skill)
+
+FORECAST_LIVE = Gauge(
+    "inference_forecast_live_score",
+    "Rolling score of matured distribution forecasts: coverage_80/coverage_90/pinball (distribution), "
+    "qlike (volatility), brier (probability), count.",
+    ["symbol", "horizon", "target", "forecaster", "score"],
+)
+
+
+def record_forecast_scores(changes: dict[tuple[str, int, str, str], dict[str, float]]) -> None:
+    for (symbol, horizon, target, label), values in changes.items():
+        for score, value in values.items():
+            FORECAST_LIVE.labels(symbol, str(horizon), target, label, score).set(value)

@@ -32,6 +32,7 @@ class RefillingRedisWriter:
         self._store = store
         self._backlog: deque[_Batch] = deque(maxlen=max_batches)
         self._served: ServedModel | None = None  # announced while Redis was away
+        self._forecasters: dict[str, object] | None = None  # the forecaster set, likewise
         self._retry_seconds = retry_seconds
         self._retry_at = 0.0
         self._down_since: float | None = None
@@ -56,6 +57,10 @@ class RefillingRedisWriter:
         self._served = served
         self._flush()
 
+    def write_forecasters(self, summary: dict[str, object]) -> None:
+        self._forecasters = summary
+        self._flush()
+
     def _flush(self) -> bool:
         if self._down_since is not None and time.monotonic() < self._retry_at:
             metrics.REDIS_BACKLOG.set(len(self._backlog))
@@ -64,6 +69,9 @@ class RefillingRedisWriter:
             if self._served is not None:
                 self._store.write_served_model(self._served)
                 self._served = None
+            if self._forecasters is not None:
+                self._store.write_forecasters(self._forecasters)
+                self._forecasters = None
             refilled = len(self._backlog) - 1
             self._last_new = 0
             while self._backlog:

@@ -121,6 +121,10 @@ class RedisStore:
             },
         )
 
+    def write_forecasters(self, summary: dict[str, object]) -> None:
+        """The served forecaster set, one JSON field of the served-model hash (``/models`` shows it)."""
+        self._client.hset(self.keys.served_model(), "forecasters", json.dumps(summary, sort_keys=True))
+
     def _queue_predictions(self, pipe: redis.client.Pipeline, predictions: Sequence[Prediction]) -> None:
         keys = [self.keys.symbols()]
         args: list[str | int] = [self._retention.history_cap, self._retention.history_ttl_seconds,

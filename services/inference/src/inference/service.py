@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import redis
 import structlog
@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from tickcast.contracts import Candle, ContractError, FeatureVector, Prediction
 from tickcast.kafka import DeliveryError, consumer_config, dead_letter
+from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 from tickcast.transactions import TransactionalProducer, next_offsets
@@ -30,7 +31,11 @@ from tickcast.transactions import TransactionalProducer, next_offsets
 from inference import metrics
 from inference.champion import ChampionSource, ChampionWatcher
 from inference.config import Settings
-from inference.forecasting import Forecaster
+from inference.distribution import CloseHistories, DistributionAttacher
+from inference.distribution_scoring import DistributionScorer
+from inference.forecaster_sets import ForecasterSetFollower, ForecasterSetSource
+from inference.forecaster_sets import summary as forecaster_set_summary
+from inference.forecasting import Forecaster, ForecastBatch
 from inference.model import PersistenceBaseline, ServedModel
 from inference.redis_refill import RefillingRedisWriter
 from inference.redis_store import RedisStore, Retention
@@ -38,6 +43,9 @@ from inference.restore import vectors_before_committed
 from inference.scoring import LiveScore, LiveScorer, base_close_of
 
 log = structlog.get_logger(__name__)
+# Every refused message is counted and dead-lettered; its warning is folded, per kind, per interval.
+REFUSED_LOG = RateLimitedLog(log, "messages refused (in the dead-letter topic)")
+CONSUMER_ERROR_LOG = RateLimitedLog(log, "consumer error")
 
 SERVICE = "inference"
 
@@ -45,13 +53,14 @@ SERVICE = "inference"
 RECOVERABLE = (KafkaException, DeliveryError)
 
 
-def run_supervised(settings: Settings, source: ChampionSource, stop: threading.Event) -> None:
+def run_supervised(settings: Settings, source: ChampionSource, stop: threading.Event,
+                   forecaster_sets: ForecasterSetSource | None = None) -> None:
     """Serve until ``stop``; after a Kafka failure, serve again with fresh clients from the last commit.
 
     Each batch commits its offsets in the transaction that publishes its predictions, so a fresh
     service (new consumer, new transactional producer fencing the old one) resumes exactly there.
     """
-    supervise(SERVICE, lambda: InferenceService(settings, source).run(stop), RECOVERABLE,
+    supervise(SERVICE, lambda: InferenceService(settings, source, forecaster_sets).run(stop), RECOVERABLE,
               RestartSettings().policy(), stop=stop)
 
 
@@ -67,8 +76,13 @@ class _Inbox:
 
 
 class InferenceService:
-    def __init__(self, settings: Settings, source: ChampionSource) -> None:
+    def __init__(self, settings: Settings, source: ChampionSource,
+                 forecaster_sets: ForecasterSetSource | None = None) -> None:
         self._settings = settings
+        self._sets = None if forecaster_sets is None else ForecasterSetFollower(
+            forecaster_sets, settings.interval, settings.champion_poll_seconds)
+        self._histories = CloseHistories(settings.interval_ms)
+        self._distribution_scorer = DistributionScorer(self._histories, settings.live_window)
         self._topics = TopicNames(settings.kafka)
         self._features_topic = self._topics(Topic.FEATURES)
         self._candles_topic = self._topics(Topic.CANDLES)
@@ -155,6 +169,8 @@ class InferenceService:
                 gone |= self._symbols_by_partition.pop(p.partition, set())
         if self._forecaster is not None:
             self._forecaster.windows.forget(gone)
+        self._histories.forget(gone)
+        self._distribution_scorer.forget(gone)
         self._scorer.forget(gone)
         log.info("partitions revoked", partitions=[(p.topic, p.partition) for p in partitions])
 
@@ -178,6 +194,8 @@ class InferenceService:
         """The first message to arrive, and whatever arrives with it within the linger time."""
         assert self._consumer is not None
         self._revoked.clear()  # only a revocation while this batch is gathered can strand its messages
+        REFUSED_LOG.flush()
+        CONSUMER_ERROR_LOG.flush()
         first = self._consumer.poll(0.5)
         if first is None:
             return []
@@ -193,7 +211,7 @@ class InferenceService:
         if error.fatal():
             raise RuntimeError(f"fatal consumer error: {error}")
         if error.code() != KafkaError._PARTITION_EOF:
-            log.warning("consumer error", error=str(error))
+            CONSUMER_ERROR_LOG.record(error.name(), error=str(error))
         return True
 
     def _drop_revoked(self, messages: list[Message]) -> list[Message]:
@@ -224,7 +242,7 @@ class InferenceService:
         self._restore_windows()
         inbox = self._sort(messages)
         now_ms = int(time.time() * 1000)
-        batch = self._forecaster.forecast(inbox.vectors, now_ms)
+        batch = self._with_distributions(inbox.vectors, self._forecaster.forecast(inbox.vectors, now_ms))
         for refusal in batch.refusals:
             inbox.refused.append((inbox.vector_messages[refusal.index], refusal.reason, refusal.error_type))
 
@@ -261,18 +279,39 @@ class InferenceService:
                   redis_ms=round((in_redis - predicted) * 1000, 1),
                   commit_ms=round((committed - in_redis) * 1000, 1))
 
+    def _with_distributions(self, vectors: list[FeatureVector], batch: ForecastBatch) -> ForecastBatch:
+        """The batch with each prediction's distribution forecasts, all symbols in one call per forecaster."""
+        forecaster_set = self._sets.refresh() if self._sets is not None else None
+        if forecaster_set is not None and self._sets is not None and self._sets.changed:
+            self._sets.changed = False
+            self._redis.write_forecasters(forecaster_set_summary(forecaster_set))
+        if forecaster_set is None:
+            for vector in vectors:  # histories stay current for when a set arrives
+                self._histories.push(vector)
+            return batch
+        by_index: list[Prediction | None] = [None] * len(vectors)
+        for forecast in batch.forecasts:
+            by_index[forecast.index] = forecast.prediction
+        attached = DistributionAttacher(forecaster_set, self._histories, self._distribution_scorer).attach(
+            vectors, by_index)
+        metrics.record_forecast_scores(self._distribution_scorer.drain_changes())
+        forecasts = [replace(f, prediction=attached[f.index] or f.prediction) for f in batch.forecasts]
+        return ForecastBatch(forecasts, batch.refusals)
+
     def _restore_windows(self) -> None:
-        """Refill the lag windows of newly assigned partitions before their first batch is predicted."""
+        """Refill the lag windows and close histories of newly assigned partitions before their first batch."""
         assert self._forecaster is not None and self._consumer is not None
         partitions, self._to_restore = self._to_restore, []
         lag_window = self._forecaster.served.model.lag_window
-        if not partitions or lag_window <= 1 or not self._settings.restore_budget:
+        wanted = lag_window > 1 or self._sets is not None
+        if not partitions or not wanted or not self._settings.restore_budget:
             return
         restored = vectors_before_committed(self._settings.kafka, self._consumer, partitions,
                                             self._settings.restore_budget)
         for partition, vector in restored:
             if vector.interval == self._settings.interval:
                 self._forecaster.windows.push(vector)
+                self._histories.push(vector)
                 self._symbols_by_partition.setdefault(partition, set()).add(vector.symbol)
         log.info("lag windows restored", vectors=len(restored), partitions=[p.partition for p in partitions])
 
@@ -322,8 +361,8 @@ class InferenceService:
         source = Topic.FEATURES if topic == self._features_topic else Topic.CANDLES
         self._producer.send(self._topics.dlq(source), dead_letter(message, reason, error_type, SERVICE))
         metrics.REFUSED.labels(str(source), error_type).inc()
-        log.warning("refused", topic=topic, partition=message.partition(), offset=message.offset(),
-                    error_type=error_type, reason=reason)
+        REFUSED_LOG.record(error_type, topic=topic, partition=message.partition(), offset=message.offset(),
+                           reason=reason)
 
     def _observe(self, predictions: list[Prediction], scores: list[LiveScore], in_redis_s: float,
                  vectors: int) -> None:

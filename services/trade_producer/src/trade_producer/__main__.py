@@ -17,11 +17,13 @@ from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 from trade_producer.config import Settings
 from trade_producer.dumpfile import DumpKind, discover
+from trade_producer.exit_codes import ExitCode
 from trade_producer.shutdown import stop_on_signals
 from trade_producer.sink import TradeSink
 from trade_producer.topic_tail import read_high_water_marks
 
 if TYPE_CHECKING:  # python-binance takes seconds to import: only live and backfill load it
+    from trade_producer.dedupe import HighWaterMarks
     from trade_producer.rest import ExchangeRest
 
 log = structlog.get_logger("trade_producer")
@@ -62,7 +64,12 @@ def _start(settings: Settings) -> TopicNames:
 
 
 def _needed(topics: TopicNames) -> set[str]:
-    return {topics(Topic.TRADES), topics(Topic.SYMBOL_REQUESTS), topics.dlq(Topic.SYMBOL_REQUESTS)}
+    return {
+        topics(Topic.TRADES),
+        topics.dlq(Topic.TRADES),  # holes: trades the exchange never delivered
+        topics(Topic.SYMBOL_REQUESTS),
+        topics.dlq(Topic.SYMBOL_REQUESTS),
+    }
 
 
 @app.command()
@@ -268,7 +275,9 @@ def backfill(
 
     from trade_producer.backfill import backfill as run_backfill
     from trade_producer.dedupe import id_space
-    from trade_producer.rest import ExchangeUnavailable
+    from trade_producer.holes import HoleRecorder
+    from trade_producer.range_fill import RangeFiller
+    from trade_producer.rest import ExchangeRefused, ExchangeUnavailable
 
     start_ms, end_ms = _utc_ms(start), _utc_ms(end)
     if end_ms <= start_ms:
@@ -280,28 +289,56 @@ def backfill(
     marks = read_high_water_marks(
         settings.kafka, topic, [id_space(symbol, aggregate=False)], chunk=settings.dedupe_scan_chunk
     )
-    sink = TradeSink(settings.kafka, topic, marks)
+    sink = _exchange_sink(settings, topic, marks)
+
+    holes = HoleRecorder(sink, topics.dlq(Topic.TRADES))
 
     async def run(stop: threading.Event) -> int:
         rest = _rest(settings)
+        filler = RangeFiller(rest, sink, holes, settings.gap_fill_deadline_seconds)
         try:
-            return await run_backfill(rest, sink, symbol, start_ms, end_ms, stop.is_set, progress=progress)
+            return await run_backfill(rest, sink, filler, symbol, start_ms, end_ms, stop.is_set, progress=progress)
         finally:
             await rest.close()
 
     with stop_on_signals() as stop:
         try:
             produced = asyncio.run(run(stop))
-        except ExchangeUnavailable as error:
+        except (ExchangeUnavailable, ExchangeRefused) as error:
             _fail(error)
         finally:
             sink.flush(settings.flush_timeout_seconds)
-    log.info("backfill finished", symbol=symbol, produced=produced, skipped_duplicates=sink.skipped)
+    log.info(
+        "backfill finished", symbol=symbol, produced=produced, skipped_duplicates=sink.skipped, missing=holes.recorded
+    )
+    if holes.recorded:
+        log.error(
+            "backfill incomplete: trades missing, see the MissingTrades records on the dead-letter topic",
+            symbol=symbol, missing=holes.recorded, topic=topics.dlq(Topic.TRADES),
+        )  # fmt: skip
+        raise typer.Exit(code=ExitCode.TRADES_MISSING)
 
 
 def _fail(error: Exception) -> NoReturn:
-    log.error("exchange unreachable", error=str(error))
-    raise typer.Exit(code=2)
+    """End on an exchange that cannot or will not serve us: what happened, what to do, a distinct code."""
+    from trade_producer.rest import ExchangeBlocked, ExchangeRefused
+
+    if isinstance(error, ExchangeRefused):
+        code = ExitCode.EXCHANGE_BLOCKED if isinstance(error, ExchangeBlocked) else ExitCode.RESTRICTED_LOCATION
+        log.error("exchange refused access", status=error.status, error=str(error), exit_code=int(code))
+    else:
+        code = ExitCode.EXCHANGE_UNREACHABLE
+        log.error("exchange unreachable", error=str(error), exit_code=int(code))
+    raise typer.Exit(code=code)
+
+
+def _exchange_sink(settings: Settings, topic: str, marks: HighWaterMarks) -> TradeSink:
+    """The sink of live and backfill: trades wait for an absent broker as long as configured."""
+    return TradeSink(
+        settings.kafka, topic, marks,
+        **{"queue.buffering.max.messages": settings.producer_queue_messages,
+           "delivery.timeout.ms": int(settings.delivery_timeout_seconds * 1000)},
+    )  # fmt: skip
 
 
 def _rest(settings: Settings) -> ExchangeRest:
@@ -339,7 +376,7 @@ def live(
     from trade_producer.config import parse_symbols
     from trade_producer.dedupe import id_space
     from trade_producer.live import LiveStreams
-    from trade_producer.rest import ExchangeUnavailable
+    from trade_producer.rest import ExchangeRefused, ExchangeUnavailable
     from trade_producer.symbol_requests import SymbolRequestListener, control_group
 
     settings = _settings()
@@ -355,7 +392,7 @@ def live(
         {id_space(name, aggregate=False) for name in names},
         chunk=settings.dedupe_scan_chunk,
     )
-    sink = TradeSink(settings.kafka, topic, marks)
+    sink = _exchange_sink(settings, topic, marks)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -367,7 +404,7 @@ def live(
             known = await rest.trading_symbols()
             if unknown := [name for name in names if name not in known]:
                 raise typer.BadParameter(f"not trading on the exchange: {', '.join(unknown)}")
-            streams = LiveStreams(settings, rest, sink, stop)
+            streams = LiveStreams(settings, rest, sink, stop, topics.dlq(Topic.TRADES))
             tasks = [asyncio.create_task(streams.run(names), name="streams")]
             if control:
                 tasks.append(
@@ -382,7 +419,7 @@ def live(
 
     try:
         asyncio.run(run())
-    except ExchangeUnavailable as error:
+    except (ExchangeUnavailable, ExchangeRefused) as error:
         _fail(error)
     finally:
         sink.flush(settings.flush_timeout_seconds)

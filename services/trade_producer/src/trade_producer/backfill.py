@@ -7,7 +7,9 @@ from collections.abc import Callable
 import structlog
 from tickcast.progress import progress_bar
 
+from tickcast.contracts import Trade
 from trade_producer.dedupe import id_space
+from trade_producer.range_fill import RangeEnd, RangeFiller
 from trade_producer.rest import ExchangeRest
 from trade_producer.sink import TradeSink
 
@@ -17,6 +19,7 @@ log = structlog.get_logger(__name__)
 async def backfill(
     rest: ExchangeRest,
     sink: TradeSink,
+    filler: RangeFiller,
     symbol: str,
     start_ms: int,
     end_ms: int,
@@ -27,7 +30,8 @@ async def backfill(
 
     The first trade id of the range comes from the aggregate trade at ``start_ms``;
     from there ``historicalTrades`` is paged by id, which never skips or repeats a
-    trade the way paging by time can.
+    trade the way paging by time can. Ids the exchange does not return in time are
+    recorded as holes (see :mod:`trade_producer.range_fill`). Returns how many trades it produced.
     """
     first_id = await rest.first_trade_id_at(symbol, start_ms)
     if first_id is None:
@@ -36,20 +40,24 @@ async def backfill(
     last_on_topic = sink.marks.get(id_space(symbol, aggregate=False))
     from_id = first_id if last_on_topic is None else max(first_id, last_on_topic + 1)
     log.info("backfill starting", symbol=symbol, from_id=from_id, start_ms=start_ms, end_ms=end_ms)
-    produced = 0
+    produced_before = sink.produced
     covered_s = 0.0
     with progress_bar(
         total=round((end_ms - start_ms) / 1000), unit="s", desc=f"backfill {symbol}", disable=not progress
     ) as bar:
-        async for page in rest.trades_from(symbol, from_id, "backfill", before_ms=end_ms):
-            for trade in page:
-                if trade.timestamp_ms >= start_ms:  # a resumed run may begin inside the range
-                    produced += sink.send(trade)
-            reached_s = round((page[-1].timestamp_ms - start_ms) / 1000)
+
+        def advance(last: Trade) -> None:
+            nonlocal covered_s
+            reached_s = round((last.timestamp_ms - start_ms) / 1000)
             bar.update(max(reached_s - covered_s, 0))
             covered_s = max(covered_s, reached_s)
-            bar.set_postfix(trades=produced, refresh=False)
-            if should_stop():
-                log.warning("backfill stopped early", symbol=symbol, last_trade_id=page[-1].trade_id)
-                break
-    return produced
+            bar.set_postfix(trades=sink.produced - produced_before, refresh=False)
+
+        await filler.fill(
+            symbol, from_id, RangeEnd(before_ms=end_ms), "backfill", stop=should_stop, on_progress=advance
+        )
+    if should_stop():
+        log.warning(
+            "backfill stopped early", symbol=symbol, last_trade_id=sink.marks.get(id_space(symbol, aggregate=False))
+        )
+    return sink.produced - produced_before

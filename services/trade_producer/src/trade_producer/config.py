@@ -26,6 +26,15 @@ class Settings(ServiceSettings):
     streams_per_connection: int = Field(
         200, ge=1, le=1024, description="Symbols multiplexed on one websocket."
     )
+    stream_connections_per_5_minutes: int = Field(
+        250, ge=1, description="Websocket connection attempts allowed per 5 minutes (Binance: 300 per IP)."
+    )
+    producer_queue_messages: int = Field(
+        500_000,
+        ge=100,
+        description="Trades the live and backfill producer queues while the broker is away; when full, "
+        "the stream waits without blocking its event loop.",
+    )
     socket_queue_size: int = Field(10_000, ge=100, description="Messages buffered per websocket connection.")
     reconnect_initial_seconds: float = Field(1.0, gt=0, description="First back-off after a disconnect.")
     reconnect_max_seconds: float = Field(60.0, gt=0, description="Ceiling of the exponential back-off.")
@@ -33,7 +42,16 @@ class Settings(ServiceSettings):
         23 * 3600.0, gt=0, description="Reconnect proactively before Binance's 24 h connection limit."
     )
     gap_fill_max_trades: int = Field(
-        1_000_000, ge=0, description="Largest gap filled from REST after a reconnect; a bigger one is logged."
+        1_000_000, ge=0, description="Largest gap filled from REST after a reconnect; a bigger one is recorded as a hole."
+    )
+    gap_fill_deadline_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a fill keeps asking for trades the exchange's database does not hold yet; "
+        "then the missing ids are recorded as a hole (metric and trades.dlq).",
+    )
+    gap_fill_hold_trades: int = Field(
+        200_000, ge=1, description="Live trades of one symbol held back during its gap fill before it stops waiting."
     )
     rest_page_size: int = Field(1000, ge=1, le=1000, description="Trades per REST page (Binance max 1000).")
     rest_weight_budget: int = Field(
@@ -48,9 +66,15 @@ class Settings(ServiceSettings):
     dedupe_scan_chunk: int = Field(
         5_000, ge=1, description="Messages read per step when scanning the trades topic tail at start-up."
     )
-    # Above the producers' delivery.timeout.ms (120 s, tickcast.kafka): while the broker restarts,
-    # librdkafka keeps retrying the queued trades, and the exit flush must not give up before it does.
-    flush_timeout_seconds: float = Field(150.0, gt=0, description="Longest wait for delivery reports on exit.")
+    delivery_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How long the live and backfill producer retries a trade while the broker is away "
+        "(librdkafka's delivery.timeout.ms); the exchange connection is kept meanwhile.",
+    )
+    # Above every producer's delivery timeout (this service's, and tickcast.kafka's 120 s): while the broker
+    # restarts, librdkafka keeps retrying the queued trades, and the exit flush must not give up before it does.
+    flush_timeout_seconds: float = Field(330.0, gt=0, description="Longest wait for delivery reports on exit.")
 
     def symbol_list(self) -> list[str]:
         return parse_symbols(self.symbols)

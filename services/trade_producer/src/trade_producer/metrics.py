@@ -33,3 +33,21 @@ PRODUCE_LATENCY = Histogram(
     "From handing a trade to the producer until the broker acknowledged it.",
     buckets=LATENCY_BUCKETS,
 )
+MISSING_TRADES = Counter(
+    "trade_producer_missing_trades_total",
+    "Trades the exchange did not deliver by any means before the fill deadline (each hole is also a "
+    "record on trades.dlq).",
+    ["symbol", "stage"],
+)
+TRADE_HOLES = Counter(
+    "trade_producer_trade_holes_total", "Runs of missing trade ids recorded on trades.dlq.", ["symbol", "stage"]
+)
+GAP_FILL_RETRIES = Counter(
+    "trade_producer_gap_fill_retries_total",
+    "Fills asked again because the exchange's trade database had not caught up with the stream yet.",
+    ["symbol", "stage"],
+)
+PRODUCE_QUEUE_FULL_SECONDS = Counter(
+    "trade_producer_produce_queue_full_seconds_total",
+    "Time spent waiting (without blocking the event loop) for room in the producer's queue.",
+)

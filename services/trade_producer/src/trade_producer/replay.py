@@ -12,6 +12,7 @@ import pyarrow as pa
 import structlog
 from tickcast.progress import progress_bar
 
+from tickcast.rate_limited_log import RateLimitedLog
 from trade_producer.columns import RejectedRow, TradeColumns, columns_from_block
 from trade_producer.dedupe import IdSpace, id_space
 from trade_producer.dumpfile import DumpFile, DumpKind, open_csv_bytes, read_blocks
@@ -20,6 +21,8 @@ from trade_producer.prefetch import prefetch
 from trade_producer.sink import TradeSink
 
 log = structlog.get_logger(__name__)
+# Every rejected row is counted (rejected_messages_total); its warning is folded, per reason, per interval.
+REJECTED_LOG = RateLimitedLog(log, "rows rejected")
 
 SOURCE = "replay"
 
@@ -123,6 +126,7 @@ def replay(
                 if stop.is_set():
                     break
     report.skipped_duplicates = sink.skipped
+    REJECTED_LOG.flush(force=True)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -192,4 +196,4 @@ def _send_paced(
 def _reject(dump: DumpFile, rejected: RejectedRow, report: ReplayReport) -> None:
     report.rejected += 1
     REJECTED_MESSAGES.labels(SOURCE, rejected.reason).inc()
-    log.warning("row rejected", file=dump.path.name, reason=rejected.reason, raw=rejected.raw)
+    REJECTED_LOG.record(rejected.reason, file=dump.path.name, raw=rejected.raw)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -33,6 +33,49 @@ class ExchangeUnavailable(RuntimeError):
     """The exchange did not answer usefully after every retry; never papered over with fake data."""
 
 
+class ExchangeRefused(RuntimeError):
+    """The exchange refuses this client outright; retrying will not help, a person must act."""
+
+    status = 0
+
+    def __init__(self, where: str, detail: str) -> None:
+        self.where = where
+        self.detail = detail
+        super().__init__(f"{self.what} ({where}: HTTP {self.status} {detail}). {self.advice}")
+
+    what = ""
+    advice = ""
+
+
+class ExchangeBlocked(ExchangeRefused):
+    status = 403
+    what = "Binance's web application firewall blocked this client"
+    advice = (
+        "This IP or its request pattern was blocked, often after rate limits were ignored or from a "
+        "flagged network (VPN, cloud range). Wait before retrying, check nothing else on this IP floods the "
+        "API, or run from another network."
+    )
+
+
+class RestrictedLocation(ExchangeRefused):
+    status = 451
+    what = "Binance does not serve the location this runs from"
+    advice = (
+        "Run from a location Binance serves, or point TRADE_PRODUCER_BINANCE_API_URL and "
+        "TRADE_PRODUCER_BINANCE_STREAM_URL at the exchange that serves yours (for example Binance.US: "
+        "https://api.binance.us/api and wss://stream.binance.us:9443/)."
+    )
+
+
+REFUSALS: dict[int, type[ExchangeRefused]] = {403: ExchangeBlocked, 451: RestrictedLocation}
+
+
+def refusal(status: int, where: str, detail: str) -> ExchangeRefused | None:
+    """The refusal an HTTP status stands for, or None when it is not one."""
+    kind = REFUSALS.get(status)
+    return kind(where, detail[:300]) if kind else None
+
+
 def backoff_seconds(attempt: int, initial: float, ceiling: float, rng: random.Random) -> float:
     """Exponential back-off with full jitter: uniform in [initial/2, min(ceiling, initial * 2**attempt)]."""
     upper = min(ceiling, initial * 2**attempt)
@@ -44,6 +87,13 @@ def weight_pause_seconds(used_weight: int | None, budget: int, now_ms: int) -> f
     if used_weight is None or used_weight < budget:
         return 0.0
     return (MINUTE_MS - now_ms % MINUTE_MS) / 1000 + 0.05
+
+
+def _api_error_text(error: BinanceAPIException) -> str:
+    # python-binance puts a non-JSON body (a firewall's HTML page) into the message unreadably.
+    if str(error.message).startswith("Invalid JSON error message"):
+        return "(no JSON error body)"
+    return f"code {error.code}: {error.message}"
 
 
 def retry_after_seconds(headers: Any, default: float) -> float:
@@ -98,6 +148,8 @@ class ExchangeRest:
                 return result
             except BinanceAPIException as error:
                 self._read_weight(error.response)
+                if refused := refusal(error.status_code, f"REST {name}", _api_error_text(error)):
+                    raise refused from None
                 if error.status_code in (429, 418):
                     wait = retry_after_seconds(error.response.headers, default=60.0)
                     reason = "429 too many requests" if error.status_code == 429 else "418 banned"
@@ -140,47 +192,38 @@ class ExchangeRest:
         )
         return int(rows[0]["f"]) if rows else None
 
-    async def trades_from(
-        self,
-        symbol: str,
-        from_id: int,
-        source: TradeSource,
-        before_id: int | None = None,
-        before_ms: int | None = None,
-    ) -> AsyncIterator[list[Trade]]:
-        """Pages of trades by id from ``from_id``, stopping before ``before_id`` or ``before_ms``."""
-        next_id = from_id
-        while before_id is None or next_id < before_id:
-            limit = self.page_size if before_id is None else min(self.page_size, before_id - next_id)
-            rows = await self._call(
-                "historicalTrades",
-                self.client.get_historical_trades,
-                symbol=symbol,
-                fromId=next_id,
-                limit=limit,
-            )
-            if not rows:
-                return
-            page: list[Trade] = []
-            finished = False
-            for row in rows:
-                try:
-                    trade = trade_from_rest(symbol, row, source)
-                except RejectedInput as rejected:
-                    REJECTED_MESSAGES.labels(source, rejected.reason).inc()
-                    log.warning(
-                        "REST row rejected", symbol=symbol, reason=str(rejected), raw=rejected.payload
-                    )
-                    continue
-                if (before_id is not None and trade.trade_id >= before_id) or (
-                    before_ms is not None and trade.timestamp_ms >= before_ms
-                ):
-                    finished = True
-                    break
-                page.append(trade)
-            if page:
-                yield page
-            last_id = int(rows[-1].get("id", next_id)) if isinstance(rows[-1], dict) else next_id
-            if finished or last_id < next_id:
-                return
-            next_id = last_id + 1
+    async def historical_trades(
+        self, symbol: str, from_id: int, limit: int, source: TradeSource
+    ) -> tuple[list[Trade], int | None]:
+        """Trades from the exchange's database by id from ``from_id``, and the id of the last row returned.
+
+        The database can lag the live stream: the newest trades may not be there yet.
+        """
+        rows = await self._call(
+            "historicalTrades", self.client.get_historical_trades, symbol=symbol, fromId=from_id, limit=limit
+        )
+        return self._trades(symbol, rows, source), _last_row_id(rows)
+
+    async def recent_trades(self, symbol: str, source: TradeSource) -> list[Trade]:
+        """The newest trades (up to 1000), which the exchange serves from memory, ahead of its database."""
+        rows = await self._call("trades", self.client.get_recent_trades, symbol=symbol, limit=1000)
+        return sorted(self._trades(symbol, rows, source), key=lambda trade: trade.trade_id)
+
+    def _trades(self, symbol: str, rows: Any, source: TradeSource) -> list[Trade]:
+        trades: list[Trade] = []
+        for row in rows or []:
+            try:
+                trades.append(trade_from_rest(symbol, row, source))
+            except RejectedInput as rejected:
+                REJECTED_MESSAGES.labels(source, rejected.reason).inc()
+                log.warning("REST row rejected", symbol=symbol, reason=str(rejected), raw=rejected.payload)
+        return trades
+
+
+def _last_row_id(rows: Any) -> int | None:
+    if not rows or not isinstance(rows[-1], dict):
+        return None
+    try:
+        return int(rows[-1]["id"])
+    except (KeyError, TypeError, ValueError):
+        return None

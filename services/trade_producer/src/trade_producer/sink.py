@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -11,13 +12,23 @@ from confluent_kafka import KafkaError, Message
 
 from tickcast.contracts import Trade, TradeSource
 from tickcast.kafka import CheckedProducer
+from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.settings import KafkaSettings
 from trade_producer.columns import TradeColumns
 from trade_producer.dedupe import HighWaterMarks, id_space
 from trade_producer.encoding import encode_trades
-from trade_producer.metrics import DUPLICATES_SKIPPED, PRODUCE_LATENCY, TRADES_PRODUCED
+from trade_producer.metrics import (
+    DUPLICATES_SKIPPED,
+    PRODUCE_LATENCY,
+    PRODUCE_QUEUE_FULL_SECONDS,
+    TRADES_PRODUCED,
+)
 
 log = structlog.get_logger(__name__)
+# Skipped ids are counted per symbol (duplicates_skipped_total); the log says so once per interval.
+DUPLICATES_LOG = RateLimitedLog(log, "trades skipped: their ids are already on the topic", level="info")
+
+QUEUE_FULL_PAUSE_SECONDS = 0.05  # between tries while librdkafka's queue is full
 
 
 class BulkProducer(CheckedProducer):
@@ -39,6 +50,23 @@ class BulkProducer(CheckedProducer):
                     # Local queue full: serve delivery reports until there is room.
                     self._producer.poll(0.05)
         self._producer.poll(0)
+
+    def try_produce_timed(self, topic: str, key: bytes, value: bytes) -> bool:
+        """Hand one value over and observe its acknowledgement latency; False, at once, when the queue is full."""
+        handed_over = time.perf_counter()
+
+        def on_delivery(error: KafkaError | None, message: Message) -> None:
+            self._on_delivery(error, message)
+            if error is None:
+                PRODUCE_LATENCY.observe(time.perf_counter() - handed_over)
+
+        try:
+            self._producer.produce(topic, value, key, on_delivery=on_delivery)
+        except BufferError:
+            self._producer.poll(0)  # serve delivery reports: they are what frees room
+            return False
+        self._producer.poll(0)
+        return True
 
     def produce_timed(self, topic: str, key: bytes, value: bytes) -> None:
         """Produce one value and observe its acknowledgement latency."""
@@ -89,11 +117,38 @@ class TradeSink:
         if not self.marks.admit(id_space(trade.symbol, trade.is_aggregate), trade.trade_id):
             self.skipped += 1
             DUPLICATES_SKIPPED.labels(trade.symbol).inc()
+            DUPLICATES_LOG.record(trade.symbol, last_trade_id=trade.trade_id)
             return False
         self.producer.produce_timed(self.topic, trade.key, trade.to_json_bytes())
         self.produced += 1
         TRADES_PRODUCED.labels(trade.symbol, trade.source).inc()
         return True
+
+    async def send_async(self, trade: Trade) -> bool:
+        """:meth:`send` for an event loop that must never block (the websocket's: its pongs are due).
+
+        When librdkafka's queue is full (the broker is away or slow), this waits in
+        ``asyncio.sleep`` steps instead of spinning: the loop keeps answering pings, and the
+        caller, which awaits, stops taking new frames; the websocket library's own bounded
+        queue holds them meanwhile.
+        """
+        if not self.marks.admit(id_space(trade.symbol, trade.is_aggregate), trade.trade_id):
+            self.skipped += 1
+            DUPLICATES_SKIPPED.labels(trade.symbol).inc()
+            return False
+        await self.hand_over(self.topic, trade.key, trade.to_json_bytes())
+        self.produced += 1
+        TRADES_PRODUCED.labels(trade.symbol, trade.source).inc()
+        return True
+
+    async def hand_over(self, topic: str, key: bytes, value: bytes) -> None:
+        """Produce one value without blocking the event loop; waits (asynchronously) for room."""
+        if self.producer.try_produce_timed(topic, key, value):
+            return
+        waited_from = time.perf_counter()
+        while not self.producer.try_produce_timed(topic, key, value):
+            await asyncio.sleep(QUEUE_FULL_PAUSE_SECONDS)
+        PRODUCE_QUEUE_FULL_SECONDS.inc(time.perf_counter() - waited_from)
 
     def send_columns(self, symbol: str, source: TradeSource, trades: TradeColumns) -> int:
         """Produce the new rows of a validated block, in order; returns how many."""
@@ -105,6 +160,7 @@ class TradeSink:
         skipped = len(trades) - int(fresh.sum())
         if skipped:
             self.count_skipped(symbol, skipped)
+            DUPLICATES_LOG.record(symbol, count=skipped, last_trade_id=int(trades.trade_id[-1]))
             trades = trades.take(fresh)
         return encode_trades(symbol, source, trades)
 
@@ -122,9 +178,11 @@ class TradeSink:
 
     def poll(self) -> None:
         self.producer.poll(0)
+        DUPLICATES_LOG.flush()
 
     def flush(self, timeout: float = 60.0) -> None:
         """Wait for every delivery report; raises ``DeliveryError`` if anything was lost."""
+        DUPLICATES_LOG.flush(force=True)
         started = time.perf_counter()
         self.producer.flush(timeout)
         log.info(

@@ -25,6 +25,7 @@ from tickcast.kafka import (
     topic_partitions,
     watermark_offsets,
 )
+from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 from trade_producer.backfill import backfill
@@ -37,6 +38,9 @@ from trade_producer.sink import TradeSink
 from trade_producer.topic_tail import read_high_water_marks
 
 log = structlog.get_logger(__name__)
+# Every refused request is counted and dead-lettered; its warning is folded, per kind, per interval.
+REFUSED_LOG = RateLimitedLog(log, "symbol requests refused (in the dead-letter topic)")
+CONTROL_ERROR_LOG = RateLimitedLog(log, "control topic error")
 
 SERVICE = "trade_producer"
 
@@ -68,10 +72,11 @@ class SymbolRequestListener:
                 if message is None:
                     continue
                 if message.error() is not None:
-                    log.warning("control topic error", topic=topic, error=str(message.error()))
+                    CONTROL_ERROR_LOG.record(message.error().name(), topic=topic, error=str(message.error()))
                     continue
                 await self.handle(message)
-                consumer.commit(message=message, asynchronous=False)
+                # In a thread: a synchronous commit waits for the broker, and this loop answers the exchange's pings.
+                await asyncio.to_thread(consumer.commit, message=message, asynchronous=False)
         finally:
             consumer.close()
             self._dead_letters.flush()
@@ -86,53 +91,58 @@ class SymbolRequestListener:
         if not requested:
             return
         trading = await self._rest.trading_symbols()
-        for symbol in requested:
-            if symbol in trading and symbol not in self._live.symbols:
-                await asyncio.to_thread(self._load_mark, symbol)
-                self._live.add_symbol(symbol)
-                log.info("requested symbol restored", symbol=symbol)
+        restore = [symbol for symbol in requested if symbol in trading and symbol not in self._live.symbols]
+        if not restore:
+            return
+        await asyncio.to_thread(self._load_marks, restore)
+        # All at once: one SUBSCRIBE (or the first connection's URL), not a reconnect per symbol.
+        self._live.add_symbols(restore)
+        log.info("requested symbols restored", symbols=restore)
 
     async def handle(self, message: Message) -> None:
         try:
             request = SymbolRequest.parse(message.value() or b"")
         except ContractError as error:
-            self._refuse(message, str(error), "ContractError")
+            await self._refuse(message, str(error), "ContractError")
             return
         symbol = request.symbol
         if symbol in self._live.symbols:
             log.info("symbol already streamed", symbol=symbol)
             return
         if symbol not in await self._rest.trading_symbols():
-            self._refuse(message, f"{symbol} is not a trading symbol on the exchange", "UnknownSymbol")
+            await self._refuse(message, f"{symbol} is not a trading symbol on the exchange", "UnknownSymbol")
             return
         lookback = request.lookback_minutes
         lookback = self._settings.control_lookback_minutes if lookback is None else lookback
-        await asyncio.to_thread(self._load_mark, symbol)
+        await asyncio.to_thread(self._load_marks, [symbol])
         if lookback:
             end_ms = int(time.time() * 1000)
             produced = await backfill(
-                self._rest, self._sink, symbol, end_ms - lookback * 60_000, end_ms, progress=False
+                self._rest, self._sink, self._live.filler, symbol, end_ms - lookback * 60_000, end_ms, progress=False
             )
             log.info("requested symbol backfilled", symbol=symbol, lookback_minutes=lookback, trades=produced)
         self._live.add_symbol(symbol)
 
-    def _load_mark(self, symbol: str) -> None:
-        # Trades of this symbol may already be on the topic (an earlier run, a replay).
-        space = id_space(symbol, aggregate=False)
+    def _load_marks(self, symbols: list[str]) -> None:
+        # Trades of these symbols may already be on the topic (an earlier run, a replay): one scan for all.
+        spaces = [id_space(symbol, aggregate=False) for symbol in symbols]
         marks = read_high_water_marks(
-            self._settings.kafka, self._topics(Topic.TRADES), [space], chunk=self._settings.dedupe_scan_chunk
+            self._settings.kafka, self._topics(Topic.TRADES), spaces, chunk=self._settings.dedupe_scan_chunk
         )
-        if (last := marks.get(space)) is not None:
-            self._sink.marks.raise_to(space, last)
+        for space in spaces:
+            if (last := marks.get(space)) is not None:
+                self._sink.marks.raise_to(space, last)
 
-    def _refuse(self, message: Message, reason: str, error_type: str) -> None:
+    async def _refuse(self, message: Message, reason: str, error_type: str) -> None:
         REJECTED_MESSAGES.labels("control", error_type).inc()
-        log.warning(
-            "symbol request refused", reason=reason, raw=(message.value() or b"").decode(errors="replace")
-        )
+        REFUSED_LOG.record(error_type, reason=reason, raw=(message.value() or b"").decode(errors="replace"))
         letter = dead_letter(message, reason=reason, error_type=error_type, service=SERVICE)
-        self._dead_letters.send(self._topics.dlq(Topic.SYMBOL_REQUESTS), letter)
-        self._dead_letters.flush()
+
+        def deliver() -> None:  # waits for the broker: kept off the event loop, which answers the exchange's pings
+            self._dead_letters.send(self._topics.dlq(Topic.SYMBOL_REQUESTS), letter)
+            self._dead_letters.flush()
+
+        await asyncio.to_thread(deliver)
 
 
 def _requests_already_handled(consumer: Consumer, topic: str, timeout: float = 30.0) -> list[str]:

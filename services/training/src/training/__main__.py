@@ -177,6 +177,42 @@ def evaluate(
 
 
 @app.command()
+@dataset_options(Source.klines)
+def forecast(
+    options: DatasetOptions,
+    *,
+    register: Annotated[bool, typer.Option(help="Register the set (champion alias) so inference serves it.")] = True,
+    neural: Annotated[bool, typer.Option(help="Also fit the TensorFlow quantile and log-RV networks.")] = True,
+) -> None:
+    """Distribution, volatility and p_up forecasters per horizon against their baselines; each target is
+    served by a model only when it beats that target's best baseline; the set is registered."""
+    from training.forecasting.commands import pooled_closes, train_forecasters
+
+    settings = options.settings(forecast_horizons=options.horizons)  # default: TRAINING_FORECAST_HORIZONS
+    session, run_id, version = train_forecasters(settings, pooled_closes(options.data, settings), register, neural)
+    typer.echo(f"\n{session.forecaster_set.name} (MLflow run {run_id})"
+               + (f", registered as v{version} (champion)" if version else ", not registered") + "\n")
+    typer.echo(session.table)
+
+
+@app.command("forecast-evaluate")
+@dataset_options(Source.klines)
+def forecast_evaluate(
+    options: DatasetOptions,
+    version: Annotated[str | None, typer.Option(help="Forecaster-set version (default: the champion).")] = None,
+) -> None:
+    """Score a registered forecaster set and its baselines on a period it never saw (e.g. later kline files)."""
+    from training.forecasting.commands import evaluate_forecasters, pooled_closes
+
+    settings = options.settings()
+    try:
+        text, _ = evaluate_forecasters(settings, pooled_closes(options.data, settings), version)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(text)
+
+
+@app.command()
 @scope_options()
 def compare(options: Scope, name: NameOpt = None) -> None:
     """Registered versions side by side with their test metrics and gate decisions."""

@@ -22,6 +22,9 @@ class TrainingSettings(ServiceSettings):
     symbols: str = Field("BTCUSDT", description="Comma-separated symbols trained together (one model).")
     interval: str = Field("1m", description="Candle interval of the features.")
     horizons: str = Field("5", description="Comma-separated horizons in candles; the first is the primary one.")
+    forecast_horizons: str = Field(
+        "1,5,15,60", description="Horizons (candles) of the distribution, volatility and p_up forecasters; "
+        "--horizons overrides them for one command.")
     dead_band: float = Field(0.0005, ge=0, description="|log return| at or under this is the 'flat' direction class.")
     lag_window: int = Field(16, ge=1, description="Feature vectors seen by the conv and LSTM models.")
     models: str = Field("mlp,conv,lstm", description="Comma-separated model kinds to train: mlp, conv, lstm.")
@@ -47,7 +50,10 @@ class TrainingSettings(ServiceSettings):
     gate_alpha: float = Field(
         0.05, gt=0, lt=1, description="Significance level of the paired test candidate vs persistence."
     )
-    output_dir: Path = Field(Path(".local/training"), description="Plots and reports before they are logged.")
+    output_dir: Path = Field(
+        default_factory=lambda fields: fields["tickcast_home"] / "training",
+        description="Plots and reports before they are logged; default $TICKCAST_HOME/training.",
+    )
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
 
     def symbol_list(self) -> list[str]:
@@ -57,6 +63,12 @@ class TrainingSettings(ServiceSettings):
         horizons = [int(part) for part in self.horizons.split(",") if part.strip()]
         if not horizons or min(horizons) < 1:
             raise ValueError(f"TRAINING_HORIZONS must list positive integers, got {self.horizons!r}")
+        return horizons
+
+    def forecast_horizon_list(self) -> list[int]:
+        horizons = [int(part) for part in self.forecast_horizons.split(",") if part.strip()]
+        if not horizons or min(horizons) < 1:
+            raise ValueError(f"TRAINING_FORECAST_HORIZONS must list positive integers, got {self.forecast_horizons!r}")
         return horizons
 
     def excluded_features(self) -> list[str]:

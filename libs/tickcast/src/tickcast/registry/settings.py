@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tickcast.settings import absolute_home, default_home
 
 
 class RegistrySettings(BaseSettings):
@@ -21,8 +23,10 @@ class RegistrySettings(BaseSettings):
     backend: Literal["mlflow", "hopsworks"] = Field(
         "mlflow", validation_alias="MODEL_REGISTRY", description="Model registry: mlflow (default) or hopsworks."
     )
-    home: Path = Field(
-        Path(".local"), validation_alias="TICKCAST_HOME", description="Local state root (MLflow database, artifacts)."
+    tickcast_home: Path = Field(
+        default_factory=default_home,
+        validation_alias="TICKCAST_HOME",
+        description="Local state root (MLflow database, artifacts); default <repo>/.local.",
     )
     mlflow_tracking_uri: str | None = Field(
         None, validation_alias="MLFLOW_TRACKING_URI", description="Default: sqlite:///$TICKCAST_HOME/mlflow/mlflow.db."
@@ -36,12 +40,17 @@ class RegistrySettings(BaseSettings):
     hopsworks_project: str | None = Field(None, validation_alias="HOPSWORKS_PROJECT")
     hopsworks_api_key: SecretStr | None = Field(None, validation_alias="HOPSWORKS_API_KEY")
 
+    @field_validator("tickcast_home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return absolute_home(value)
+
     def tracking_uri(self) -> str:
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
-        return f"sqlite:///{(self.home / 'mlflow' / 'mlflow.db').resolve()}"
+        return f"sqlite:///{(self.tickcast_home / 'mlflow' / 'mlflow.db').resolve()}"
 
     def artifact_root(self) -> str:
         if self.mlflow_artifact_root:
             return self.mlflow_artifact_root
-        return (self.home / "mlflow" / "artifacts").resolve().as_uri()
+        return (self.tickcast_home / "mlflow" / "artifacts").resolve().as_uri()

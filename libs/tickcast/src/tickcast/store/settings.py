@@ -17,7 +17,8 @@ class FeatureStoreSettings(ServiceSettings):
 
     # Feast (embedded): Redis online store, parquet files + duckdb offline store.
     feast_repo_path: Path = Field(
-        Path(".local/feast"), description="Feast repository folder, created on first use."
+        default_factory=lambda fields: fields["tickcast_home"] / "feast",
+        description="Feast repository folder, created on first use; default $TICKCAST_HOME/feast.",
     )
     feast_project: str = Field("tickcast", pattern=r"^[A-Za-z0-9_]+$", description="Feast project name.")
     feast_offline_compact_parts: int = Field(
