@@ -3,3 +3,7 @@
 ``candle_builder.aggregate.build_candles`` builds the same candles from a finite
 list of trades, without Kafka.
 """
+
+from tickcast.quiet import silence_known_notices
+
+silence_known_notices()
