@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 import structlog
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tickcast.contracts import Contract, DeadLetter
 from tickcast.rate_limited_log import RateLimitedLog
+from tickcast.retry import DEFAULT_DEADLINE_S, retry_transient
 from tickcast.settings import KafkaSettings
 from tickcast.topics import TopicSpec
 
@@ -189,7 +190,7 @@ def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], timeout: 
     """Create the topics that do not exist yet; safe to repeat. Returns those created."""
     admin = AdminClient(settings.client_config())
     wanted = list(specs)
-    existing = set(admin.list_topics(timeout=timeout).topics)
+    existing = set(retry_transient("list the topics", lambda: admin.list_topics(timeout=timeout).topics))
     new = [
         NewTopic(spec.name, spec.partitions, spec.replication_factor, config=dict(spec.config))
         for spec in wanted
@@ -206,18 +207,60 @@ def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], timeout: 
             # Another process may have created it between list and create.
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
-    _wait_for_metadata(admin, [topic.topic for topic in new], timeout)
+    for topic in new:  # every partition led, so that the first read of it is answered
+        topic_partitions(admin, topic.topic, deadline_s=timeout)
     return created
 
 
-def _wait_for_metadata(admin: AdminClient, names: list[str], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        topics = admin.list_topics(timeout=timeout).topics
-        if all(name in topics and not topics[name].error for name in names):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"topics not visible in metadata after {timeout}s: {names}")
+# --- start-up reads: passing broker errors retried up to a deadline (tickcast.retry) ----------
+
+
+def topic_partitions(
+    client: Consumer | AdminClient, topic: str, deadline_s: float = DEFAULT_DEADLINE_S, timeout: float = 10.0
+) -> list[int]:
+    """The partition numbers of ``topic``, in order, once the broker knows the topic and its leaders."""
+
+    def read() -> list[int]:
+        metadata = client.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None:
+            raise KafkaException(KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART, f"no topic {topic!r} yet"))
+        if metadata.error is not None:
+            raise KafkaException(metadata.error)
+        for partition in metadata.partitions.values():
+            if partition.leader < 0:  # just created, or its leader is being elected
+                raise KafkaException(partition.error or KafkaError(KafkaError.LEADER_NOT_AVAILABLE))
+        return sorted(metadata.partitions)
+
+    return retry_transient(f"partitions of topic {topic!r}", read, deadline_s)
+
+
+def watermark_offsets(
+    consumer: Consumer, partition: TopicPartition, deadline_s: float = DEFAULT_DEADLINE_S,
+    timeout: float = 10.0,
+) -> tuple[int, int]:
+    """(low, high) offsets of one partition, asked of its leader."""
+    return retry_transient(
+        f"watermarks of {partition.topic}[{partition.partition}]",
+        lambda: consumer.get_watermark_offsets(partition, timeout=timeout),
+        deadline_s,
+    )
+
+
+def committed_offsets(
+    consumer: Consumer, partitions: list[TopicPartition], deadline_s: float = DEFAULT_DEADLINE_S,
+    timeout: float = 10.0,
+) -> list[TopicPartition]:
+    """The consumer's group's committed offsets of ``partitions`` (OFFSET_INVALID where none)."""
+
+    def read() -> list[TopicPartition]:
+        answer = consumer.committed(partitions, timeout=timeout)
+        for position in answer:
+            if position.error is not None:
+                raise KafkaException(position.error)
+        return answer
+
+    topics = sorted({p.topic for p in partitions})
+    return retry_transient(f"committed offsets of group on {', '.join(topics)}", read, deadline_s)
 
 
 def parse_or_dead_letter(

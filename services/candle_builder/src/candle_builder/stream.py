@@ -50,7 +50,7 @@ from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.models.messagecontext import MessageContext
 from quixstreams.state.base import State, Store, StorePartition
 from tickcast.contracts import Candle, ContractError, Trade
-from tickcast.kafka import make_dead_letter
+from tickcast.kafka import committed_offsets, make_dead_letter
 from tickcast.rate_limited_log import RateLimitedLog
 
 from candle_builder import SERVICE, metrics
@@ -258,7 +258,7 @@ class CandleOperator:
         position = consumer.position([topic_partition])[0].offset
         if position < 0:  # nothing read since assignment
             if partition.start_offset is None:
-                committed = consumer.committed([topic_partition], timeout=5)[0].offset
+                committed = committed_offsets(consumer, [topic_partition], timeout=5)[0].offset
                 partition.start_offset = committed if committed >= 0 else low
             position = partition.start_offset
         return position < high

@@ -15,7 +15,7 @@ import structlog
 from confluent_kafka import OFFSET_INVALID, Consumer, TopicPartition
 
 from tickcast.contracts import ContractError, FeatureVector
-from tickcast.kafka import consumer_config
+from tickcast.kafka import committed_offsets, consumer_config, watermark_offsets
 from tickcast.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -39,10 +39,10 @@ def vectors_before_committed(
 def _spans(group: Consumer, partitions: list[TopicPartition], budget: int) -> dict[tuple[str, int], tuple[int, int]]:
     """(topic, partition) -> (first offset to read, committed offset) for partitions with history."""
     spans: dict[tuple[str, int], tuple[int, int]] = {}
-    for committed in group.committed(partitions, timeout=10):
+    for committed in committed_offsets(group, partitions):
         if committed.offset == OFFSET_INVALID or committed.offset <= 0:
             continue  # nothing consumed yet by this group: nothing to restore
-        low, _high = group.get_watermark_offsets(committed, timeout=10)
+        low, _high = watermark_offsets(group, committed)
         spans[(committed.topic, committed.partition)] = (max(low, committed.offset - budget), committed.offset)
     return spans
 
