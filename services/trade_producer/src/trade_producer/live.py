@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from binance.ws.reconnecting_websocket import ReconnectingWebsocket
-from binance.ws.streams import BinanceSocketManager, BinanceSocketType
 from websockets.exceptions import InvalidStatus
 
 from tickcast.contracts import Trade
@@ -40,6 +38,7 @@ from trade_producer.connection_budget import ConnectionBudget
 from trade_producer.dedupe import id_space
 from trade_producer.holes import HoleRecorder
 from trade_producer.metrics import GAP_FILL_TRADES, RECONNECTS, REJECTED_MESSAGES
+from trade_producer.python_binance_patch import MALFORMED, TradeSocketManager
 from trade_producer.range_fill import RangeEnd, RangeFiller
 from trade_producer.rest import ExchangeRefused, ExchangeRest, backoff_seconds, refusal
 from trade_producer.sink import TradeSink
@@ -49,51 +48,7 @@ log = structlog.get_logger(__name__)
 # Every rejected frame is counted (rejected_messages_total); its warning is folded, per reason, per interval.
 REJECTED_LOG = RateLimitedLog(log, "stream messages rejected")
 
-MALFORMED = "__malformed_frame__"
 RECV_SLICE_SECONDS = 0.5  # how often a quiet connection checks for stop, age and symbol changes
-
-
-# ---- python-binance 1.0.37 internals overridden: here and nowhere else --------------------------------------
-# (FrameKeepingWebsocket._handle_message, MAX_RECONNECTS, TradeSocketManager._get_socket). Live SUBSCRIBE
-# requests go through ``socket.ws``, the public websockets connection python-binance exposes.
-
-
-class FrameKeepingWebsocket(ReconnectingWebsocket):
-    """python-binance's websocket, changed in two ways.
-
-    A frame that is not JSON is handed over with its raw text instead of ending
-    the read loop, so it can be logged and counted while the stream goes on; and
-    the socket never reconnects by itself (``MAX_RECONNECTS = 0``): reconnecting
-    is :class:`LiveStreams`' job, because every reconnect needs a gap fill.
-    """
-
-    MAX_RECONNECTS = 0
-
-    def _handle_message(self, evt: Any) -> Any:
-        try:
-            return super()._handle_message(evt)
-        except (ValueError, TypeError):
-            text = evt.decode(errors="replace") if isinstance(evt, bytes) else str(evt)
-            return {MALFORMED: text}
-
-
-class TradeSocketManager(BinanceSocketManager):
-    """A socket manager whose sockets are :class:`FrameKeepingWebsocket`."""
-
-    def _get_socket(
-        self,
-        path: str,
-        stream_url: str | None = None,
-        prefix: str = "ws/",
-        is_binary: bool = False,
-        socket_type: BinanceSocketType = BinanceSocketType.SPOT,
-    ) -> ReconnectingWebsocket:
-        socket = super()._get_socket(path, stream_url, prefix, is_binary, socket_type)
-        socket.__class__ = FrameKeepingWebsocket  # same state, two behaviours changed (see above)
-        return socket
-
-
-# ---- end of the python-binance overrides -------------------------------------------------------------------
 
 
 def is_server_shutdown(message: Any) -> bool:
