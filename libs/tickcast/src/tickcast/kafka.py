@@ -8,7 +8,7 @@ work for it is done. Topic creation is idempotent.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import structlog
@@ -79,6 +79,9 @@ def produce_with_backpressure(producer: Producer, topic: str, value: bytes, **kw
             producer.poll(BACKPRESSURE_POLL_S)
 
 
+DeliveryCallback = Callable[[KafkaError | None, Message], None]
+
+
 class CheckedProducer:
     """A producer that counts every delivery report and fails loudly on loss.
 
@@ -114,6 +117,46 @@ class CheckedProducer:
             kwargs["timestamp"] = timestamp_ms
         produce_with_backpressure(self._producer, topic, **kwargs)
         self._producer.poll(0)
+
+    def try_produce(
+        self, topic: str, value: bytes, key: bytes | None = None, on_delivery: DeliveryCallback | None = None
+    ) -> bool:
+        """Hand one message over without ever waiting: False, at once, when librdkafka's local queue is full.
+
+        For an event loop that must not block: the caller decides how to wait. Delivery reports
+        are served either way (they are what frees room). ``on_delivery`` runs after this
+        producer's own accounting of the report.
+        """
+        try:
+            self._producer.produce(topic, value, key, on_delivery=self._callback(on_delivery))
+        except BufferError:
+            self._producer.poll(0)
+            return False
+        self._producer.poll(0)
+        return True
+
+    def produce_values(
+        self, topic: str, key: bytes, values: Sequence[bytes], on_delivery: DeliveryCallback | None = None
+    ) -> None:
+        """Hand over many values of one key, in order, waiting while the local queue is full.
+
+        Delivery reports are served once at the end rather than per message, which is what
+        makes a tight loop cheap; blocks the calling thread while the queue is full.
+        """
+        callback = self._callback(on_delivery)
+        for value in values:
+            produce_with_backpressure(self._producer, topic, value, key=key, on_delivery=callback)
+        self._producer.poll(0)
+
+    def _callback(self, on_delivery: DeliveryCallback | None) -> DeliveryCallback:
+        if on_delivery is None:
+            return self._on_delivery
+
+        def account_then_call(error: KafkaError | None, message: Message) -> None:
+            self._on_delivery(error, message)
+            on_delivery(error, message)
+
+        return account_then_call
 
     def send(self, topic: str, message: Contract, timestamp_ms: int | None = None) -> None:
         """Produce a contract message keyed by its symbol."""
