@@ -32,7 +32,7 @@ from tickcast.topics import Topic, TopicNames, TopicSpec
 from trade_producer.columns import columns_from_block
 from tickcast.binance_files.dump_files import discover, read_blocks
 from trade_producer.encoding import encode_trades
-from trade_producer.replay import replay, wanted_spaces
+from trade_producer.replay.feed import replay, wanted_spaces
 from trade_producer.sink import TradeSink
 from trade_producer.topic_tail import read_high_water_marks
 

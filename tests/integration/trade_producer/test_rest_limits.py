@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trade_producer.rest import ExchangeRest
+from trade_producer.exchange.rest import ExchangeRest
 
 from .fake_binance import FakeBinance
 

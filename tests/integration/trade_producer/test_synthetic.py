@@ -15,8 +15,8 @@ from tickcast.kafka import ensure_topics
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 from trade_producer.encoding import encode_trades
-from trade_producer.synthetic import SyntheticTrades
-from trade_producer.synthetic_feed import START_PRICES
+from trade_producer.synthetic.trades import SyntheticTrades
+from trade_producer.synthetic.feed import START_PRICES
 
 from .conftest import ROOT, read_topic, run_cli
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trade_producer.binance_format import RejectedInput, trade_from_rest, trade_from_stream
+from trade_producer.exchange.binance_format import RejectedInput, trade_from_rest, trade_from_stream
 
 FRAME = {
     "stream": "btcusdt@trade",

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from trade_producer.config import parse_symbols
-from trade_producer.replay import ReplayClock, parse_speed
-from trade_producer.rest import backoff_seconds, retry_after_seconds, weight_pause_seconds
+from trade_producer.replay.feed import ReplayClock, parse_speed
+from trade_producer.exchange.rest import backoff_seconds, retry_after_seconds, weight_pause_seconds
 
 
 def test_speed_option() -> None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from tickcast.contracts import DeadLetter, Trade
 from trade_producer.dedupe import HighWaterMarks, id_space
-from trade_producer.holes import HoleRecorder
-from trade_producer.range_fill import RangeEnd, RangeFiller
+from trade_producer.exchange.holes import HoleRecorder
+from trade_producer.exchange.range_fill import RangeEnd, RangeFiller
 
 T0 = 1_700_000_000_000
 

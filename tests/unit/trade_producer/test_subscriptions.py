@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from trade_producer.connection_budget import ConnectionBudget
-from trade_producer.subscriptions import SubscribeRefused, Subscriptions
+from trade_producer.live.connection_budget import ConnectionBudget
+from trade_producer.live.subscriptions import SubscribeRefused, Subscriptions
 
 
 def test_waiting_streams_go_in_one_request_no_more_often_than_allowed() -> None:

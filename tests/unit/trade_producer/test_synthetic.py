@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from trade_producer.encoding import encode_trades
-from trade_producer.synthetic import SyntheticTrades
+from trade_producer.synthetic.trades import SyntheticTrades
 
 START_MS = 1_704_067_200_000
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from trade_producer.synthetic import SyntheticTrades
-from trade_producer.synthetic_merge import merged_slices
+from trade_producer.synthetic.trades import SyntheticTrades
+from trade_producer.synthetic.merge import merged_slices
 
 START_MS = 1_704_067_200_000
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")

@@ -7,9 +7,9 @@ import threading
 import numpy as np
 
 from trade_producer.dedupe import HighWaterMarks
-from trade_producer.replay import ReplayClock, _send_paced
-from trade_producer.synthetic import SyntheticTrades
-from trade_producer.synthetic_resume import start_point
+from trade_producer.replay.feed import ReplayClock, _send_paced
+from trade_producer.synthetic.trades import SyntheticTrades
+from trade_producer.synthetic.resume import start_point
 from trade_producer.topic_tail import LastTrade
 
 HOUR = 3_600_000

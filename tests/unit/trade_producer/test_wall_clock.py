@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from trade_producer.replay import WallClock
+from trade_producer.replay.feed import WallClock
 
 
 def test_past_trades_are_due_at_once_and_future_ones_at_their_time():

@@ -24,7 +24,7 @@ from trade_producer.topic_tail import read_high_water_marks
 
 if TYPE_CHECKING:  # python-binance takes seconds to import: only live and backfill load it
     from trade_producer.dedupe import HighWaterMarks
-    from trade_producer.rest import ExchangeRest
+    from trade_producer.exchange.rest import ExchangeRest
 
 log = structlog.get_logger("trade_producer")
 
@@ -96,7 +96,7 @@ def replay(
     so replaying the same files twice adds nothing. Timestamps in microseconds are
     converted to milliseconds.
     """
-    from trade_producer.replay import parse_speed, replay as run_replay, wanted_spaces
+    from trade_producer.replay.feed import parse_speed, replay as run_replay, wanted_spaces
 
     settings = _settings()
     try:
@@ -189,10 +189,10 @@ def synthetic(
     from confluent_kafka import KafkaException
     from trade_producer.config import parse_symbols
     from trade_producer.dedupe import HighWaterMarks, id_space
-    from trade_producer.replay import parse_speed
-    from trade_producer.synthetic import SyntheticTrades
-    from trade_producer.synthetic_feed import START_PRICES, run_synthetic, warn_not_real
-    from trade_producer.synthetic_resume import start_point
+    from trade_producer.replay.feed import parse_speed
+    from trade_producer.synthetic.trades import SyntheticTrades
+    from trade_producer.synthetic.feed import START_PRICES, run_synthetic, warn_not_real
+    from trade_producer.synthetic.resume import start_point
     from trade_producer.topic_tail import read_last_trades
 
     try:
@@ -275,9 +275,9 @@ def backfill(
 
     from trade_producer.backfill import backfill as run_backfill
     from trade_producer.dedupe import id_space
-    from trade_producer.holes import HoleRecorder
-    from trade_producer.range_fill import RangeFiller
-    from trade_producer.rest import ExchangeRefused, ExchangeUnavailable
+    from trade_producer.exchange.holes import HoleRecorder
+    from trade_producer.exchange.range_fill import RangeFiller
+    from trade_producer.exchange.rest import ExchangeRefused, ExchangeUnavailable
 
     start_ms, end_ms = _utc_ms(start), _utc_ms(end)
     if end_ms <= start_ms:
@@ -321,7 +321,7 @@ def backfill(
 
 def _fail(error: Exception) -> NoReturn:
     """End on an exchange that cannot or will not serve us: what happened, what to do, a distinct code."""
-    from trade_producer.rest import ExchangeBlocked, ExchangeRefused
+    from trade_producer.exchange.rest import ExchangeBlocked, ExchangeRefused
 
     if isinstance(error, ExchangeRefused):
         code = ExitCode.EXCHANGE_BLOCKED if isinstance(error, ExchangeBlocked) else ExitCode.RESTRICTED_LOCATION
@@ -342,7 +342,7 @@ def _exchange_sink(settings: Settings, topic: str, marks: HighWaterMarks) -> Tra
 
 
 def _rest(settings: Settings) -> ExchangeRest:
-    from trade_producer.rest import ExchangeRest
+    from trade_producer.exchange.rest import ExchangeRest
 
     return ExchangeRest.connect(
         settings.binance_api_url,
@@ -375,9 +375,9 @@ def live(
     from tickcast.lag import watch_consumer_lag
     from trade_producer.config import parse_symbols
     from trade_producer.dedupe import id_space
-    from trade_producer.live import LiveStreams
-    from trade_producer.rest import ExchangeRefused, ExchangeUnavailable
-    from trade_producer.symbol_requests import SymbolRequestListener, control_group
+    from trade_producer.live.streams import LiveStreams
+    from trade_producer.exchange.rest import ExchangeRefused, ExchangeUnavailable
+    from trade_producer.live.symbol_requests import SymbolRequestListener, control_group
 
     settings = _settings()
     topics = _start(settings)

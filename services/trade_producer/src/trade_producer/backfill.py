@@ -9,8 +9,8 @@ from tickcast.progress import progress_bar
 
 from tickcast.contracts import Trade
 from trade_producer.dedupe import id_space
-from trade_producer.range_fill import RangeEnd, RangeFiller
-from trade_producer.rest import ExchangeRest
+from trade_producer.exchange.range_fill import RangeEnd, RangeFiller
+from trade_producer.exchange.rest import ExchangeRest
 from trade_producer.sink import TradeSink
 
 log = structlog.get_logger(__name__)
@@ -31,7 +31,7 @@ async def backfill(
     The first trade id of the range comes from the aggregate trade at ``start_ms``;
     from there ``historicalTrades`` is paged by id, which never skips or repeats a
     trade the way paging by time can. Ids the exchange does not return in time are
-    recorded as holes (see :mod:`trade_producer.range_fill`). Returns how many trades it produced.
+    recorded as holes (see :mod:`trade_producer.exchange.range_fill`). Returns how many trades it produced.
     """
     first_id = await rest.first_trade_id_at(symbol, start_ms)
     if first_id is None:

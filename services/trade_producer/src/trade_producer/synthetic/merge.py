@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trade_producer.columns import TradeColumns
-from trade_producer.synthetic import SyntheticTrades
+from trade_producer.synthetic.trades import SyntheticTrades
 
 
 @dataclass(frozen=True)

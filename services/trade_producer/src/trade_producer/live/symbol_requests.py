@@ -31,9 +31,9 @@ from tickcast.topics import Topic, TopicNames
 from trade_producer.backfill import backfill
 from trade_producer.config import Settings
 from trade_producer.dedupe import id_space
-from trade_producer.live import LiveStreams
+from trade_producer.live.streams import LiveStreams
 from trade_producer.metrics import REJECTED_MESSAGES
-from trade_producer.rest import ExchangeRest
+from trade_producer.exchange.rest import ExchangeRest
 from trade_producer.sink import TradeSink
 from trade_producer.topic_tail import read_high_water_marks
 

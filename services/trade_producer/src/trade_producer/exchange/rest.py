@@ -20,7 +20,7 @@ from binance import AsyncClient
 from binance.exceptions import BinanceAPIException, BinanceRequestException
 
 from tickcast.contracts import Trade, TradeSource
-from trade_producer.binance_format import RejectedInput, trade_from_rest
+from trade_producer.exchange.binance_format import RejectedInput, trade_from_rest
 from trade_producer.metrics import REJECTED_MESSAGES, REST_BACKOFFS
 
 log = structlog.get_logger(__name__)

@@ -6,7 +6,7 @@ database returns and moves on loses the trades it did not have yet: the next liv
 moves the last produced id past them. Here a range is read from the database first, then
 from memory, producing only the next id in sequence; what neither has yet is asked again
 with back-off until the deadline. Then whatever is still missing is a hole, recorded by
-:class:`~trade_producer.holes.HoleRecorder`, and everything after it is produced.
+:class:`~trade_producer.exchange.holes.HoleRecorder`, and everything after it is produced.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import structlog
 
 from tickcast.contracts import Trade, TradeSource
 from trade_producer.dedupe import id_space
-from trade_producer.holes import HoleRecorder
+from trade_producer.exchange.holes import HoleRecorder
 from trade_producer.metrics import GAP_FILL_RETRIES
-from trade_producer.rest import ExchangeRest, ExchangeUnavailable, backoff_seconds
+from trade_producer.exchange.rest import ExchangeRest, ExchangeUnavailable, backoff_seconds
 from trade_producer.sink import TradeSink
 
 log = structlog.get_logger(__name__)

@@ -17,7 +17,7 @@ from trade_producer.columns import RejectedRow, TradeColumns, columns_from_block
 from trade_producer.dedupe import IdSpace, id_space
 from tickcast.binance_files.dump_files import DumpFile, DumpKind, open_csv_bytes, read_blocks
 from trade_producer.metrics import REJECTED_MESSAGES
-from trade_producer.prefetch import prefetch
+from trade_producer.replay.prefetch import prefetch
 from trade_producer.sink import TradeSink
 
 log = structlog.get_logger(__name__)

@@ -10,10 +10,10 @@ import numpy as np
 import structlog
 from tickcast.progress import progress_bar
 
-from trade_producer.replay import ReplayClock, WallClock
+from trade_producer.replay.feed import ReplayClock, WallClock
 from trade_producer.sink import TradeSink
-from trade_producer.synthetic import SyntheticTrades
-from trade_producer.synthetic_merge import MergedSlice, merged_slices
+from trade_producer.synthetic.trades import SyntheticTrades
+from trade_producer.synthetic.merge import MergedSlice, merged_slices
 
 log = structlog.get_logger(__name__)
 

@@ -2,8 +2,8 @@
 
 Symbols are spread over connections of ``streams_per_connection`` streams each; a
 symbol added later joins an open connection by a SUBSCRIBE request
-(:mod:`trade_producer.subscriptions`), and connection attempts stay within the exchange's
-limit (:mod:`trade_producer.connection_budget`). A
+(:mod:`trade_producer.live.subscriptions`), and connection attempts stay within the exchange's
+limit (:mod:`trade_producer.live.connection_budget`). A
 connection is reopened with exponential back-off and jitter after any failure, and
 proactively before Binance's 24-hour limit. Gaps are found by trade id rather than
 by tracking disconnects: whenever a symbol's next live trade id is not the last
@@ -11,7 +11,7 @@ produced id + 1 (after a reconnect, a restart, or a frame the exchange never sen
 the missing ids are fetched from REST first, so the topic holds each trade once
 and in id order. The exchange's trade database can lag its stream: a fill asks again
 until every missing id arrived or the deadline passed, and a hole that remains is
-counted and recorded on ``trades.dlq`` (:mod:`trade_producer.range_fill`). Meanwhile
+counted and recorded on ``trades.dlq`` (:mod:`trade_producer.exchange.range_fill`). Meanwhile
 that symbol's live trades wait in order; the other symbols of the connection go on.
 
 Nothing here may block the event loop: Binance pings every 20 s and drops a connection
@@ -32,17 +32,17 @@ from websockets.exceptions import InvalidStatus
 
 from tickcast.contracts import Trade
 from tickcast.rate_limited_log import RateLimitedLog
-from trade_producer.binance_format import RejectedInput, trade_from_stream
+from trade_producer.exchange.binance_format import RejectedInput, trade_from_stream
 from trade_producer.config import Settings
-from trade_producer.connection_budget import ConnectionBudget
+from trade_producer.live.connection_budget import ConnectionBudget
 from trade_producer.dedupe import id_space
-from trade_producer.holes import HoleRecorder
+from trade_producer.exchange.holes import HoleRecorder
 from trade_producer.metrics import GAP_FILL_TRADES, RECONNECTS, REJECTED_MESSAGES
 from trade_producer.python_binance_patch import MALFORMED, TradeSocketManager
-from trade_producer.range_fill import RangeEnd, RangeFiller
-from trade_producer.rest import ExchangeRefused, ExchangeRest, backoff_seconds, refusal
+from trade_producer.exchange.range_fill import RangeEnd, RangeFiller
+from trade_producer.exchange.rest import ExchangeRefused, ExchangeRest, backoff_seconds, refusal
 from trade_producer.sink import TradeSink
-from trade_producer.subscriptions import SubscribeRefused, Subscriptions
+from trade_producer.live.subscriptions import SubscribeRefused, Subscriptions
 
 log = structlog.get_logger(__name__)
 # Every rejected frame is counted (rejected_messages_total); its warning is folded, per reason, per interval.

@@ -1,0 +1,1 @@
+"""Replay of data-dump files onto the trades topic."""

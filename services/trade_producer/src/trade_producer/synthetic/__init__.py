@@ -1,0 +1,1 @@
+"""Labelled synthetic trades, for offline demos only."""
