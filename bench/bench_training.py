@@ -30,11 +30,11 @@ def _rss_gb() -> float:
 def bench_year(days: int, kinds: list[str]) -> None:
     from tickcast.features import compute_history
     from training.config import TrainingSettings
-    from training.dataset import prepare_dataset
-    from training.models import build_model, fit_model, lag_for
+    from training.data.dataset import prepare_dataset
+    from training.models.networks import build_model, fit_model, lag_for
     from training.pipeline import fit_settings
-    from training.synthetic import synthetic_candles
-    from training.trainer import fit_scaler, training_arrays
+    from training.data.synthetic import synthetic_candles
+    from training.models.trainer import fit_scaler, training_arrays
 
     settings = TrainingSettings()
     n = days * 1440 + 1440
@@ -79,10 +79,10 @@ def bench_klines(start: date, end: date, kinds: str) -> None:
     os.environ.setdefault("TICKCAST_HOME", str(OUT))
     os.environ.setdefault("TRAINING_OUTPUT_DIR", str(OUT / "sessions"))
     from training.config import TrainingSettings
-    from training.dataset import prepare_dataset
+    from training.data.dataset import prepare_dataset
     from training.pipeline import run_session
     from tickcast.registry import make_registry
-    from training.sources import from_kline_files
+    from training.data.sources import from_kline_files
     from training.tracking import RunTracker
 
     settings = TrainingSettings(models=kinds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tickcast.features import compute_history
-from training.synthetic import Process, synthetic_candles
+from training.data.synthetic import Process, synthetic_candles
 
 START_MS = 1_704_067_200_000  # 2024-01-01T00:00Z
 

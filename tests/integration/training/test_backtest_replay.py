@@ -19,9 +19,9 @@ from tickcast.registry.mlflow_support import experiment_id, mlflow_client
 from tickcast.registry.settings import RegistrySettings
 from training.__main__ import app
 from training.config import TrainingSettings
-from training.models import FitSettings
+from training.models.networks import FitSettings
 from training.replay import PERSISTENCE, SERVED, replay_retraining
-from training.sources import from_kline_files, utc_ms
+from training.data.sources import from_kline_files, utc_ms
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

@@ -11,7 +11,7 @@ import pytest
 
 from tickcast.registry.settings import RegistrySettings
 from training.config import TrainingSettings
-from training.dataset import prepare_dataset
+from training.data.dataset import prepare_dataset
 from training.pipeline import manual_decision, run_session
 from tickcast.registry import make_registry
 from tickcast.registry.hopsworks_registry import _model_registry

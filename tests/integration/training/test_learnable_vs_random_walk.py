@@ -13,8 +13,8 @@ import pytest
 
 from tickcast.registry.settings import RegistrySettings
 from training.config import TrainingSettings
-from training.dataset import PreparedDataset, prepare_dataset
-from training.holdout import evaluate_on_period
+from training.data.dataset import PreparedDataset, prepare_dataset
+from training.evaluation.holdout import evaluate_on_period
 from training.pipeline import run_session
 from tickcast.registry import make_registry
 from tickcast.serving import champion_version, load_champion

@@ -21,7 +21,7 @@ from tickcast.store import make_feature_store
 from training.__main__ import app
 from tickcast.registry.settings import RegistrySettings
 from tickcast.registry.mlflow_support import mlflow_client
-from training.sources import from_feature_store, from_kline_files, utc_ms
+from training.data.sources import from_feature_store, from_kline_files, utc_ms
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

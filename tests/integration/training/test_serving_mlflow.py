@@ -9,7 +9,7 @@ import pytest
 
 from tickcast.model_bundle.bundle import BundleMetadata, save_bundle
 from tickcast.registry.settings import RegistrySettings
-from training.models import FitSettings, TrainingArrays, build_model, fit_model
+from training.models.networks import FitSettings, TrainingArrays, build_model, fit_model
 from tickcast.registry import ModelToRegister, make_registry
 from tickcast.model_bundle.scaling import Scaler
 from tickcast.serving import ServableModel, champion_version, load_champion, registered_model_name

@@ -17,10 +17,10 @@ from tickcast.registry import make_registry
 from tickcast.registry.settings import RegistrySettings
 from tickcast.serving import load_champion
 from training.config import TrainingSettings
-from training.dataset import PreparedDataset, prepare_dataset
-from training.gate import decide
+from training.data.dataset import PreparedDataset, prepare_dataset
+from training.evaluation.gate import decide
 from training.pipeline import run_session
-from training.tabular import TABULAR_KINDS
+from training.models.tabular import TABULAR_KINDS
 from training.tracking import RunTracker
 
 from .frames import generated_feature_frame

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.synthetic import Process, synthetic_candles
+from training.data.synthetic import Process, synthetic_candles
 
 START_MS = 1_704_067_200_000  # 2024-01-01T00:00Z
 MINUTE_MS = 60_000

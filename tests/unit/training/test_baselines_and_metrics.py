@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.baselines import ema_drift, persistence
-from training.evaluation import backtest_long_flat, directional_accuracy, evaluate, wilson_interval
+from training.evaluation.baselines import ema_drift, persistence
+from training.evaluation.measures import backtest_long_flat, directional_accuracy, evaluate, wilson_interval
 
 
 def test_persistence_predicts_no_change() -> None:

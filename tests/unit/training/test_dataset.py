@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.dataset import (
+from training.data.dataset import (
     add_labels,
     build_samples,
     direction_classes,

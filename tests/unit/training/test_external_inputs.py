@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from training.external import DeclaredInputs, ExternalModelMismatch, check_inputs
+from training.models.external import DeclaredInputs, ExternalModelMismatch, check_inputs
 
 FEATURES = ["ret_1", "ret_5", "vol_5"]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tickcast.model_bundle.scaling import Scaler
-from training.trainer import fit_shrinkage
+from training.models.trainer import fit_shrinkage
 
 
 def test_shrinkage_keeps_a_real_signal_and_silences_noise() -> None:

@@ -12,7 +12,7 @@ import typer
 
 from tickcast.intervals import interval_ms
 from tickcast.metrics import serve_metrics
-from training.cli_options import (
+from training.cli.options import (
     CandlesOpt,
     DatasetOptions,
     DatasetSource,
@@ -129,7 +129,7 @@ def register(
     scaler: Annotated[Path | None, typer.Option(help="scaler.json from export-dataset, if the model used it.")] = None,
 ) -> None:
     """Put a model trained elsewhere through the same evaluation, registration and gate."""
-    from training.trainer import load_external
+    from training.models.trainer import load_external
 
     settings = options.settings()
     data = options.prepare(settings)
@@ -149,7 +149,7 @@ def evaluate(
     name: NameOpt = None,
 ) -> None:
     """Score the champion (or --version) on a whole period against persistence and EMA drift."""
-    from training.holdout import evaluate_on_period
+    from training.evaluation.holdout import evaluate_on_period
     from tickcast.registry import make_registry
     from training.tracking import RunTracker
 
@@ -223,7 +223,7 @@ def forecast_evaluate(
 @scope_options()
 def compare(options: Scope, name: NameOpt = None) -> None:
     """Registered versions side by side with their test metrics and gate decisions."""
-    from training.compare import versions_table
+    from training.evaluation.compare import versions_table
     from tickcast.registry import make_registry
 
     settings = options.settings()
@@ -295,7 +295,7 @@ def backtest(
     from training import replay_report
     from training.pipeline import fit_settings
     from training.replay import replay_retraining
-    from training.sources import utc_ms
+    from training.data.sources import utc_ms
     from training.tracking import RunTracker
 
     settings = make_settings(models=models, epochs=epochs, time_budget_s=time_budget_s)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.dataset import PreparedDataset
-from training.trainer import fit_scaler
+from training.data.dataset import PreparedDataset
+from training.models.trainer import fit_scaler
 
 
 @dataclass(frozen=True)

@@ -17,20 +17,20 @@ import numpy as np
 import structlog
 
 from training import metrics as prom
-from training.baselines import ema_drift, persistence
+from training.evaluation.baselines import ema_drift, persistence
 from tickcast.model_bundle.bundle import save_bundle
 from tickcast.model_bundle.flavours import KERAS
 from training.config import TrainingSettings
-from training.dataset import NEXT_RETURN_COLUMN, PreparedDataset, build_samples
-from training.evaluation import Evaluation, direction_report, evaluate
-from training.gate import GateDecision, decide
-from training.models import FitSettings
-from training.plots import equity_curve, predicted_vs_actual
+from training.data.dataset import NEXT_RETURN_COLUMN, PreparedDataset, build_samples
+from training.evaluation.measures import Evaluation, direction_report, evaluate
+from training.evaluation.gate import GateDecision, decide
+from training.models.networks import FitSettings
+from training.evaluation.plots import equity_curve, predicted_vs_actual
 from tickcast.registry import ModelRegistry, ModelToRegister
-from training.report import ReportRow, comparison_table
+from training.evaluation.report import ReportRow, comparison_table
 from tickcast.serving import ServableModel, registered_model_name
 from training.tracking import RunTracker
-from training.trainer import TrainedModel, train_model
+from training.models.trainer import TrainedModel, train_model
 
 log = structlog.get_logger(__name__)
 

@@ -21,15 +21,15 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from training.baselines import ema_drift, persistence
+from training.evaluation.baselines import ema_drift, persistence
 from training.config import TrainingSettings
-from training.dataset import NEXT_RETURN_COLUMN, PreparedDataset, add_labels, build_samples, prepare_dataset
-from training.evaluation import Evaluation, evaluate
-from training.gate import DieboldMariano, GateDecision, decide, diebold_mariano
-from training.models import FitSettings
+from training.data.dataset import NEXT_RETURN_COLUMN, PreparedDataset, add_labels, build_samples, prepare_dataset
+from training.evaluation.measures import Evaluation, evaluate
+from training.evaluation.gate import DieboldMariano, GateDecision, decide, diebold_mariano
+from training.models.networks import FitSettings
 from training.pipeline import champion_errors, validation_mae
-from training.report import ReportRow, comparison_table, format_table
-from training.trainer import train_model
+from training.evaluation.report import ReportRow, comparison_table, format_table
+from training.models.trainer import train_model
 from tickcast.serving import ServableModel
 
 log = structlog.get_logger(__name__)
@@ -201,7 +201,7 @@ def _session(
 def _feature_names(settings: TrainingSettings, labelled: pd.DataFrame, trained: dict[str, ServableModel]) -> list[str]:
     if trained:
         return next(iter(trained.values())).feature_names
-    from training.dataset import feature_columns
+    from training.data.dataset import feature_columns
 
     return [name for name in feature_columns(labelled) if name not in set(settings.excluded_features())]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.plots import equity_curve
+from training.evaluation.plots import equity_curve
 from training.replay import SERVED, ReplayResult
 from training.tracking import RunTracker
 

@@ -8,7 +8,7 @@ import structlog
 
 from tickcast.forecast.store import forecast_set_name, load_forecaster_set
 
-from training.cli_options import DataSource, Source, day_range
+from training.cli.options import DataSource, Source, day_range
 from training.config import TrainingSettings
 from training.forecasting.data import PooledCloses, closes_from_frame, closes_from_klines
 from training.forecasting.registration import register_set

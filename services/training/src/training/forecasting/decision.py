@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from training.gate import diebold_mariano
+from training.evaluation.gate import diebold_mariano
 
 COVERAGE_CHECKED = (0.8, 0.9)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.dataset import DIRECTIONS
+from training.data.dataset import DIRECTIONS
 
 Z_95 = 1.959963984540054
 

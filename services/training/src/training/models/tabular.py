@@ -16,7 +16,7 @@ import numpy as np
 import structlog
 
 from tickcast.model_bundle.flavours import LIGHTGBM, SKLEARN, tabular_frame
-from training.models import FitReport, TrainingArrays
+from training.models.networks import FitReport, TrainingArrays
 
 log = structlog.get_logger(__name__)
 

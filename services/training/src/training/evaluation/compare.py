@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tickcast.registry import VersionSummary
-from training.report import format_table
+from training.evaluation.report import format_table
 
 METRICS = ("test_mae", "test_mae_persistence", "test_skill", "test_directional_accuracy", "test_strategy_return",
            "test_buy_and_hold_return")

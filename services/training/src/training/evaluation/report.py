@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from training.evaluation import Evaluation
+from training.evaluation.measures import Evaluation
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ import numpy as np
 
 from tickcast.model_bundle.bundle import BundleMetadata
 from tickcast.model_bundle.flavours import KERAS
-from training.dataset import PreparedDataset, Samples
-from training.models import FitReport, FitSettings, TrainingArrays, build_model, fit_model, lag_for
-from training.tabular import TABULAR_KINDS, fit_tabular, flavour_of
+from training.data.dataset import PreparedDataset, Samples
+from training.models.networks import FitReport, FitSettings, TrainingArrays, build_model, fit_model, lag_for
+from training.models.tabular import TABULAR_KINDS, fit_tabular, flavour_of
 from tickcast.model_bundle.scaling import Scaler
 from tickcast.serving import ServableModel
 
@@ -106,7 +106,7 @@ def load_external(model_path: Path, data: PreparedDataset, scaler_path: Path | N
     predict raw log returns. Its inputs must be the dataset's feature columns, in order, of the
     same feature-set version when it declares one: otherwise :class:`ExternalModelMismatch`.
     """
-    from training.external import load_external_model
+    from training.models.external import load_external_model
 
     scaler = Scaler.load(scaler_path) if scaler_path else Scaler.identity(data.feature_names, len(data.horizons))
     if list(scaler.feature_names) != data.feature_names:

@@ -91,7 +91,7 @@ class DatasetSource:
 
     def prepare(self, settings: TrainingSettings) -> Any:
         """The labelled, split dataset built from ``frame``."""
-        from training.dataset import prepare_dataset
+        from training.data.dataset import prepare_dataset
 
         return prepare_dataset(
             self.frame(settings), settings.horizon_list(), settings.dead_band, settings.interval,

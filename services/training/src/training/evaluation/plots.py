@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.evaluation import Backtest
+from training.evaluation.measures import Backtest
 
 _MAX_POINTS = 20_000  # a scatter of a year of minutes says nothing more than a sample of it
 

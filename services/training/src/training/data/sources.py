@@ -59,7 +59,7 @@ def from_kline_files(root: Path, symbols: Sequence[str], interval: str, start: d
 def from_synthetic(symbols: Sequence[str], interval: str, candles: int, process: str, seed: int) -> pd.DataFrame:
     """Features of generated candles (``source="synthetic"``): demos and checks, never real training."""
     from tickcast.features import compute_history
-    from training.synthetic import synthetic_candles
+    from training.data.synthetic import synthetic_candles
 
     start_ms = utc_ms(date(2024, 1, 1))
     history = pd.concat(

@@ -1,0 +1,1 @@
+"""Labelled datasets: where feature frames come from, how they are labelled and split."""

@@ -1,0 +1,1 @@
+"""How models are judged: metrics, baselines, the champion gate, comparisons, reports and plots."""

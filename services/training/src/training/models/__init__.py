@@ -1,0 +1,1 @@
+"""The models: Keras networks, tabular regressions, one trained elsewhere, and fitting any of them."""
