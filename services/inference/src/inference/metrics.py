@@ -28,6 +28,12 @@ SERVED_MODEL = Gauge(
     "inference_served_model_info", "1 for the model currently served.",
     ["model_name", "model_version", "feature_set_version"],
 )
+CHALLENGERS = Gauge("inference_challengers", "Challenger versions served in shadow beside the champion.")
+CHALLENGER_REFUSED = Counter(
+    "inference_challenger_refused_total",
+    "Vectors a challenger could not predict (the champion's prediction is unaffected; nothing dead-lettered).",
+    ["model_version", "reason"],
+)
 SWAPS = Counter("inference_model_swaps_total", "Champion models swapped in without a restart.")
 LOAD_FAILURES = Counter("inference_model_load_failures_total", "Champion checks or loads that failed.")
 REDIS_WRITE_FAILURES = Counter("inference_redis_write_failures_total", "Redis writes that failed (Redis away).")

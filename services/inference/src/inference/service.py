@@ -30,6 +30,7 @@ from tickcast.topics import Topic, TopicNames
 from tickcast.transactions import TransactionalProducer, next_offsets
 
 from inference import metrics
+from inference.challengers import Challengers
 from inference.champion import ChampionSource, ChampionWatcher
 from inference.config import Settings
 from inference.distribution import CloseHistories, DistributionAttacher
@@ -91,6 +92,9 @@ class InferenceService:
         self._predictions_topic = self._topics(Topic.PREDICTIONS)
         self._watcher = ChampionWatcher(source, settings.interval, settings.horizon, settings.champion_poll_seconds)
         self._baseline = PersistenceBaseline(interval=settings.interval, horizon=settings.horizon)
+        self._challengers = Challengers(source, self._baseline, settings.direction_dead_band,
+                                        settings.champion_poll_seconds)
+        self._challengers_topic = self._topics(Topic.PREDICTIONS_CHALLENGERS)
         self._store = RedisStore(
             settings.redis,
             Retention(settings.history_cap, settings.history_ttl_seconds,
@@ -137,6 +141,7 @@ class InferenceService:
         self._forecaster = Forecaster(served, self._baseline, self._settings.direction_dead_band)
         self._announce(served, previous=None)
         self._watcher.start()
+        self._challengers.start()
 
         kafka = self._settings.kafka
         transactional_id = self._settings.transactional_id or f"{SERVICE}-{socket.gethostname()}-" \
@@ -155,6 +160,7 @@ class InferenceService:
 
     def _close(self) -> None:
         self._watcher.stop()
+        self._challengers.stop()
         if self._consumer is not None:
             self._consumer.close()
         self._store.close()
@@ -183,6 +189,7 @@ class InferenceService:
                 gone |= self._symbols_by_partition.pop(p.partition, set())
         if self._forecaster is not None:
             self._forecaster.windows.forget(gone)
+        self._challengers.forget(gone)
         self._histories.forget(gone)
         self._distribution_scorer.forget(gone)
         self._scorer.forget(gone)
@@ -191,6 +198,7 @@ class InferenceService:
     # ------------------------------------------------------------------ the loop
 
     def _swap_if_ready(self) -> None:
+        self._challengers.swap_if_ready()
         ready = self._watcher.take_ready()
         if ready is None or self._forecaster is None:
             return
@@ -260,6 +268,7 @@ class InferenceService:
         batch = self._with_distributions(inbox.vectors, self._forecaster.forecast(inbox.vectors, now_ms))
         for refusal in batch.refusals:
             inbox.refused.append((inbox.vector_messages[refusal.index], refusal.reason, refusal.error_type))
+        shadow = self._challengers.forecast(inbox.vectors, now_ms, self._forecaster.served.model)
 
         scored_candles = [candle for candle in inbox.candles if candle.interval == self._settings.interval]
         self._recover_awaiting(scored_candles)
@@ -275,6 +284,8 @@ class InferenceService:
         try:
             for prediction in predictions:
                 self._producer.send(self._predictions_topic, prediction)
+            for prediction in shadow:  # in the same transaction: visible with the champion's, or not at all
+                self._producer.send(self._challengers_topic, prediction)
             for message, reason, error_type in inbox.refused:
                 self._refuse(message, reason, error_type)
             new_in_redis = self._redis.write_batch(predictions, inbox.candles, scores)
@@ -318,7 +329,7 @@ class InferenceService:
         assert self._forecaster is not None and self._consumer is not None
         partitions, self._to_restore = self._to_restore, []
         lag_window = self._forecaster.served.model.lag_window
-        wanted = lag_window > 1 or self._sets is not None
+        wanted = lag_window > 1 or self._sets is not None or self._challengers.lag_window > 1
         if not partitions or not wanted or not self._settings.restore_budget:
             return
         restored = vectors_before_committed(self._settings.kafka, self._consumer, partitions,
@@ -326,6 +337,7 @@ class InferenceService:
         for partition, vector in restored:
             if vector.interval == self._settings.interval:
                 self._forecaster.windows.push(vector)
+                self._challengers.push(vector)
                 self._histories.push(vector)
                 self._symbols_by_partition.setdefault(partition, set()).add(vector.symbol)
         log.info("lag windows restored", vectors=len(restored), partitions=[p.partition for p in partitions])
