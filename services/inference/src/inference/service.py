@@ -115,6 +115,11 @@ class InferenceService:
         self._identity_checked = False
         self.assigned = threading.Event()  # set once partitions are assigned: ready for input
 
+    @property
+    def challengers(self) -> list[str]:
+        """Labels of the challengers served in shadow now."""
+        return self._challengers.labels
+
     # ------------------------------------------------------------------ lifecycle
 
     def run(self, stop: threading.Event) -> None:
