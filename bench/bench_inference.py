@@ -8,9 +8,12 @@ history). Latency = that moment - the candle's close. The inference service runs
 in its own process, as deployed, against the real broker and Redis.
 
 Configurations are compared side by side: the persistence baseline, a real Keras
-MLP (batched, as served), and the same MLP with batching turned off.
+MLP (batched, as served), the same MLP with five shadow challengers (five more Keras
+MLPs, whose predictions go to ``predictions.challengers`` in the same transaction), and
+the MLP with batching turned off.
 
     uv run python bench/bench_inference.py --symbols 1000 --rounds 8
+    uv run python bench/bench_inference.py --only-challengers   # champion-only vs five challengers
 
 Needs Kafka and Redis: KAFKA_BOOTSTRAP_SERVERS and REDIS_URL (or --bootstrap/--redis-url).
 """
@@ -50,14 +53,25 @@ class Config:
     label: str
     model: str  # baseline | mlp
     batch_max_messages: int
+    challengers: int = 0  # Keras MLPs served in shadow beside the champion
+
+
+CHALLENGERS = 5
 
 
 class StaticChampion:
-    """A registry whose champion never moves (or that has none)."""
+    """A registry whose champion (and challengers) never move; maybe no champion."""
 
-    def __init__(self, model: Servable | None) -> None:
+    def __init__(self, model: Servable | None, challengers: list[Servable] | None = None) -> None:
         self.model_name = model.name if model else "bench"
         self._model = model
+        self._challengers = {c.version: c for c in challengers or []}
+
+    def challenger_versions(self) -> list[str]:
+        return list(self._challengers)
+
+    def load_version(self, version: str) -> Servable:
+        return self._challengers[version]
 
     def champion_version(self) -> str | None:
         return self._model.version if self._model else None
@@ -66,7 +80,7 @@ class StaticChampion:
         return self._model
 
 
-def keras_mlp(interval: str, horizon: int) -> Servable:
+def keras_mlp(interval: str, horizon: int, version: str = "1", seed: int = 0) -> Servable:
     """A real Keras MLP (random weights) wrapped exactly as training serves it."""
     import keras
 
@@ -74,12 +88,12 @@ def keras_mlp(interval: str, horizon: int) -> Servable:
     from tickcast.model_bundle.scaling import Scaler
     from tickcast.model_bundle.servable import ServableModel
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     model = keras.Sequential([keras.Input((1, len(FEATURES))), keras.layers.Flatten(),
                               keras.layers.Dense(64, activation="relu"), keras.layers.Dense(32, activation="relu"),
                               keras.layers.Dense(1)])
     metadata = BundleMetadata("mlp", ["BENCH"], interval, [horizon], 1, FEATURES, "fs-bench", 0.0005)
-    return ServableModel.from_parts(metadata, Scaler.identity(FEATURES, 1), model, "bench-mlp", "1")
+    return ServableModel.from_parts(metadata, Scaler.identity(FEATURES, 1), model, "bench-mlp", version)
 
 
 class Arrivals:
@@ -114,11 +128,12 @@ def wait_for_boundary(span_ms: int) -> int:
     return int(boundary)
 
 
-def serve(settings: Settings, model_kind: str, ready: EventType, stop: EventType) -> None:
+def serve(settings: Settings, model_kind: str, challengers: int, ready: EventType, stop: EventType) -> None:
     """The inference service as deployed: alone in its own process."""
     configure_logging(settings.log_level)
     model = keras_mlp(settings.interval, settings.horizon) if model_kind == "mlp" else None
-    service = InferenceService(settings, StaticChampion(model))
+    shadow = [keras_mlp(settings.interval, settings.horizon, str(2 + i), seed=1 + i) for i in range(challengers)]
+    service = InferenceService(settings, StaticChampion(model, shadow))
     stopping = threading.Event()
 
     def relay() -> None:
@@ -143,7 +158,7 @@ def run_config(config: Config, kafka: KafkaSettings, redis_settings: RedisSettin
                         log_level=log_level)
     spawn = multiprocessing.get_context("spawn")
     ready, stop = spawn.Event(), spawn.Event()
-    server = spawn.Process(target=serve, args=(settings, config.model, ready, stop), daemon=True)
+    server = spawn.Process(target=serve, args=(settings, config.model, config.challengers, ready, stop), daemon=True)
     server.start()
     if not ready.wait(180):
         server.kill()
@@ -192,14 +207,20 @@ def main() -> None:
     parser.add_argument("--redis-url", default=None, help="Redis URL (default: REDIS_URL).")
     parser.add_argument("--log-level", default="WARNING", help="Of the service (DEBUG shows each batch's timing).")
     parser.add_argument("--skip-unbatched", action="store_true", help="Leave out the slow batch-of-one run.")
+    parser.add_argument("--only-challengers", action="store_true",
+                        help="Only the MLP champion alone and with five challengers, side by side.")
     args = parser.parse_args()
     configure_logging("WARNING")
 
     kafka = KafkaSettings(**({"bootstrap_servers": args.bootstrap} if args.bootstrap else {}))
     redis_settings = RedisSettings(**({"url": args.redis_url} if args.redis_url else {}))
     symbols = [f"B{i:05d}USDT" for i in range(args.symbols)]
-    configs = [Config("baseline, batched", "baseline", 5000), Config("keras mlp, batched", "mlp", 5000)]
-    if not args.skip_unbatched:
+    champion_only = Config("keras mlp, batched", "mlp", 5000)
+    with_challengers = Config(f"mlp + {CHALLENGERS} challengers", "mlp", 5000, CHALLENGERS)
+    configs = [Config("baseline, batched", "baseline", 5000), champion_only, with_challengers]
+    if args.only_challengers:
+        configs = [champion_only, with_challengers]
+    elif not args.skip_unbatched:
         configs.append(Config("keras mlp, batch of 1", "mlp", 1))
 
     print(f"{args.symbols} symbols per window boundary, {args.rounds} measured rounds (+1 warm-up), "
@@ -221,7 +242,11 @@ def main() -> None:
     print("\n".join(per_round))
     served = results["keras mlp, batched"]
     print(f"\np99 under {BUDGET_S:.0f} s with the MLP, batched: {'yes' if served < BUDGET_S * 1000 else 'NO'}")
-    print(f"MLP vs baseline p99: {served / results['baseline, batched']:.2f}x")
+    shadow_ratio = results[with_challengers.label] / served
+    print(f"{CHALLENGERS} challengers vs champion-only p99: {shadow_ratio:.2f}x "
+          f"(target <= 2x: {'yes' if shadow_ratio <= 2 else 'NO'})")
+    if "baseline, batched" in results:
+        print(f"MLP vs baseline p99: {served / results['baseline, batched']:.2f}x")
     if "keras mlp, batch of 1" in results:
         print(f"batch of 1 vs batched p99: {results['keras mlp, batch of 1'] / served:.1f}x")
 
