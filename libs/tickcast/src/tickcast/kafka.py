@@ -62,6 +62,23 @@ def consumer_config(settings: KafkaSettings, group_id: str, **overrides: Any) ->
     return {**settings.client_config(), **CONSUMER_DEFAULTS, "group.id": group_id, **overrides}
 
 
+BACKPRESSURE_POLL_S = 0.05
+
+
+def produce_with_backpressure(producer: Producer, topic: str, value: bytes, **kwargs: Any) -> None:
+    """``producer.produce``, waiting while librdkafka's local queue is full instead of failing.
+
+    A full queue raises ``BufferError``: serving delivery reports (``poll``) makes room, then
+    the same message is handed over again. Blocks the calling thread while it waits.
+    """
+    while True:
+        try:
+            producer.produce(topic, value, **kwargs)
+            return
+        except BufferError:
+            producer.poll(BACKPRESSURE_POLL_S)
+
+
 class CheckedProducer:
     """A producer that counts every delivery report and fails loudly on loss.
 
@@ -95,13 +112,7 @@ class CheckedProducer:
             kwargs["headers"] = list(headers.items())
         if timestamp_ms is not None:
             kwargs["timestamp"] = timestamp_ms
-        while True:
-            try:
-                self._producer.produce(topic, **kwargs)
-                break
-            except BufferError:
-                # Local queue full: let librdkafka drain it, then try again.
-                self._producer.poll(0.05)
+        produce_with_backpressure(self._producer, topic, **kwargs)
         self._producer.poll(0)
 
     def send(self, topic: str, message: Contract, timestamp_ms: int | None = None) -> None:
@@ -132,15 +143,42 @@ def dead_letter(
     service: str,
 ) -> DeadLetter:
     """Wrap a refused Kafka message with the reason it was refused."""
-    key = message.key()
-    value = message.value() or b""
-    return DeadLetter(
-        symbol=key.decode(errors="replace") if key else None,
+    return make_dead_letter(
         source_topic=message.topic() or "",
         partition=message.partition(),
         offset=message.offset(),
-        message_key=key.decode(errors="replace") if key else None,
-        payload=value.decode(errors="replace"),
+        key=message.key(),
+        value=message.value(),
+        reason=reason,
+        error_type=error_type,
+        service=service,
+    )
+
+
+def make_dead_letter(
+    *,
+    source_topic: str,
+    partition: int | None,
+    offset: int | None,
+    key: bytes | None,
+    value: bytes | None,
+    reason: str,
+    error_type: str,
+    service: str,
+    symbol: str | None = None,
+) -> DeadLetter:
+    """The one way to build a :class:`DeadLetter`: the raw message as text, the reason, the time.
+
+    ``symbol`` defaults to the message key (every message is keyed by symbol).
+    """
+    key_text = key.decode(errors="replace") if key else None
+    return DeadLetter(
+        symbol=symbol or key_text,
+        source_topic=source_topic,
+        partition=partition,
+        offset=offset,
+        message_key=key_text,
+        payload=(value or b"").decode(errors="replace"),
         reason=reason,
         error_type=error_type,
         service=service,

@@ -7,3 +7,6 @@ list of trades, without Kafka.
 from tickcast.quiet import silence_known_notices
 
 silence_known_notices()
+
+# The service's one name: in logs, dead letters and its supervisor.
+SERVICE = "candle_builder"

@@ -49,7 +49,7 @@ def from_file(
     from tickcast.intervals import parse_intervals
 
     from candle_builder.aggregate import build_candles
-    from candle_builder.binance_files import read_trades, symbol_from_filename
+    from tickcast.binance_files.trades import read_trades, symbol_from_filename
 
     name = symbol or symbol_from_filename(path)
     trades = list(progress_bar(read_trades(path, name), desc=f"reading {path.name}", unit=" trades", file=sys.stderr))

@@ -16,7 +16,7 @@ from tickcast.metrics import serve_metrics
 from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 from trade_producer.config import Settings
-from trade_producer.dumpfile import DumpKind, discover
+from tickcast.binance_files.dump_files import DumpKind, discover
 from trade_producer.exit_codes import ExitCode
 from trade_producer.shutdown import stop_on_signals
 from trade_producer.sink import TradeSink

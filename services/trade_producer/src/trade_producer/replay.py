@@ -15,7 +15,7 @@ from tickcast.progress import progress_bar
 from tickcast.rate_limited_log import RateLimitedLog
 from trade_producer.columns import RejectedRow, TradeColumns, columns_from_block
 from trade_producer.dedupe import IdSpace, id_space
-from trade_producer.dumpfile import DumpFile, DumpKind, open_csv_bytes, read_blocks
+from tickcast.binance_files.dump_files import DumpFile, DumpKind, open_csv_bytes, read_blocks
 from trade_producer.metrics import REJECTED_MESSAGES
 from trade_producer.prefetch import prefetch
 from trade_producer.sink import TradeSink

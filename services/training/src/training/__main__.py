@@ -15,7 +15,7 @@ from tickcast.metrics import serve_metrics
 from training.cli_options import (
     CandlesOpt,
     DatasetOptions,
-    DataSource,
+    DatasetSource,
     EndOpt,
     KlinesOpt,
     LookbackOpt,
@@ -358,7 +358,7 @@ def schedule(
     while True:
         started = time.monotonic()
         try:
-            data = DataSource(source, start, end, lookback, klines_dir, process, candles).prepare(settings)
+            data = DatasetSource(source, start, end, lookback, klines_dir, process, candles).prepare(settings)
             _print_session(_session(settings, data, settings.model_kinds(), apply_gate=True))
         except Exception:
             # One bad session (no data yet, store down) must not stop the schedule.
