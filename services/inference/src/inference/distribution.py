@@ -34,6 +34,10 @@ class CloseHistories:
         self._closes: dict[str, deque[float]] = {}
         self._last_ms: dict[str, int] = {}
 
+    @property
+    def interval_ms(self) -> int:
+        return self._interval_ms
+
     def push(self, vector: FeatureVector) -> bool:
         """Add the vector's close; False (nothing changed) for a replayed or older candle."""
         if vector.close is None:

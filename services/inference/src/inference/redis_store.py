@@ -20,6 +20,7 @@ from tickcast.contracts import Candle, Prediction
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import RedisSettings
 
+from inference.distribution_scoring import ForecastLiveScore
 from inference.model import ServedModel
 from inference.scoring import LiveScore
 
@@ -86,6 +87,7 @@ class RedisStore:
         predictions: Sequence[Prediction],
         candles: Iterable[Candle],
         scores: Iterable[LiveScore],
+        forecast_scores: Sequence[ForecastLiveScore] = (),
     ) -> int:
         """Write one batch in a single round trip; return how many predictions were new."""
         pipe = self._client.pipeline(transaction=False)
@@ -95,6 +97,8 @@ class RedisStore:
         self._queue_candles(pipe, candles)
         for score in scores:
             pipe.hset(self.keys.live_metrics(score.model_name, score.symbol), mapping=live_score_fields(score))
+        if forecast_scores:
+            pipe.hset(self.keys.forecast_live_scores(), mapping={s.field: s.to_json() for s in forecast_scores})
         results = pipe.execute()
         return sum(int(result) for result in results[: len(chunks)])
 

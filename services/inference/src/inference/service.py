@@ -32,14 +32,14 @@ from inference import metrics
 from inference.champion import ChampionSource, ChampionWatcher
 from inference.config import Settings
 from inference.distribution import CloseHistories, DistributionAttacher
-from inference.distribution_scoring import DistributionScorer
+from inference.distribution_scoring import DistributionScorer, ForecastLiveScore
 from inference.forecaster_sets import ForecasterSetFollower, ForecasterSetSource
 from inference.forecaster_sets import summary as forecaster_set_summary
 from inference.forecasting import Forecaster, ForecastBatch
 from inference.model import PersistenceBaseline, ServedModel
 from inference.redis_refill import RefillingRedisWriter
 from inference.redis_store import RedisStore, Retention
-from inference.restore import vectors_before_committed
+from inference.restore import newest_predictions, vectors_before_committed
 from inference.scoring import LiveScore, LiveScorer, base_close_of
 
 log = structlog.get_logger(__name__)
@@ -103,6 +103,7 @@ class InferenceService:
         self._revoked: set[tuple[str, int]] = set()
         self._symbols_by_partition: dict[int, set[str]] = {}
         self._to_restore: list[TopicPartition] = []  # assigned features partitions whose windows are empty
+        self._forecast_scores: list[ForecastLiveScore] = []  # changed by this batch (or all, after a rebuild)
         self.assigned = threading.Event()  # set once partitions are assigned: ready for input
 
     # ------------------------------------------------------------------ lifecycle
@@ -262,7 +263,8 @@ class InferenceService:
                 self._producer.send(self._predictions_topic, prediction)
             for message, reason, error_type in inbox.refused:
                 self._refuse(message, reason, error_type)
-            new_in_redis = self._redis.write_batch(predictions, inbox.candles, scores)
+            forecast_scores, self._forecast_scores = self._forecast_scores, []
+            new_in_redis = self._redis.write_batch(predictions, inbox.candles, scores, forecast_scores)
             in_redis_s = time.time()
             in_redis = time.perf_counter()
             self._producer.commit(self._consumer, next_offsets(messages))
@@ -294,7 +296,9 @@ class InferenceService:
             by_index[forecast.index] = forecast.prediction
         attached = DistributionAttacher(forecaster_set, self._histories, self._distribution_scorer).attach(
             vectors, by_index)
-        metrics.record_forecast_scores(self._distribution_scorer.drain_changes())
+        changed = self._distribution_scorer.drain_changes()
+        metrics.record_forecast_scores(changed)
+        self._forecast_scores += changed
         forecasts = [replace(f, prediction=attached[f.index] or f.prediction) for f in batch.forecasts]
         return ForecastBatch(forecasts, batch.refusals)
 
@@ -308,12 +312,31 @@ class InferenceService:
             return
         restored = vectors_before_committed(self._settings.kafka, self._consumer, partitions,
                                             self._settings.restore_budget)
+        symbols: set[str] = set()
         for partition, vector in restored:
             if vector.interval == self._settings.interval:
+                symbols.add(vector.symbol)
                 self._forecaster.windows.push(vector)
                 self._histories.push(vector)
                 self._symbols_by_partition.setdefault(partition, set()).add(vector.symbol)
         log.info("lag windows restored", vectors=len(restored), partitions=[p.partition for p in partitions])
+        if self._sets is not None and symbols:
+            self._rebuild_forecast_scores(symbols)
+
+    def _rebuild_forecast_scores(self, symbols: set[str]) -> None:
+        """Live forecast scores from the predictions topic against the closes just restored.
+
+        Only the predictions of ``symbols`` (whose histories were just restored) are scored. The whole
+        set of scores is then written again, so a Redis emptied meanwhile is filled again too.
+        """
+        predictions = newest_predictions(self._settings.kafka, self._predictions_topic,
+                                         self._settings.restore_budget)
+        scored = self._distribution_scorer.rebuild([p for p in predictions if p.symbol in symbols])
+        snapshot = self._distribution_scorer.snapshot()
+        metrics.record_forecast_scores(snapshot)
+        self._forecast_scores = snapshot
+        log.info("live forecast scores rebuilt from the predictions topic", predictions=len(predictions),
+                 forecasts_scored=scored, scores=len(snapshot))
 
     def _recover_awaiting(self, candles: list[Candle]) -> None:
         """Before a symbol's first candle here, load its stored predictions still waiting for a candle.
