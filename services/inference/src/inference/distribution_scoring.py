@@ -91,9 +91,11 @@ class DistributionScorer:
         self._changed: set[ScoreKey] = set()
 
     def on_prediction(self, prediction: Prediction, base_close: float) -> None:
-        waiting = self._pending.setdefault(prediction.symbol, deque(maxlen=self._max_pending))
+        """Wait for each forecast's candle, or score it now if its close is already in the history
+        (a batch catching up holds both the candle a forecast is made at and its target's)."""
+        rows: dict[str, np.ndarray] = {}
         for forecast in prediction.forecasts:
-            waiting.append(_Waiting(forecast.target_time_ms, base_close, forecast))
+            self._place(prediction.symbol, _Waiting(forecast.target_time_ms, base_close, forecast), rows)
 
     def on_vector(self, vector: FeatureVector) -> None:
         """After ``vector``'s close entered the history: score what matures with it."""
@@ -120,25 +122,27 @@ class DistributionScorer:
         scored = 0
         rows: dict[str, np.ndarray] = {}
         for prediction in predictions:
-            last_ms = self._histories.last_ms(prediction.symbol)
-            if last_ms is None or not prediction.forecasts:
-                continue
             base_close = base_close_of(prediction)
-            waiting = self._pending.setdefault(prediction.symbol, deque(maxlen=self._max_pending))
             for forecast in prediction.forecasts:
-                item = _Waiting(forecast.target_time_ms, base_close, forecast)
-                if forecast.target_time_ms > last_ms:
-                    waiting.append(item)
-                    continue
-                if prediction.symbol not in rows:
-                    rows[prediction.symbol] = self._histories.row(prediction.symbol)
-                row = rows[prediction.symbol]
-                end = len(row) - (last_ms - forecast.target_time_ms) // self._histories.interval_ms
-                if end - forecast.horizon - 1 < 0 or not math.isfinite(row[end - 1]):
-                    continue  # older than the history, or its candle never came
-                self._score(prediction.symbol, item, row[:end])
-                scored += 1
+                scored += self._place(prediction.symbol, _Waiting(forecast.target_time_ms, base_close, forecast), rows)
         return scored
+
+    def _place(self, symbol: str, item: _Waiting, rows: dict[str, np.ndarray]) -> bool:
+        """Score ``item`` if its target's close is in the history, else let it wait; True if scored."""
+        last_ms = self._histories.last_ms(symbol)
+        if last_ms is None:
+            return False
+        if item.target_time_ms > last_ms:
+            self._pending.setdefault(symbol, deque(maxlen=self._max_pending)).append(item)
+            return False
+        if symbol not in rows:
+            rows[symbol] = self._histories.row(symbol)
+        row = rows[symbol]
+        end = len(row) - (last_ms - item.target_time_ms) // self._histories.interval_ms
+        if end - item.forecast.horizon - 1 < 0 or not math.isfinite(row[end - 1]):
+            return False  # older than the history, or its candle never came
+        self._score(symbol, item, row[:end])
+        return True
 
     def _score(self, symbol: str, item: _Waiting, closes: np.ndarray) -> None:
         """Score ``item`` against ``closes``, which end with the close of its target candle."""
