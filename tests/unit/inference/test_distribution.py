@@ -164,3 +164,22 @@ def test_scores_rebuilt_from_the_predictions_and_closes_equal_the_live_ones() ->
     restored.push(nxt)
     rebuilt.on_vector(nxt)
     assert {s.field: s.count for s in rebuilt.drain_changes()} == {s.field: s.count for s in live.drain_changes()}
+
+
+def test_close_histories_keep_the_last_closes_on_the_grid_through_many_shifts_and_gaps() -> None:
+    """The buffer shifts back many times; its rows always equal the plain list of closes on the grid."""
+    rng = np.random.default_rng(3)
+    histories = CloseHistories(MINUTE, length=7)
+    expected: list[float] = []
+    minute = 0
+    for _ in range(200):
+        gap = int(rng.choice([0, 0, 0, 1, 3, 9]))
+        minute += 1 + gap
+        close = float(rng.uniform(90, 110))
+        assert histories.push(vector("AUSDT", minute, close))
+        assert not histories.push(vector("AUSDT", minute, close + 1))  # replayed: ignored
+        expected += [float("nan")] * gap + [close]
+        want = ([float("nan")] * 7 + expected)[-7:]
+        np.testing.assert_array_equal(histories.row("AUSDT"), np.asarray(want))
+    assert histories.last_ms("AUSDT") == vector("AUSDT", minute, 1.0).timestamp_ms
+    assert np.isnan(histories.row("BUSDT")).all()
