@@ -117,6 +117,7 @@ function drawCandles(candles) {
   drawSource();
   document.body.dataset.candles = String(candles.length);
   if (chart) chart.candles.setData(candles.map(candleBar));
+  forecastView.setCandles(candles, chart);
 }
 
 function updateCandles(candles) {
@@ -124,6 +125,7 @@ function updateCandles(candles) {
   drawSource();
   if (!chart) return;
   for (const candle of candles) chart.candles.update(candleBar(candle));
+  forecastView.addCandles(candles, chart);
 }
 
 function drawPredictedLine() {
@@ -135,6 +137,7 @@ function drawPredictedLine() {
   }
   const points = [...byTarget.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value }));
   chart.predicted.setData(points);
+  forecastView.setPredictions([...state.predictions.values()], chart);
 }
 
 // ---- predictions table ---------------------------------------------------------------------
@@ -214,6 +217,7 @@ function drawModels(overview) {
     ["hit rate", m.hit_rate == null ? "–" : percent(m.hit_rate)],
     ["scored", metric(m.count)],
   ]), "none yet");
+  forecastView.drawCalibration(overview, state.symbol);
 }
 
 // ---- data flow -----------------------------------------------------------------------------
@@ -222,6 +226,7 @@ async function loadSymbol(symbol) {
   state.symbol = symbol;
   state.predictions.clear();
   state.candleSources.clear();
+  forecastView.reset();
   drawSource();
   const url = new URL(window.location);
   url.searchParams.set("symbol", symbol);
@@ -325,6 +330,7 @@ async function start() {
   const wanted = new URL(window.location).searchParams.get("symbol");
   select.value = symbols.includes(wanted) ? wanted : symbols[0];
   select.onchange = () => loadSymbol(select.value).catch((error) => notice(error.message));
+  forecastView.onHorizonChange(() => drawPredictedLine());
   await loadSymbol(select.value).catch((error) => notice(error.message));
 }
 
