@@ -270,6 +270,13 @@ def test_the_dashboard_draws_the_forecast_fan_and_the_live_calibration(
                                                        ["P(up)", "baseline"]]
     assert "tickcast-forecast-btcusdt-1m v2 har" in served[1]
 
+    # P(up) is 0.45 in every forecast: one reliability bin, its observed share of rises computed here.
+    page.wait_for_selector("body[data-reliability-rows='1']", timeout=WAIT_MS)
+    matured = [i for i in range(20, 55)]
+    rose = sum(math.log(closes[i + 6] / closes[i + 1]) > 5e-4 for i in matured)
+    assert page.locator("#reliability tbody tr").inner_text().split("\t") == [
+        "40–60 %", "45.0 %", f"{100 * rose / len(matured):.1f} %", str(len(matured))]
+
     # Another horizon redraws the bands from the same predictions.
     page.select_option("#fan-horizon", "1")
     page.wait_for_selector("body[data-fan-points='40'][data-fan-outside]", timeout=WAIT_MS)

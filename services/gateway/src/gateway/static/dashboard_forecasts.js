@@ -86,6 +86,32 @@ const forecastView = (() => {
         (scored ? ` (${(100 * inside / scored).toFixed(0)} %, nominal 80 %)` : "")
       : `no distribution forecast of ${horizon} min ahead for this symbol yet`;
     drawForecasters(targets.length ? targets[targets.length - 1][1] : null);
+    drawReliability(targets, horizon);
+  }
+
+  // P(up) against the share of rises among the matured forecasts on screen, in bins of P(up).
+  function drawReliability(targets, horizon) {
+    const bins = [0, 0.2, 0.4, 0.6, 0.8, 1.0001].slice(0, -1).map((low, i, lows) => ({
+      low, high: lows[i + 1] ?? 1, forecast: 0, rose: 0, n: 0,
+    }));
+    for (const [time, f] of targets) {
+      const close = closes.get(time);
+      const base = closes.get(time - horizon * 60_000);
+      if (close == null || base == null) continue;
+      const bin = bins.find((b) => f.p_up >= b.low && f.p_up < b.high) ?? bins[bins.length - 1];
+      bin.forecast += f.p_up;
+      bin.rose += Math.log(close / base) > f.dead_band ? 1 : 0;
+      bin.n += 1;
+    }
+    const rows = bins.filter((b) => b.n > 0).map((b) => {
+      const tr = document.createElement("tr");
+      tr.append(textCell(`${(b.low * 100).toFixed(0)}–${(Math.min(b.high, 1) * 100).toFixed(0)} %`),
+        textCell(pct(b.forecast / b.n)), textCell(pct(b.rose / b.n)), textCell(String(b.n)));
+      return tr;
+    });
+    $f("reliability").tBodies[0].replaceChildren(...rows);
+    $f("reliability-horizon").textContent = `${horizon} min ahead`;
+    document.body.dataset.reliabilityRows = String(rows.length);
   }
 
   // Which forecaster serves each target of the newest forecast: a model (name, version, kind) or a baseline.
