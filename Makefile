@@ -36,5 +36,5 @@ bench: install ## run every benchmark against the real broker and Redis; writes 
 	@bash infra/install.sh bench
 	@uv run python bench/run_all.py
 
-clean: down ## stop everything and delete local data (.local/)
-	rm -rf .local
+clean: ## stop everything and delete the local data (TICKCAST_HOME, default .local/)
+	@bash infra/stack.sh clean

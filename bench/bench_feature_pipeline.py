@@ -43,12 +43,13 @@ from confluent_kafka import Consumer, Producer
 from feature_pipeline.backfill import run_backfill
 from tickcast.store.loaders import DumpFileLoader
 from feature_pipeline.processing import SymbolState, state_key
-from tickcast.store.feast_store import FeastFeatureStore
+from tickcast.binance_files.klines import read_kline_files
+from tickcast.candle_frames import frame_to_candles
 from tickcast.contracts import Candle
-from tickcast.features import Bar, SymbolWindow
+from tickcast.features import Bar, CandleBuffer
 from tickcast.kafka import ensure_topics
-from tickcast.klines import frame_to_candles, read_kline_files
 from tickcast.settings import KafkaSettings
+from tickcast.store.feast_store import FeastFeatureStore
 from tickcast.topics import Topic, TopicNames, TopicSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +137,7 @@ def bench_streaming(
 
     history = frame_to_candles(read_kline_files(sorted(KLINES.glob("BTCUSDT-1m-2024-01-0[1-3].zip"))))
     warm, live = history[: 2 * 1440], history[2 * 1440 : 2 * 1440 + rounds]
-    window = SymbolWindow(60_000)
+    window = CandleBuffer(60_000)
     for candle in warm:
         window.push(Bar.from_candle(candle))
     names_of = [f"S{index:04d}USDT" for index in range(symbols)]

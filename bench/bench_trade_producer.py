@@ -30,7 +30,7 @@ from tickcast.kafka import ensure_topics, producer_config
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames, TopicSpec
 from trade_producer.columns import columns_from_block
-from trade_producer.dumpfile import discover, read_blocks
+from tickcast.binance_files.dump_files import discover, read_blocks
 from trade_producer.encoding import encode_trades
 from trade_producer.replay import replay, wanted_spaces
 from trade_producer.sink import TradeSink

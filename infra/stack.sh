@@ -4,6 +4,7 @@
 #   infra/stack.sh up [--live]   start (foreground; Ctrl-C stops the services)
 #   infra/stack.sh down          stop the services, the broker and Redis
 #   infra/stack.sh status        what is running
+#   infra/stack.sh clean         down, then delete TICKCAST_HOME (the broker's and Redis's data too)
 #
 # Data, never guessed: --live streams Binance; TRADES_DIR replays Binance trades dump files;
 # otherwise trades are SYNTHETIC, labelled source="synthetic" in every message.
@@ -13,12 +14,37 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$HOME/.local/bin:$PATH"
-export TICKCAST_HOME="${TICKCAST_HOME:-$ROOT/.local}"
-[ -f .env ] && { set -a; . ./.env; set +a; }
 
+# .env fills in what the environment does not set: a variable given on the command line wins.
+load_env_file() {
+  local line name
+  [ -f .env ] || return 0
+  while IFS= read -r line || [ -n "$line" ]; do
+    [[ "$line" =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)= ]] || continue
+    name="${BASH_REMATCH[1]}"
+    [ -n "${!name+set}" ] && continue
+    eval "export $line"
+  done < .env
+}
+load_env_file
+
+export TICKCAST_HOME="${TICKCAST_HOME:-$ROOT/.local}"
+mkdir -p "$TICKCAST_HOME"
+TICKCAST_HOME="$(cd "$TICKCAST_HOME" && pwd)"
 SYMBOLS="${SYMBOLS:-BTCUSDT}"
-GATEWAY_PORT="${GATEWAY_PORT:-8000}"
 PID_FILE="$TICKCAST_HOME/stack.pid"
+STATE_FILE="$TICKCAST_HOME/stack/services.json"
+
+# Every port of the stack can be moved, so that a second stack (a test) runs beside this one.
+export KAFKA_PORT="${KAFKA_PORT:-9092}" REDIS_PORT="${REDIS_PORT:-6379}"
+export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+export GATEWAY_PORT="${GATEWAY_PORT:-8000}"
+export PRODUCER_METRICS_PORT="${PRODUCER_METRICS_PORT:-9101}"
+export CANDLES_METRICS_PORT="${CANDLES_METRICS_PORT:-9102}"
+export FEATURES_METRICS_PORT="${FEATURES_METRICS_PORT:-9103}"
+export INFERENCE_METRICS_PORT="${INFERENCE_METRICS_PORT:-9104}"
+export STACK_METRICS_PORT="${STACK_METRICS_PORT:-9100}"
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 warn() { printf '\033[1;33m!!\033[0m %s\n' "$*" >&2; }
@@ -26,6 +52,7 @@ warn() { printf '\033[1;33m!!\033[0m %s\n' "$*" >&2; }
 start_infra() {
   bash infra/install.sh python
   bash infra/install.sh infra
+  say "starting Kafka on 127.0.0.1:$KAFKA_PORT and Redis on 127.0.0.1:$REDIS_PORT (data in $TICKCAST_HOME)"
   bash infra/kafka/kafka.sh start
   bash infra/redis/redis.sh start
   python -m tickcast create-topics
@@ -33,20 +60,28 @@ start_infra() {
 
 first_model() {
   export TRAINING_SYMBOLS="$SYMBOLS" INFERENCE_SYMBOLS="$SYMBOLS"
+  local trained="$TICKCAST_HOME/training/first-model.done"
   if python -m inference champion >/dev/null 2>&1; then
     say "a champion model is registered already; skipping the first training"
+    return
+  fi
+  if [ -f "$trained" ]; then
+    # Trained once in this home already: the gate kept the baseline. Training again at every
+    # start would only change the served model behind the user's back.
+    say "the first model was trained before and not promoted: the baseline is served ('python -m training train' trains another)"
     return
   fi
   if [ -n "${HISTORY_DIR:-}" ]; then
     say "backfilling real history from $HISTORY_DIR and training the first model"
     python -m feature_pipeline backfill --symbols "$SYMBOLS" --data-dir "$HISTORY_DIR" \
-      --start "${HISTORY_START:?set HISTORY_START=YYYY-MM-DD}" --end "${HISTORY_END:?set HISTORY_END=YYYY-MM-DD}"
+      --start "${HISTORY_START:?set HISTORY_START=YYYY-MM-DD}" --end "${HISTORY_END:?set HISTORY_END=YYYY-MM-DD}" || return 1
     python -m training train --source store --start "$HISTORY_START" --end "$HISTORY_END" \
-      --models "${TRAINING_MODELS:-mlp}"
+      --models "${TRAINING_MODELS:-mlp}" || return 1
   else
-    warn "no HISTORY_DIR: the first model is trained on SYNTHETIC history (labelled as such)"
-    python -m training train --source synthetic --models "${TRAINING_MODELS:-mlp}" --candles "${SYNTHETIC_CANDLES:-20000}"
+    warn "no HISTORY_DIR: the first model is trained on SYNTHETIC history (labelled as such); about a minute"
+    python -m training train --source synthetic --models "${TRAINING_MODELS:-mlp}" --candles "${SYNTHETIC_CANDLES:-20000}" || return 1
   fi
+  mkdir -p "$(dirname "$trained")" && touch "$trained"
 }
 
 # The first forecaster set (price bands, volatility, P(up)), so predictions carry distribution forecasts
@@ -80,29 +115,32 @@ producer_args() {
 
 cmd_up() {
   start_infra
+  # Called in a condition, so errexit is off inside: each step returns its own failure.
   first_model || warn "the first training failed: inference serves the persistence baseline until a champion exists"
   first_forecasters || warn "the first forecaster training failed: predictions carry no distribution forecasts until a set is registered"
   export TICKCAST_PRODUCER_ARGS
   TICKCAST_PRODUCER_ARGS="$(producer_args "${1:-}")"
-  export GATEWAY_PORT
+  say "starting the services: trade producer, candle builder, feature pipeline, inference, gateway"
   cat >&2 <<MSG
 
   Dashboard       http://127.0.0.1:$GATEWAY_PORT/
   API (OpenAPI)   http://127.0.0.1:$GATEWAY_PORT/docs
-  Metrics         http://127.0.0.1:$GATEWAY_PORT/metrics  (services: METRICS_PORT, see .env.example)
-  Kafka           127.0.0.1:${KAFKA_PORT:-9092}   Redis ${REDIS_URL:-redis://127.0.0.1:6379/0}
+  Metrics         http://127.0.0.1:$GATEWAY_PORT/metrics, services on ports $PRODUCER_METRICS_PORT-$INFERENCE_METRICS_PORT, restarts on $STACK_METRICS_PORT
+  Kafka           $KAFKA_BOOTSTRAP_SERVERS   Redis $REDIS_URL
+  A service that dies is restarted alone (RESTART_* in .env.example).
   Ctrl-C stops the services; 'make down' also stops Kafka and Redis.
 
 MSG
   echo $$ > "$PID_FILE"
-  exec honcho -d "$ROOT" -f infra/Procfile start
+  exec python -m tickcast stack infra/Procfile --cwd "$ROOT"
 }
 
 cmd_down() {
   if [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
     say "stopping the services"
     kill -TERM "$(cat "$PID_FILE")" || true
-    for _ in $(seq 1 30); do kill -0 "$(cat "$PID_FILE")" 2>/dev/null || break; sleep 1; done
+    # The stack gives each service STACK_STOP_TIMEOUT_S (20 s) before SIGKILL.
+    for _ in $(seq 1 60); do kill -0 "$(cat "$PID_FILE")" 2>/dev/null || break; sleep 0.5; done
   fi
   rm -f "$PID_FILE"
   bash infra/kafka/kafka.sh stop
@@ -111,7 +149,13 @@ cmd_down() {
 
 cmd_status() {
   if [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
-    echo "services: running (honcho pid $(cat "$PID_FILE"))"
+    echo "services: running (stack pid $(cat "$PID_FILE"))"
+    [ -f "$STATE_FILE" ] && python - "$STATE_FILE" <<'PY'
+import json, sys
+state = json.load(open(sys.argv[1]))
+for name, service in state["services"].items():
+    print(f"  {name:10} {service['state']:9} pid {service['pid']}  restarts {service['restarts']}")
+PY
   else
     echo "services: not running"
   fi
@@ -119,9 +163,19 @@ cmd_status() {
   bash infra/redis/redis.sh status || true
 }
 
+cmd_clean() {
+  cmd_down
+  case "$TICKCAST_HOME" in
+    /|"$HOME"|"$ROOT") warn "TICKCAST_HOME=$TICKCAST_HOME: refusing to delete it"; exit 1 ;;
+  esac
+  say "deleting $TICKCAST_HOME"
+  rm -rf "$TICKCAST_HOME"
+}
+
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up [--live] | down | status" >&2; exit 2 ;;
+  clean) cmd_clean ;;
+  *) echo "usage: $0 up [--live] | down | status | clean" >&2; exit 2 ;;
 esac

@@ -117,9 +117,12 @@ pidfile "$PID_FILE"
 logfile "$LOG_FILE"
 loglevel notice
 dir "$DATA_DIR"
-# Dev cache/state only: no persistence.
-save ""
-appendonly no
+# What the gateway serves survives a restart: an append-only file (fsync every second) plus
+# snapshots, both in the data folder. Inference rebuilds from the topics whatever is missing.
+appendonly yes
+appendfsync everysec
+appenddirname "appendonly"
+save 3600 1 300 100 60 10000
 databases 16
 EOF
     mv -f "$CONF_FILE.tmp" "$CONF_FILE"
@@ -170,7 +173,8 @@ do_stop() {
     port="$(running_port)"
     log "stopping (pid $pid)..."
     if [[ -n "$port" ]] && command -v redis-cli >/dev/null 2>&1; then
-        redis-cli -h "$REDIS_HOST" -p "$port" shutdown nosave >/dev/null 2>&1 || true
+        # SHUTDOWN writes the snapshot and syncs the append-only file before exiting.
+        redis-cli -h "$REDIS_HOST" -p "$port" shutdown >/dev/null 2>&1 || true
     fi
     if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
         kill -TERM "$pid" 2>/dev/null || true
@@ -200,8 +204,8 @@ usage() {
 usage: $(basename "$0") install | start | stop | status | restart | logs
 
   install   apt-get install redis-server if it is not on PATH
-  start     start our own redis-server on $REDIS_HOST:$REDIS_PORT (no persistence)
-  stop      shutdown nosave (SIGKILL after ${STOP_TIMEOUT}s)
+  start     start our own redis-server on $REDIS_HOST:$REDIS_PORT (data kept in $DATA_DIR)
+  stop      shutdown, saving the data (SIGKILL after ${STOP_TIMEOUT}s)
   status    exit 0 if running, 1 if not
   restart   stop + start
   logs      print the end of the server log

@@ -32,15 +32,15 @@ from support.services import (
     stopped_at_exit,
     wait_until,
 )
+from tickcast.candle_frames import candles_to_frame
 from tickcast.contracts import Candle, FeatureVector, Prediction, Trade
 from tickcast.features import FEATURE_NAMES, FEATURE_SET_VERSION, compute_history
-from tickcast.klines import candles_to_frame
 from tickcast.redis_keys import RedisKeys
+from tickcast.registry import make_registry
+from tickcast.registry.settings import RegistrySettings
+from tickcast.serving import registered_model_name
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
-from tickcast.registry.settings import RegistrySettings
-from tickcast.registry import make_registry
-from tickcast.serving import registered_model_name
 from websockets.sync.client import connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

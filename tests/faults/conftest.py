@@ -53,6 +53,10 @@ class LocalRedis:
     def stop(self) -> None:
         self._script("stop")
 
+    def forget_data(self) -> None:
+        """Delete what the stopped server kept on disk: it comes back empty, as a fresh or wiped server does."""
+        shutil.rmtree(self.home / "redis" / "data", ignore_errors=True)
+
     def answers(self) -> bool:
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
         try:

@@ -24,9 +24,9 @@ from integration.feature_pipeline.harness import (
     wait_for,
 )
 from support.kafka import consume
+from tickcast.candle_frames import frame_to_candles
 from tickcast.contracts import FeatureVector
 from tickcast.features import compute_history
-from tickcast.klines import frame_to_candles
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 

@@ -27,9 +27,9 @@ from support.services import (
     stopped_at_exit,
     wait_until,
 )
+from tickcast.candle_frames import candles_to_frame
 from tickcast.contracts import Candle, FeatureVector, Prediction
 from tickcast.features import FEATURE_NAMES, compute_history
-from tickcast.klines import candles_to_frame
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 

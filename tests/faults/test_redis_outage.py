@@ -1,5 +1,6 @@
 """Redis stops and comes back: the gateway answers 503 with a reason meanwhile and recovers by
 itself; inference keeps the predictions topic flowing and fills Redis again once it is back.
+Redis keeps its data on disk; when it comes back without it, inference rebuilds it from the topics.
 
 Uses a redis-server of the test's own (``infra/redis/redis.sh``, own port and folder), never the
 shared test Redis. Feature vectors and candles are written straight onto inference's input topics.
@@ -106,12 +107,19 @@ def test_gateway_answers_503_with_a_reason_while_redis_is_down_and_recovers_by_i
         figures["detail"] = body["detail"]
         gateway.assert_alive()
 
-        own_redis.start()  # empty: it keeps nothing on disk
+        own_redis.start()  # with its data: it keeps an append-only file under its home
         back_at = time.monotonic()
         wait_until(lambda: http_json(f"{base}/health")[0] == 200, 60, "the gateway's health again", [gateway])
         figures["healthy_after_s"] = round(time.monotonic() - back_at, 2)
         status, body = http_json(f"{base}/predictions/BTCUSDT/latest")
-        assert status == 404, (status, body)  # the restarted Redis is empty, and the gateway says so
+        assert status == 200 and Prediction.parse(body) == _prediction(1), (status, body)
+
+        own_redis.stop()
+        own_redis.forget_data()
+        own_redis.start()
+        wait_until(lambda: http_json(f"{base}/health")[0] == 200, 60, "the gateway's health again", [gateway])
+        status, body = http_json(f"{base}/predictions/BTCUSDT/latest")
+        assert status == 404, (status, body)  # Redis came back empty, and the gateway says so
         _store_prediction(own_redis.url, keys, _prediction(2))
         status, body = http_json(f"{base}/predictions/BTCUSDT/latest")
         assert status == 200 and Prediction.parse(body) == _prediction(2)
@@ -156,11 +164,28 @@ def test_inference_keeps_the_topic_flowing_while_redis_is_down_and_refills_it(
         wait_until(lambda: topic_has(19), 120, "predictions on the topic while Redis is down", [inference])
         figures["topic_flowing_while_down_after_s"] = round(time.monotonic() - down_at, 1)
 
-        own_redis.start()  # empty: it keeps nothing on disk
+        own_redis.start()  # with what it had on disk
         back_at = time.monotonic()
         _send_minutes(kafka_settings, topics, range(20, 25))
         wait_until(lambda: all(redis_latest_minute(s) == 24 for s in SYMBOLS), 180, "Redis refilled", [inference])
         figures["redis_refilled_after_s"] = round(time.monotonic() - back_at, 1)
+        inference.assert_alive()
+
+        own_redis.stop()
+        own_redis.forget_data()
+        own_redis.start()  # empty: nothing new arrives, the topics alone fill it again
+        back_at = time.monotonic()
+        wait_until(lambda: all(redis_latest_minute(s) == 24 for s in SYMBOLS), 120, "Redis rebuilt from the topics",
+                   [inference])
+        figures["empty_redis_rebuilt_after_s"] = round(time.monotonic() - back_at, 1)
+        client = _redis_client(own_redis.url)
+        try:
+            assert client.smembers(keys.symbols()) == {s.encode() for s in SYMBOLS}
+            assert all(client.zcard(keys.prediction_history(s)) == 25 for s in SYMBOLS)
+            assert all(client.zcard(keys.candles(s, "1m")) == 25 for s in SYMBOLS)
+            assert client.hget(keys.served_model(), "name") is not None
+        finally:
+            client.close()
         inference.assert_alive()
 
     predictions = read_all(kafka_settings, topics(Topic.PREDICTIONS), Prediction)

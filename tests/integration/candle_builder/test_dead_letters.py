@@ -84,7 +84,7 @@ def test_refused_trades_are_dead_lettered_with_reasons(kafka_settings: KafkaSett
     assert sorted(by_type) == ["ContractError", "FutureTrade", "LateTrade"]
     assert sum(letter.error_type == "ContractError" for letter in letters) == 2
     assert all(
-        letter.source_topic == trades_topic and letter.service == "candle-builder" for letter in letters
+        letter.source_topic == trades_topic and letter.service == "candle_builder" for letter in letters
     )
     assert all(letter.message_key == "BTCUSDT" and letter.offset is not None for letter in letters)
     assert "future" in by_type["FutureTrade"].reason

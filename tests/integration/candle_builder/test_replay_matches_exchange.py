@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from candle_builder.aggregate import build_candles
-from candle_builder.binance_files import read_klines, read_trades
+from tickcast.binance_files.klines import read_klines
+from tickcast.binance_files.trades import read_trades
 from integration.candle_builder.harness import produce_trades, read_candles, running
 from tickcast.settings import KafkaSettings
 from unit.candle_builder.samples import (

@@ -87,3 +87,15 @@ def test_topic_creation_is_idempotent(kafka_settings):
     specs = TopicNames(kafka_settings).specs()
     assert ensure_topics(kafka_settings, specs) == []  # the fixture already made them
 
+
+
+def test_a_full_local_queue_waits_instead_of_losing_messages(kafka_settings, topics: TopicNames):
+    # A queue of two messages overflows at once: every produce past it must wait, none may fail.
+    producer = CheckedProducer(kafka_settings, **{"queue.buffering.max.messages": 2})
+    values = [f"{index}".encode() for index in range(50)]
+    for value in values:
+        producer.produce(topics(Topic.TRADES), value, key=b"BTCUSDT")
+    producer.flush()
+    assert producer.delivered == len(values)
+    records = consume(kafka_settings, topics(Topic.TRADES), expected=len(values), idle=0.5)
+    assert [record.value for record in records] == values

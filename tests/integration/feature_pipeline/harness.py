@@ -17,10 +17,10 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from support.kafka import consume
+from tickcast.binance_files.klines import read_kline_files
 from tickcast.contracts import Candle, FeatureVector
 from tickcast.features import FEATURE_NAMES
 from tickcast.kafka import CheckedProducer
-from tickcast.klines import read_kline_files
 from tickcast.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -15,8 +15,8 @@ from feature_pipeline.processing import (
 from feature_pipeline.topic_reader import read_range
 from integration.feature_pipeline.harness import produce_candles, real_klines
 from support.kafka import consume
+from tickcast.candle_frames import frame_to_candles
 from tickcast.features import compute_history
-from tickcast.klines import frame_to_candles
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
 

@@ -18,9 +18,9 @@ from integration.feature_pipeline.harness import (
     wait_for,
 )
 from support.kafka import consume, produce_raw
+from tickcast.candle_frames import frame_to_candles
 from tickcast.contracts import DeadLetter
 from tickcast.features import FEATURE_SET_VERSION, compute_history
-from tickcast.klines import frame_to_candles
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
 

@@ -25,9 +25,9 @@ from integration.feature_pipeline.harness import (
     vectors_frame,
     wait_for,
 )
+from tickcast.candle_frames import frame_to_candles
 from tickcast.contracts import Candle
 from tickcast.features import compute_history
-from tickcast.klines import frame_to_candles
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
 

@@ -14,12 +14,17 @@ import pytest
 import redis
 import uvicorn
 
+from confluent_kafka import Consumer
+
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from tickcast.contracts import Candle, DataSource, Prediction
 from tickcast.intervals import interval_ms
+from tickcast.control import symbol_request_group
+from tickcast.kafka import consumer_config
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import RedisSettings
+from tickcast.topics import Topic
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, on every interval grid
 
@@ -253,3 +258,26 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 @pytest.fixture(name="wait_until")
 def wait_until_fixture() -> Callable[[Callable[[], bool], float], None]:
     return wait_until
+
+
+@pytest.fixture
+def live_feed_listening(kafka_settings, topics) -> Iterator[None]:
+    """A member in the trade producer's listener group, as while the live feed runs."""
+    consumer = Consumer(consumer_config(kafka_settings, symbol_request_group(kafka_settings.topic_prefix)))
+    consumer.subscribe([topics(Topic.SYMBOL_REQUESTS)])
+    joined = threading.Event()
+    stop = threading.Event()
+
+    def member() -> None:
+        while not stop.is_set():
+            consumer.poll(0.2)
+            if consumer.assignment():
+                joined.set()
+
+    thread = threading.Thread(target=member, daemon=True)
+    thread.start()
+    assert joined.wait(30), "the stand-in listener did not join its group"
+    yield
+    stop.set()
+    thread.join(10)
+    consumer.close()

@@ -83,18 +83,26 @@ def test_history_pages_forward_from_since_and_defaults_to_the_newest(
     assert [Prediction.parse(p) for p in second_page] == predictions[6:10]
 
 
-def test_candles_come_per_interval_newest_last(http: httpx.Client, store_writer) -> None:
+def test_candles_come_per_interval_newest_last(
+    redis_settings, start_gateway, http_client, store_writer
+) -> None:
     minute_candles = [store_writer.candle(index=i, close=100.0 + i) for i in range(5)]
     five_minute = store_writer.candle(index=0, interval="5m", close=99.0)
     store_writer.add_candles(*minute_candles, five_minute)
 
-    assert [
-        Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"limit": 2}).json()
-    ] == minute_candles[3:]
-    assert [Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"interval": "5m"}).json()] == [
-        five_minute
-    ]
-    assert http.get("/candles/BTCUSDT", params={"interval": "1h"}).json() == []
+    # The intervals the candle builder makes (CANDLE_INTERVALS), the first being the default.
+    with http_client(start_gateway(GatewaySettings(candle_intervals="1m,5m,1h"))) as http:
+        assert [
+            Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"limit": 2}).json()
+        ] == minute_candles[3:]
+        assert [Candle.parse(c) for c in http.get("/candles/BTCUSDT", params={"interval": "5m"}).json()] == [
+            five_minute
+        ]
+        assert http.get("/candles/BTCUSDT", params={"interval": "1h"}).json() == []
+        # One it does not make is refused, naming those it makes.
+        refused = http.get("/candles/BTCUSDT", params={"interval": "7m"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["msg"] == "Input should be '1m', '5m' or '1h'"
 
 
 def test_symbols_lists_every_symbol_in_the_store(http: httpx.Client, store_writer) -> None:
@@ -183,11 +191,19 @@ def test_a_malformed_document_in_redis_is_left_out_not_served(http: httpx.Client
     assert [Prediction.parse(p) for p in http.get("/predictions/BTCUSDT").json()] == [good]
 
 
-def test_health_is_ready_when_redis_answers_and_metrics_count_requests(http: httpx.Client) -> None:
-    health = http.get("/health")
-    assert health.status_code == 200
-    assert health.json()["status"] == "ready"
+def test_health_is_ready_when_redis_answers_and_metrics_count_requests(
+    kafka_settings, redis_settings, start_gateway, http_client, wait_until
+) -> None:
+    with http_client(start_gateway(GatewaySettings())) as http:
+        # Ready once the (empty) trades topic has been read: nothing is stale, nothing unknown.
+        wait_until(lambda: http.get("/health").json()["status"] == "ready", 20)
+        health = http.get("/health")
+        assert health.status_code == 200
+        assert health.json()["problems"] == [] and health.json()["freshness"] == []
+        _check_metrics(http)
 
+
+def _check_metrics(http: httpx.Client) -> None:
     http.get("/predictions/NOSUCH1/latest")
     exposition = http.get("/metrics")
     assert exposition.status_code == 200

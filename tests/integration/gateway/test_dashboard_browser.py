@@ -1,4 +1,5 @@
-"""The dashboard in headless Chromium: the chart and the table fill from Redis, then update live.
+"""The dashboard in headless Chromium: the chart and the table fill from Redis, then update live;
+metrics read as a person would say them, predictions show their outcome, stale data is flagged.
 
 Uses Debian's ``chromium`` (``apt-get install -y chromium``), never a downloaded browser build.
 The screenshot is saved in pytest's temporary directory and its path printed.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 import gateway as gateway_package
+from gateway.config import GatewaySettings
+from tickcast.contracts import Trade
+from tickcast.kafka import CheckedProducer
+from tickcast.topics import Topic
 
 
 if TYPE_CHECKING:
@@ -64,8 +71,15 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
+OFFLINE_METRICS = {  # as training records them
+    "test_n": 1234.0, "test_mae": 0.00041, "test_mae_persistence": 0.00044, "test_skill": 0.061,
+    "test_directional_accuracy": 0.552, "test_directional_ci_low": 0.524, "test_directional_ci_high": 0.58,
+    "test_mae_h5": 0.00041, "test_trades": 87.0, "test_strategy_return": 0.0123,
+}
+
+
 def _fill_store(store_writer) -> list:
-    store_writer.set_served_model("tickcast-1m-h5", "3", {"mae": 0.00041, "skill": 0.061}, horizon=5)
+    store_writer.set_served_model("tickcast-1m-h5", "3", OFFLINE_METRICS, horizon=5, interval="1m", lag_window=16)
     store_writer.set_live_metrics(
         "tickcast-1m-h5",
         "BTCUSDT",
@@ -94,13 +108,36 @@ def _fill_store(store_writer) -> list:
     return predictions
 
 
+@pytest.fixture
+def watched_gateway(kafka_settings, topics, redis_settings, start_gateway):
+    """A gateway on this test's topics too, reading the trades topic's end often."""
+    return start_gateway(GatewaySettings(freshness_interval_s=0.2))
+
+
+def _trades(kafka_settings, topics, trades: dict[str, tuple[int, int]]) -> None:
+    """One trade per symbol: (its own time, when it reached the topic)."""
+    producer = CheckedProducer(kafka_settings)
+    for symbol, (at_ms, received_ms) in trades.items():
+        trade = Trade(symbol=symbol, trade_id=1, price=100.0, quantity=1.0, quote_quantity=100.0, timestamp_ms=at_ms,
+                      is_buyer_maker=False, source="live")
+        producer.send(topics(Topic.TRADES), trade, timestamp_ms=received_ms)
+    producer.flush()
+
+
 def test_the_dashboard_draws_the_store_and_follows_the_live_feed(
-    browser: Browser, gateway, store_writer, tmp_path: Path
+    browser: Browser, watched_gateway, kafka_settings, topics, store_writer, tmp_path: Path
 ) -> None:
     if not VENDOR_BUNDLE.exists():
         pytest.skip("the chart library is not built: run services/gateway/frontend/build.sh")
+    gateway = watched_gateway
     page = browser.page
     predictions = _fill_store(store_writer)
+    now = int(time.time() * 1000)
+    # The candles are of 2026-01-01 (a replay): BTCUSDT's trades arrive now and its candles keep up with them;
+    # ETHUSDT's last trade arrived ten minutes ago.
+    t0 = store_writer.candle(index=0).open_time_ms
+    _trades(kafka_settings, topics, {"BTCUSDT": (t0 + 60 * 60_000 + 5_000, now - 1_000),
+                                     "ETHUSDT": (t0 + 30_000, now - 10 * 60_000)})
 
     page.goto(f"{gateway.url}/?symbol=BTCUSDT")
 
@@ -110,9 +147,40 @@ def test_the_dashboard_draws_the_store_and_follows_the_live_feed(
     page.wait_for_selector("body[data-feed='open']", timeout=WAIT_MS)
     assert page.locator("#chart canvas").count() > 0
     assert page.locator("#predictions tbody tr").count() == len(predictions)
-    assert page.locator("#model-facts").inner_text().count("tickcast-1m-h5") == 1
-    assert "0.1480" in page.locator("#live-metrics").inner_text()
+    facts = page.locator("#model-facts").inner_text()
+    assert facts.count("tickcast-1m-h5") == 1
+    assert re.search(r"horizon\s+5 min", facts) and re.search(r"loaded\s+01 Jan, 00:00:00 UTC", facts)
+    # Metrics named for people, with units; counts as integers.
+    live = page.locator("#live-metrics").inner_text()
+    assert re.search(r"skill vs no-change\s+\+14\.8 %", live) and re.search(r"predictions scored\s+58\n", live + "\n")
+    assert re.search(r"direction right\s+57\.0 %", live) and re.search(r"MAE \(return\)\s+0\.052 %", live)
+    assert "horizon 5 min" in page.locator("#live-symbol").inner_text()
+    offline = page.locator("#offline-metrics").inner_text()
+    assert re.search(r"MAE, horizon 5 min\s+0\.041 %", offline) and re.search(r"test samples\s+1,234\n", offline)
+    assert re.search(r"strategy trades\s+87\n", offline) and "52.4 % – 58.0 %" in offline
+    assert "test_" not in page.locator("body").inner_text()
     assert page.locator("#symbol option").all_inner_texts() == ["BTCUSDT", "ETHUSDT"]
+
+    # Prices at the symbol's tick size (0.01 here), and each prediction's outcome once its target candle closed.
+    assert page.get_attribute("body", "data-decimals") == "2"
+    rows = page.locator("#predictions tbody tr")
+    pending = rows.filter(has=page.locator("td:text('pending')")).count()
+    assert pending == 5  # targets beyond the newest candle (minutes 60 to 64)
+    by_as_of = {p.as_of_ms: p for p in predictions}
+    first_known = page.locator("#predictions tbody tr[data-outcome='known']").first
+    prediction = by_as_of[int(first_known.get_attribute("data-as-of"))]
+    actual = _stored_close(store_writer, prediction.target_time_ms)
+    assert f"{actual:,.2f}" in first_known.inner_text()
+    assert "(UTC)" in page.locator("#predictions thead").inner_text()
+
+    # No empty band under the chart: it fills its panel, however tall the model panel is.
+    chart_box = page.locator("#chart").bounding_box()
+    panel_box = page.locator(".chart-panel").bounding_box()
+    assert panel_box["y"] + panel_box["height"] - (chart_box["y"] + chart_box["height"]) < 20
+
+    # BTCUSDT's trades are fresh: no warning.
+    page.wait_for_selector("body[data-stale='fresh']", timeout=WAIT_MS)
+    assert not page.locator("#stale-banner").is_visible()
 
     # A prediction published now appears at the top of the table without a reload.
     store_writer.wait_for_subscribers(1)
@@ -129,16 +197,31 @@ def test_the_dashboard_draws_the_store_and_follows_the_live_feed(
     print(f"dashboard screenshot: {screenshot}")
     assert screenshot.stat().st_size > 20_000  # a drawn chart, not an empty page
 
-    # The selector switches the chart, the table and the feed to another symbol.
+    # The selector switches the chart, the table and the feed to another symbol: its last trade is
+    # ten minutes old, and the dashboard says so in plain sight.
     page.select_option("#symbol", "ETHUSDT")
     page.wait_for_selector("body[data-candles='1'][data-predictions='0']", timeout=WAIT_MS)
     page.wait_for_selector("body[data-feed='open']", timeout=WAIT_MS)
+    page.wait_for_selector("body[data-stale='stale']", timeout=WAIT_MS)
+    stale = page.locator("#stale-banner")
+    assert stale.is_visible()
+    assert stale.inner_text().startswith("STALE DATA — ETHUSDT: no trade received for 10 min")
+    assert page.locator("#feed").inner_text() == "feed: stale"
+    page.screenshot(path=str(tmp_path / "dashboard-stale.png"), full_page=False)
+    print(f"stale dashboard screenshot: {tmp_path / 'dashboard-stale.png'}")
     store_writer.wait_for_subscribers(1)
     eth = store_writer.prediction("ETHUSDT", minute=1, price=2_301.5)
     store_writer.publish(eth)
     page.wait_for_selector("body[data-predictions='1']", timeout=WAIT_MS)
     assert "ETHUSDT" in page.url
     assert browser.script_errors == []
+
+
+def _stored_close(store_writer, open_time_ms: int) -> float:
+    from tickcast.contracts import Candle
+
+    [member] = store_writer.client.zrangebyscore(store_writer.keys.candles("BTCUSDT", "1m"), open_time_ms, open_time_ms)
+    return Candle.parse(member).close
 
 
 def test_without_the_chart_bundle_the_page_says_how_to_build_it(

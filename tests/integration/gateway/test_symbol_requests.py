@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_requested_symbol_lands_on_the_topic_keyed_by_symbol(
-    redis_settings, kafka_settings, topics, start_gateway, store_writer
+    redis_settings, kafka_settings, topics, start_gateway, store_writer, live_feed_listening
 ) -> None:
     store_writer.add_candles(store_writer.candle("BTCUSDT"))
     gateway = start_gateway(GatewaySettings(redis=redis_settings, kafka=kafka_settings))
@@ -37,7 +37,7 @@ def test_a_requested_symbol_lands_on_the_topic_keyed_by_symbol(
 
 
 def test_with_api_keys_configured_a_request_needs_one_of_them(
-    redis_settings, kafka_settings, topics, start_gateway
+    redis_settings, kafka_settings, topics, start_gateway, live_feed_listening
 ) -> None:
     settings = GatewaySettings(redis=redis_settings, kafka=kafka_settings, api_keys="key-one,key-two")
     gateway = start_gateway(settings)
@@ -57,7 +57,7 @@ def test_with_api_keys_configured_a_request_needs_one_of_them(
 
 
 def test_a_malformed_request_is_a_422_and_nothing_is_produced(
-    redis_settings, kafka_settings, topics, start_gateway
+    redis_settings, kafka_settings, topics, start_gateway, live_feed_listening
 ) -> None:
     gateway = start_gateway(GatewaySettings(redis=redis_settings, kafka=kafka_settings))
 
@@ -72,6 +72,20 @@ def test_a_malformed_request_is_a_422_and_nothing_is_produced(
 
     # Only the valid request reached the topic.
     assert [r.key for r in consume(kafka_settings, topics(Topic.SYMBOL_REQUESTS), expected=1)] == [b"XRPUSDT"]
+
+
+def test_without_a_live_feed_listening_a_request_is_a_409_that_says_why_and_nothing_is_produced(
+    redis_settings, kafka_settings, topics, start_gateway
+) -> None:
+    gateway = start_gateway(GatewaySettings(redis=redis_settings, kafka=kafka_settings))
+
+    with httpx.Client(base_url=gateway.url, timeout=30.0) as client:
+        response = client.post("/symbols", json={"symbol": "SOLUSDT"})
+
+    assert response.status_code == 409
+    detail = response.json()["detail"]
+    assert "no trade producer takes symbol requests" in detail and "make live" in detail
+    assert consume(kafka_settings, topics(Topic.SYMBOL_REQUESTS), expected=None, timeout=3, idle=1.0) == []
 
 
 def test_a_broker_that_does_not_answer_is_a_503_with_a_message(

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 
 from support.kafka import Record
@@ -13,7 +18,7 @@ from trade_producer.encoding import encode_trades
 from trade_producer.synthetic import SyntheticTrades
 from trade_producer.synthetic_feed import START_PRICES
 
-from .conftest import read_topic, run_cli
+from .conftest import ROOT, read_topic, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +94,64 @@ def test_max_speed_interleaves_symbols_by_event_time_in_every_partition(
         times = [Trade.parse(record.value).timestamp_ms for record in part]
         backwards = sum(1 for before, after in zip(times, times[1:]) if after < before)
         assert backwards == 0, f"partition {partition}: event time went backwards {backwards} times"
+
+
+def _start_feed(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "trade_producer", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=dict(os.environ), cwd=ROOT,
+    )
+
+
+def _trades_on(settings: KafkaSettings, topic: str) -> list[Trade]:
+    return [Trade.parse(record.value) for record in read_topic(settings, topic, timeout=10, idle=1.0)]
+
+
+def test_an_endless_feed_killed_and_started_again_resumes_after_its_last_trade(
+    kafka_settings: KafkaSettings, topics: TopicNames
+) -> None:
+    """The feed of `make up`: a restart continues ids, time and price, and trades flow again at once."""
+    args = ("synthetic", "--symbols", "BTCUSDT", "--trades", "0", "--start", "now-10m", "--speed", "live",
+            "--no-progress")
+    topic = topics(Topic.TRADES)
+    feed = _start_feed(*args)
+    try:
+        deadline = time.monotonic() + 60
+        before: list[Trade] = []
+        while time.monotonic() < deadline and (not before or before[-1].timestamp_ms < time.time() * 1000 - 5_000):
+            time.sleep(1.0)  # until the ten minutes of history are out and the feed runs in real time
+            before = _trades_on(kafka_settings, topic)
+    finally:
+        feed.kill()  # kill -9: no goodbye, no flush
+        feed.wait()
+    before = _trades_on(kafka_settings, topic)
+    assert before, "the feed sent nothing"
+    last = max(before, key=lambda trade: trade.trade_id)
+
+    restarted_at = time.time()
+    feed = _start_feed(*args)
+    try:
+        deadline = time.monotonic() + 60
+        after: list[Trade] = []
+        while time.monotonic() < deadline and not any(t.trade_id > last.trade_id for t in after):
+            time.sleep(0.5)
+            after = _trades_on(kafka_settings, topic)
+        first_new = time.time()
+        time.sleep(3.0)
+    finally:
+        feed.terminate()
+        _, stderr = feed.communicate(timeout=60)
+    print(f"\nfirst new trade on the topic {first_new - restarted_at:.1f} s after the restart "
+          "(process start, imports and the topic's tail included)")
+    assert "synthetic feed resumes after the last trade on the topic" in stderr
+
+    trades = _trades_on(kafka_settings, topic)
+    ids = [trade.trade_id for trade in trades]
+    # Every id once, none missing: the restart neither repeated nor skipped a trade id.
+    assert ids == list(range(1, len(ids) + 1))
+    resumed = [trade for trade in trades if trade.trade_id > last.trade_id]
+    assert len(resumed) > 5, "the feed did not resume"
+    # On from the wall clock of the restart, not from `now-10m` again; the price goes on from the last one.
+    assert resumed[0].timestamp_ms >= max(last.timestamp_ms, int(restarted_at * 1000) - 1_000)
+    assert abs(resumed[0].price / last.price - 1) < 0.01
+    assert all(later.timestamp_ms >= earlier.timestamp_ms for earlier, later in zip(trades, trades[1:]))

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from tickcast.binance_files.klines import KLINE_DECIMAL_COLUMNS
 from tickcast.contracts import Candle, Trade
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
@@ -48,16 +49,7 @@ def binance_daily() -> Path:
     return BINANCE_DAILY
 
 
-FLOAT_FIELDS = (
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "quote_volume",
-    "taker_buy_base_volume",
-    "taker_buy_quote_volume",
-)
+FLOAT_FIELDS = KLINE_DECIMAL_COLUMNS
 # Complete minutes per file, as listed in the data folder's README.
 COMPLETE_MINUTES = {"2021-01-01": 2, "2021-01-02": 3, "2021-01-03": 1}
 

@@ -17,6 +17,7 @@ CONFIG_MODULES = [
     "tickcast.settings",
     "tickcast.supervise",
     "tickcast.lag",
+    "tickcast.stack",
     "tickcast.rate_limited_log",
     "tickcast.registry.settings",
     "tickcast.store.settings",

@@ -59,6 +59,40 @@ def test_dependencies_name_existing_services():
             assert dependency in services, f"{name} depends on unknown service {dependency}"
 
 
+# What `make up` runs (infra/Procfile) -> the compose service and Kubernetes workload running the same.
+PROCFILE_TO_DEPLOYMENTS = {
+    "producer": "trade-producer",
+    "candles": "candle-builder",
+    "features": "feature-pipeline",
+    "inference": "inference",
+    "gateway": "gateway",
+}
+
+
+def test_every_long_running_service_is_restarted_everywhere_when_it_dies():
+    """`make up` restarts a dead service alone (tickcast.stack); compose and Kubernetes must too."""
+    from honcho.environ import parse_procfile
+
+    procfile = parse_procfile((ROOT / "infra" / "Procfile").read_text()).processes
+    assert set(procfile) == set(PROCFILE_TO_DEPLOYMENTS)
+    services = load_compose()["services"]
+    for name in PROCFILE_TO_DEPLOYMENTS.values():
+        assert services[name].get("restart") == "unless-stopped", f"compose: {name} is not restarted"
+    # The training scheduler runs for ever too; only the one-shot topic creation must not restart.
+    assert services["training"].get("restart") == "unless-stopped"
+    assert services["topic-init"].get("restart") == "no"
+    deployments = {
+        doc["metadata"]["name"]: doc
+        for path in sorted((ROOT / "infra" / "k8s").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc.get("kind") == "Deployment"
+    }
+    for name in PROCFILE_TO_DEPLOYMENTS.values():
+        assert name in deployments, f"k8s: {name} is not a Deployment"
+        # A Deployment's pods can only restart Always (the default): the kubelet backs off by itself.
+        assert deployments[name]["spec"]["template"]["spec"].get("restartPolicy", "Always") == "Always"
+
+
 # --- docker's own loaders (infra/deploy-check) ------------------------------------------------
 
 # A Dockerfile the check accepts; the failing cases below change one thing in it.

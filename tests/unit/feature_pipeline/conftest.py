@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tickcast.klines import read_kline_files
+from tickcast.binance_files.klines import read_kline_files
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 KLINES_DIR = SHARED_DATA / "binance" / "spot" / "daily" / "klines" / "BTCUSDT" / "1m"

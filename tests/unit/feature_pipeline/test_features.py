@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tickcast.candle_frames import candles_to_frame, frame_to_candles
 from tickcast.contracts import Candle
-from tickcast.features import FEATURE_NAMES, Bar, Pushed, SymbolWindow, compute_history, definitions
+from tickcast.features import FEATURE_NAMES, Bar, Pushed, CandleBuffer, compute_history, definitions
 from tickcast.features.definitions import HOUR_MS, MAX_FILLED_GAP, MIN_CANDLES
-from tickcast.features.window import finish_rows
-from tickcast.klines import candles_to_frame, frame_to_candles
+from tickcast.features.buffer import finish_rows
 
 MINUTE = 60_000
 
@@ -114,10 +114,10 @@ def test_vectors_start_once_the_longest_lookback_is_full_and_are_finite(btc_week
 
 def _stream(candles: list[Candle]) -> pd.DataFrame:
     """What the stream does per candle: decode state, push, compute, encode (no broker here)."""
-    state = SymbolWindow(interval_ms=MINUTE).encode()
+    state = CandleBuffer(interval_ms=MINUTE).encode()
     rows = []
     for candle in candles:
-        window = SymbolWindow.decode(state)
+        window = CandleBuffer.decode(state)
         assert window is not None
         window.push(Bar.from_candle(candle))
         values = window.features()
@@ -178,17 +178,17 @@ def test_feature_set_version_follows_the_definitions(monkeypatch: pytest.MonkeyP
 
 def test_window_state_is_compact_and_ignores_duplicates_and_late_candles(btc_week: pd.DataFrame) -> None:
     candles = frame_to_candles(btc_week.iloc[:2000])
-    window = SymbolWindow(interval_ms=MINUTE)
+    window = CandleBuffer(interval_ms=MINUTE)
     for candle in candles:
         assert window.push(Bar.from_candle(candle)) is Pushed.APPENDED
     blob = window.encode()
     assert len(blob) <= 17_000
-    restored = SymbolWindow.decode(blob)
+    restored = CandleBuffer.decode(blob)
     assert restored is not None
     np.testing.assert_array_equal(restored.features(), window.features())
     assert window.push(Bar.from_candle(candles[-1])) is Pushed.DUPLICATE
     assert window.push(Bar.from_candle(candles[-5])) is Pushed.LATE
-    assert SymbolWindow.decode(b"fs-other" + blob[8:]) is None
+    assert CandleBuffer.decode(b"fs-other" + blob[8:]) is None
 
 
 def test_candle_frame_with_several_symbols_is_computed_per_symbol(btc_week: pd.DataFrame) -> None:
@@ -207,7 +207,7 @@ def test_rows_assembled_together_equal_rows_computed_one_by_one(btc_week: pd.Dat
     windows, one_by_one, rows = [], [], []
     # Three "symbols" at different points of the week, with a flat gap-fill in one of them.
     for stop in (1_700, 3_000, 5_555):
-        window = SymbolWindow(MINUTE)
+        window = CandleBuffer(MINUTE)
         for candle in candles[:stop]:
             window.push(Bar.from_candle(candle))
         windows.append(window)

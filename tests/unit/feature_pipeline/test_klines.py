@@ -8,15 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tickcast.binance_files.klines import KLINE_COLUMNS, find_kline_files, read_kline_file, read_kline_files
+from tickcast.candle_frames import candles_to_frame, frame_to_candles
 from tickcast.contracts import Candle
-from tickcast.klines import (
-    KLINE_COLUMNS,
-    candles_to_frame,
-    find_kline_files,
-    frame_to_candles,
-    read_kline_file,
-    read_kline_files,
-)
 
 
 def _csv_member(path: Path) -> bytes:

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from binance.client import Client
 
+from tickcast.binance_files.klines import read_kline_files
 from tickcast.store.loaders import DumpFileLoader, RestLoader
-from tickcast.klines import read_kline_files
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from feature_pipeline.processing import (
     process_batch,
     state_key,
 )
+from tickcast.candle_frames import frame_to_candles
 from tickcast.contracts import FeatureVector
 from tickcast.features import FEATURE_NAMES, FEATURE_SET_VERSION, compute_history
-from tickcast.klines import frame_to_candles
 
 KEY = state_key("BTCUSDT", "1m")
 

@@ -88,3 +88,23 @@ def test_a_prediction_recovered_from_the_store_is_not_scored_twice():
 
 def test_base_close_is_recovered_from_price_and_return():
     assert base_close_of(prediction(0, 0.013, close=123.45)) == pytest.approx(123.45, rel=1e-12)
+
+
+def test_replaying_what_was_scored_already_counts_nothing_twice():
+    scorer = LiveScorer(window=10, max_pending_per_symbol=10, dead_band=0.0)
+    made = [prediction(step, 0.001 * step) for step in range(3)]
+    candles = [(BASE_MS + (step + 2) * MINUTE_MS, 100.0 + step) for step in range(3)]
+    for p, (open_time, close) in zip(made, candles, strict=True):
+        scorer.on_prediction(p, base_close=100.0)
+        scorer.on_candle("BTCUSDT", open_time, close)
+    (first,) = scorer.drain_changes()
+    for p, (open_time, close) in zip(made, candles, strict=True):  # the same again, as a rebuild replays them
+        scorer.on_prediction(p, base_close=100.0)
+        scorer.on_candle("BTCUSDT", open_time, close)
+    assert scorer.drain_changes() == []
+    assert scorer.pending("BTCUSDT") == 0
+    (again,) = scorer.summaries(["BTCUSDT"])
+    assert again == first and again.count == 3
+    scorer.on_prediction(prediction(3, 0.0), base_close=100.0)  # a new one is scored as usual
+    scorer.on_candle("BTCUSDT", BASE_MS + 5 * MINUTE_MS, 101.0)
+    assert [s.count for s in scorer.drain_changes()] == [4]

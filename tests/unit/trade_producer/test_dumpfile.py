@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from trade_producer.columns import columns_from_block
-from trade_producer.dumpfile import DumpFileError, DumpKind, describe, discover, read_blocks
+from tickcast.binance_files.dump_files import DumpFileError, DumpKind, describe, discover, read_blocks
 
 TRADE_ROWS = (
     "536837317,29023.66000000,0.00278800,80.91796408,1609462631341,True,True\n"

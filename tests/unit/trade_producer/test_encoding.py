@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tickcast.contracts import MAX_EPOCH_MS, MIN_EPOCH_MS, Trade
 from trade_producer.columns import TradeColumns, columns_from_block
-from trade_producer.dumpfile import describe, read_blocks
+from tickcast.binance_files.dump_files import describe, read_blocks
 from trade_producer.encoding import encode_trades
 
 

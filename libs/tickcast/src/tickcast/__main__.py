@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from tickcast.kafka import ensure_topics
@@ -19,9 +21,21 @@ def create_topics() -> None:
     settings = KafkaSettings()
     specs = TopicNames(settings).specs()
     created = ensure_topics(settings, specs)
-    for spec in specs:
-        state = "created" if spec.name in created else "exists"
-        typer.echo(f"{state:8} {spec.name} (partitions={spec.partitions})")
+    existing = [spec.name for spec in specs if spec.name not in created]
+    parts = [f"created {len(created)}: {', '.join(created)}" if created else "",
+             f"{len(existing)} already there" if existing else ""]
+    typer.echo(f"topics on {settings.bootstrap_servers}: " + "; ".join(part for part in parts if part))
+
+
+@app.command("stack")
+def stack(
+    procfile: Path = typer.Argument(..., exists=True, dir_okay=False, help="The services, one per line."),
+    cwd: Path = typer.Option(Path.cwd(), help="Where the services run."),
+) -> None:
+    """Run every service of a Procfile; restart one that dies, alone (what `make up` runs)."""
+    from tickcast.stack import Stack, StackSettings
+
+    raise typer.Exit(Stack(procfile, cwd, StackSettings()).run())
 
 
 @app.command("schemas")

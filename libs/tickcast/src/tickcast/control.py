@@ -23,3 +23,11 @@ class SymbolRequest(Contract):
     lookback_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] | None = Field(
         None, description="History to backfill before going live; None for the producer's default."
     )
+
+
+def symbol_request_group(topic_prefix: str) -> str:
+    """The consumer group of the trade producer's listener on ``symbol-requests`` (only the live feed runs one).
+
+    The gateway asks the broker whether this group has members before it accepts a request.
+    """
+    return f"{topic_prefix}trade-producer-control"

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 import structlog
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tickcast.contracts import Contract, DeadLetter
 from tickcast.rate_limited_log import RateLimitedLog
+from tickcast.retry import DEFAULT_DEADLINE_S, retry_transient
 from tickcast.settings import KafkaSettings
 from tickcast.topics import TopicSpec
 
@@ -61,6 +62,23 @@ def consumer_config(settings: KafkaSettings, group_id: str, **overrides: Any) ->
     return {**settings.client_config(), **CONSUMER_DEFAULTS, "group.id": group_id, **overrides}
 
 
+BACKPRESSURE_POLL_S = 0.05
+
+
+def produce_with_backpressure(producer: Producer, topic: str, value: bytes, **kwargs: Any) -> None:
+    """``producer.produce``, waiting while librdkafka's local queue is full instead of failing.
+
+    A full queue raises ``BufferError``: serving delivery reports (``poll``) makes room, then
+    the same message is handed over again. Blocks the calling thread while it waits.
+    """
+    while True:
+        try:
+            producer.produce(topic, value, **kwargs)
+            return
+        except BufferError:
+            producer.poll(BACKPRESSURE_POLL_S)
+
+
 class CheckedProducer:
     """A producer that counts every delivery report and fails loudly on loss.
 
@@ -94,13 +112,7 @@ class CheckedProducer:
             kwargs["headers"] = list(headers.items())
         if timestamp_ms is not None:
             kwargs["timestamp"] = timestamp_ms
-        while True:
-            try:
-                self._producer.produce(topic, **kwargs)
-                break
-            except BufferError:
-                # Local queue full: let librdkafka drain it, then try again.
-                self._producer.poll(0.05)
+        produce_with_backpressure(self._producer, topic, **kwargs)
         self._producer.poll(0)
 
     def send(self, topic: str, message: Contract, timestamp_ms: int | None = None) -> None:
@@ -131,15 +143,42 @@ def dead_letter(
     service: str,
 ) -> DeadLetter:
     """Wrap a refused Kafka message with the reason it was refused."""
-    key = message.key()
-    value = message.value() or b""
-    return DeadLetter(
-        symbol=key.decode(errors="replace") if key else None,
+    return make_dead_letter(
         source_topic=message.topic() or "",
         partition=message.partition(),
         offset=message.offset(),
-        message_key=key.decode(errors="replace") if key else None,
-        payload=value.decode(errors="replace"),
+        key=message.key(),
+        value=message.value(),
+        reason=reason,
+        error_type=error_type,
+        service=service,
+    )
+
+
+def make_dead_letter(
+    *,
+    source_topic: str,
+    partition: int | None,
+    offset: int | None,
+    key: bytes | None,
+    value: bytes | None,
+    reason: str,
+    error_type: str,
+    service: str,
+    symbol: str | None = None,
+) -> DeadLetter:
+    """The one way to build a :class:`DeadLetter`: the raw message as text, the reason, the time.
+
+    ``symbol`` defaults to the message key (every message is keyed by symbol).
+    """
+    key_text = key.decode(errors="replace") if key else None
+    return DeadLetter(
+        symbol=symbol or key_text,
+        source_topic=source_topic,
+        partition=partition,
+        offset=offset,
+        message_key=key_text,
+        payload=(value or b"").decode(errors="replace"),
         reason=reason,
         error_type=error_type,
         service=service,
@@ -151,7 +190,7 @@ def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], timeout: 
     """Create the topics that do not exist yet; safe to repeat. Returns those created."""
     admin = AdminClient(settings.client_config())
     wanted = list(specs)
-    existing = set(admin.list_topics(timeout=timeout).topics)
+    existing = set(retry_transient("list the topics", lambda: admin.list_topics(timeout=timeout).topics))
     new = [
         NewTopic(spec.name, spec.partitions, spec.replication_factor, config=dict(spec.config))
         for spec in wanted
@@ -168,18 +207,60 @@ def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec], timeout: 
             # Another process may have created it between list and create.
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
-    _wait_for_metadata(admin, [topic.topic for topic in new], timeout)
+    for topic in new:  # every partition led, so that the first read of it is answered
+        topic_partitions(admin, topic.topic, deadline_s=timeout)
     return created
 
 
-def _wait_for_metadata(admin: AdminClient, names: list[str], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        topics = admin.list_topics(timeout=timeout).topics
-        if all(name in topics and not topics[name].error for name in names):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"topics not visible in metadata after {timeout}s: {names}")
+# --- start-up reads: passing broker errors retried up to a deadline (tickcast.retry) ----------
+
+
+def topic_partitions(
+    client: Consumer | AdminClient, topic: str, deadline_s: float = DEFAULT_DEADLINE_S, timeout: float = 10.0
+) -> list[int]:
+    """The partition numbers of ``topic``, in order, once the broker knows the topic and its leaders."""
+
+    def read() -> list[int]:
+        metadata = client.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None:
+            raise KafkaException(KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART, f"no topic {topic!r} yet"))
+        if metadata.error is not None:
+            raise KafkaException(metadata.error)
+        for partition in metadata.partitions.values():
+            if partition.leader < 0:  # just created, or its leader is being elected
+                raise KafkaException(partition.error or KafkaError(KafkaError.LEADER_NOT_AVAILABLE))
+        return sorted(metadata.partitions)
+
+    return retry_transient(f"partitions of topic {topic!r}", read, deadline_s)
+
+
+def watermark_offsets(
+    consumer: Consumer, partition: TopicPartition, deadline_s: float = DEFAULT_DEADLINE_S,
+    timeout: float = 10.0,
+) -> tuple[int, int]:
+    """(low, high) offsets of one partition, asked of its leader."""
+    return retry_transient(
+        f"watermarks of {partition.topic}[{partition.partition}]",
+        lambda: consumer.get_watermark_offsets(partition, timeout=timeout),
+        deadline_s,
+    )
+
+
+def committed_offsets(
+    consumer: Consumer, partitions: list[TopicPartition], deadline_s: float = DEFAULT_DEADLINE_S,
+    timeout: float = 10.0,
+) -> list[TopicPartition]:
+    """The consumer's group's committed offsets of ``partitions`` (OFFSET_INVALID where none)."""
+
+    def read() -> list[TopicPartition]:
+        answer = consumer.committed(partitions, timeout=timeout)
+        for position in answer:
+            if position.error is not None:
+                raise KafkaException(position.error)
+        return answer
+
+    topics = sorted({p.topic for p in partitions})
+    return retry_transient(f"committed offsets of group on {', '.join(topics)}", read, deadline_s)
 
 
 def parse_or_dead_letter(

@@ -41,6 +41,25 @@ class RedisKeys:
         """Hash: rolling live MAE, persistence MAE, skill, hit rate and count for a model on a symbol."""
         return f"{self.prefix}model:live:{model_name}:{symbol}"
 
+    def rebuilt_partitions(self) -> str:
+        """Set: candle partitions whose recent history inference has written from the topics.
+
+        Missing after Redis lost its data (a restart without its files, a FLUSH): inference then
+        rebuilds those partitions' candles, predictions and live scores from the topics.
+        """
+        return f"{self.prefix}store:rebuilt-partitions"
+
+    def broker_identity(self) -> str:
+        """String: the ``tickcast.local_state.BrokerIdentity`` (JSON) of the topics the store was filled from.
+
+        A store met by another cluster (a fresh broker, its data wiped) or by a topic created again
+        holds what the topics no longer say: inference discards it and rebuilds from the topics.
+        """
+        return f"{self.prefix}store:broker-identity"
+
+    def everything_pattern(self) -> str:
+        return f"{self.prefix}*"
+
     def live_metrics_pattern(self) -> str:
         return f"{self.prefix}model:live:*"
 

@@ -3,3 +3,10 @@
 ``candle_builder.aggregate.build_candles`` builds the same candles from a finite
 list of trades, without Kafka.
 """
+
+from tickcast.quiet import silence_known_notices
+
+silence_known_notices()
+
+# The service's one name: in logs, dead letters and its supervisor.
+SERVICE = "candle_builder"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from tqdm import tqdm
+from tickcast.progress import progress_bar
 
 app = typer.Typer(
     help="Event-time OHLCV candles from trades, equal to the exchange's klines.",
@@ -49,10 +49,10 @@ def from_file(
     from tickcast.intervals import parse_intervals
 
     from candle_builder.aggregate import build_candles
-    from candle_builder.binance_files import read_trades, symbol_from_filename
+    from tickcast.binance_files.trades import read_trades, symbol_from_filename
 
     name = symbol or symbol_from_filename(path)
-    trades = list(tqdm(read_trades(path, name), desc=f"reading {path.name}", unit=" trades", file=sys.stderr))
+    trades = list(progress_bar(read_trades(path, name), desc=f"reading {path.name}", unit=" trades", file=sys.stderr))
     for candle in build_candles(trades, parse_intervals(interval)):
         typer.echo(candle.model_dump_json())
 

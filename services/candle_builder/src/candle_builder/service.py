@@ -13,12 +13,12 @@ from tickcast.local_state import guard_local_state
 from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 
+from candle_builder import SERVICE
 from candle_builder.config import Settings
 from candle_builder.stream import CandleOperator, OperatorConfig
 
 log = structlog.get_logger(__name__)
 
-SERVICE = "candle_builder"
 
 # Failures of the connection to Kafka, as quixstreams and librdkafka report them.
 RECOVERABLE = (PartitionAssignmentError, BaseKafkaException, KafkaBrokerUnavailableError, KafkaException)

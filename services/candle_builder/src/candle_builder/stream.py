@@ -29,8 +29,8 @@ application's transactional producer and state store, so they commit in one
 Kafka transaction per checkpoint. The windows live in memory between commits:
 serialising them into the state store on every trade would cost a third of the
 throughput. quixstreams has no pre-commit hook, so the operator wraps the
-processing context's ``commit_checkpoint``, the one function every checkpoint
-commit goes through (periodic, forced, on partition revoke, at shutdown), and
+processing context's ``commit_checkpoint`` (:mod:`candle_builder.quixstreams_patch`), the one
+function every checkpoint commit goes through (periodic, forced, on partition revoke, at shutdown), and
 writes the windows that changed into the checkpoint's state transaction right
 before the commit. A partition's windows are reloaded from the store whenever
 it is (re)assigned, so after a crash they are exactly those of the last commit.
@@ -49,10 +49,12 @@ from quixstreams.context import message_context
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.models.messagecontext import MessageContext
 from quixstreams.state.base import State, Store, StorePartition
-from tickcast.contracts import Candle, ContractError, DeadLetter, Trade
+from tickcast.contracts import Candle, ContractError, Trade
+from tickcast.kafka import committed_offsets, make_dead_letter
 from tickcast.rate_limited_log import RateLimitedLog
 
-from candle_builder import metrics
+from candle_builder import SERVICE, metrics
+from candle_builder.quixstreams_patch import run_before_each_commit
 from candle_builder.windowing import (
     PartitionCandleBuilder,
     RefusedTrade,
@@ -64,7 +66,6 @@ log = structlog.get_logger(__name__)
 # Every refused trade is counted and dead-lettered; its warning is folded, per kind, per interval.
 REFUSED_LOG = RateLimitedLog(log, "trades refused (in the dead-letter topic)")
 
-SERVICE = "candle-builder"
 STATE_PREFIX = b"candle-builder"
 # Trades this close to the clock are live; older ones come from a replay or a backlog.
 LIVE_LAG_MS = 60_000
@@ -257,7 +258,7 @@ class CandleOperator:
         position = consumer.position([topic_partition])[0].offset
         if position < 0:  # nothing read since assignment
             if partition.start_offset is None:
-                committed = consumer.committed([topic_partition], timeout=5)[0].offset
+                committed = committed_offsets(consumer, [topic_partition], timeout=5)[0].offset
                 partition.start_offset = committed if committed >= 0 else low
             position = partition.start_offset
         return position < high
@@ -296,18 +297,16 @@ class CandleOperator:
         error_type: str,
         symbol: str | None = None,
     ) -> None:
-        key_text = key.decode(errors="replace") if key else None
-        letter = DeadLetter(
-            symbol=symbol or key_text,
+        letter = make_dead_letter(
             source_topic=context.topic,
             partition=context.partition,
             offset=context.offset,
-            message_key=key_text,
-            payload=(value or b"").decode(errors="replace"),
+            key=key,
+            value=value,
             reason=reason,
             error_type=error_type,
             service=SERVICE,
-            failed_at_ms=int(time.time() * 1000),
+            symbol=symbol,
         )
         REFUSED_LOG.record(error_type, reason=reason, topic=context.topic, partition=context.partition,
                            offset=context.offset)
@@ -333,17 +332,7 @@ class CandleOperator:
 
     def _wrap_commit(self) -> None:
         """Save the changed windows into the checkpoint right before it commits (see module doc)."""
-        context = self._context
-        commit = context.commit_checkpoint
-
-        def commit_with_windows(force: bool = False, revoking: bool = False) -> None:
-            # Decide once: a checkpoint that expires between two checks must not commit unsaved.
-            if not (force or context.checkpoint.expired()):
-                return
-            self._save_windows()
-            commit(force=True, revoking=revoking)
-
-        context.commit_checkpoint = commit_with_windows  # type: ignore[method-assign]
+        run_before_each_commit(self._context, self._save_windows)
 
     def _save_windows(self) -> None:
         assigned = self._get_store().partitions

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from feature_pipeline import SERVICE
 from feature_pipeline.config import Settings
 from tickcast.logging import configure_logging
 from tickcast.metrics import serve_metrics
@@ -21,7 +22,7 @@ app = typer.Typer(
 
 def _settings() -> Settings:
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, service="feature_pipeline")
+    configure_logging(settings.log_level, settings.log_format, service=SERVICE)
     return settings
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import structlog
-from tqdm import tqdm
+from tickcast.progress import progress_bar
 
 from feature_pipeline import metrics
 from tickcast.store.loaders import WARMUP_DAYS, CandleLoader, day_bounds_ms
@@ -50,7 +50,7 @@ def run_backfill(
     report = BackfillReport()
     started = time.perf_counter()
     start_ms, end_ms = day_bounds_ms(start, end)
-    with tqdm(desc="backfill", unit="candle", unit_scale=True, total=0) as progress:
+    with progress_bar(desc="backfill", unit="candle", unit_scale=True, total=0) as progress:
         for symbol in symbols:
             progress.set_postfix_str(symbol)
             try:

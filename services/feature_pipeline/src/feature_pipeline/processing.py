@@ -1,7 +1,7 @@
 """Candles in, feature vectors out: the stream's per-batch logic, without any I/O.
 
-Each candle is parsed, pushed into its symbol's :class:`SymbolWindow` and, once the
-window's lookbacks are full, turned into a :class:`FeatureVector` by the same
+Each candle is parsed, pushed into its symbol's :class:`CandleBuffer` and, once the
+buffer holds every indicator's lookback, turned into a :class:`FeatureVector` by the same
 computation the backfill uses. A payload that is not a valid candle becomes a
 dead letter with the reason.
 
@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tickcast.contracts import Candle, ContractError, FeatureVector
-from tickcast.features import FEATURE_SET_VERSION, Bar, Pushed, SymbolWindow
-from tickcast.features.window import IndicatorRow, feature_dict, finish_rows
+from tickcast.features import FEATURE_SET_VERSION, Bar, Pushed, CandleBuffer
+from tickcast.features.buffer import IndicatorRow, feature_dict, finish_rows
 from tickcast.intervals import interval_ms
 
 _OFFSET = struct.Struct("<q")
@@ -47,20 +47,20 @@ class Rejected:
 
 @dataclass
 class SymbolState:
-    """A symbol's window and where its newest candle is in the candles topic."""
+    """A symbol's candle buffer and where its newest candle is in the candles topic."""
 
-    window: SymbolWindow
+    buffer: CandleBuffer
     partition: int = -1
     offset: int = -1
 
     def encode(self) -> bytes:
-        return _OFFSET.pack(self.offset) + self.window.encode()
+        return _OFFSET.pack(self.offset) + self.buffer.encode()
 
     @classmethod
     def decode(cls, blob: bytes, partition: int) -> SymbolState | None:
-        """None when the window was written by another feature-set version."""
-        window = SymbolWindow.decode(blob[_OFFSET.size :])
-        return None if window is None else cls(window, partition, _OFFSET.unpack_from(blob)[0])
+        """None when the buffer was written by another feature-set version."""
+        buffer = CandleBuffer.decode(blob[_OFFSET.size :])
+        return None if buffer is None else cls(buffer, partition, _OFFSET.unpack_from(blob)[0])
 
 
 @dataclass
@@ -97,9 +97,9 @@ def offset_holes(
     previous one while offsets were skipped in between.
     """
     newest: dict[bytes, tuple[int, int]] = {
-        key: (state.window.last.open_time_ms, state.offset)
+        key: (state.buffer.last.open_time_ms, state.offset)
         for key, state in states.items()
-        if state.window.last is not None and state.offset >= 0
+        if state.buffer.last is not None and state.offset >= 0
     }
     holes: dict[int, tuple[int, int]] = {}
     for message, candle in sorted(candles, key=lambda pair: (pair[0].partition, pair[0].offset)):
@@ -136,20 +136,20 @@ def compute_batch(
         state = (
             outcome.states.get(key)
             or load_state(key)
-            or SymbolState(SymbolWindow(interval_ms(candle.interval)))
+            or SymbolState(CandleBuffer(interval_ms(candle.interval)))
         )
         outcome.states[key] = state
         if message.offset <= state.offset:
-            outcome.pushed[Pushed.DUPLICATE.value] += 1  # delivered again: already in the window
+            outcome.pushed[Pushed.DUPLICATE.value] += 1  # delivered again: already in the buffer
             continue
-        filled_before = state.window.filled
-        pushed = state.window.push(Bar.from_candle(candle))
+        filled_before = state.buffer.filled
+        pushed = state.buffer.push(Bar.from_candle(candle))
         outcome.pushed[pushed.value] += 1
-        outcome.filled += state.window.filled - filled_before
+        outcome.filled += state.buffer.filled - filled_before
         state.partition, state.offset = message.partition, message.offset
         if pushed in (Pushed.DUPLICATE, Pushed.LATE):
             continue
-        if (row := state.window.indicator_row()) is not None:
+        if (row := state.buffer.indicator_row()) is not None:
             ready.append((candle, row))
     # The element-wise part once for the whole batch: most of a vector's cost when done one by one.
     values, finite = finish_rows([row for _candle, row in ready])

@@ -3,7 +3,7 @@
 faust cannot ride out a broker restart: its consumer's commit crashes the app on any error of
 the commit request (aiokafka's ``NodeNotReadyError`` while the broker is away, with no setting
 to retry it), and a crashed faust app ends its worker. A fresh worker process resumes exactly
-like one restarted after a kill: from the committed offsets, its windows rebuilt from the
+like one restarted after a kill: from the committed offsets, its candle buffers rebuilt from the
 changelog (commits only ever cover stored batches). So the worker runs as a child, restarted
 under the shared policy (``tickcast.supervise``, ``RESTART_*``).
 
@@ -24,12 +24,12 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
+from feature_pipeline import SERVICE
 from feature_pipeline.config import Settings
 from tickcast.supervise import RestartSettings, python_module_command, supervise_process
 
 log = structlog.get_logger(__name__)
 
-SERVICE = "feature_pipeline"
 WORKER_METRIC_PREFIX = "feature_pipeline_"  # the worker's own metrics (metrics.py); the rest is the supervisor's
 
 

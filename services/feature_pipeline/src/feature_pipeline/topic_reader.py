@@ -10,7 +10,7 @@ import structlog
 from confluent_kafka import Consumer, TopicPartition
 
 from feature_pipeline.processing import RawCandle, state_key
-from tickcast.kafka import consumer_config
+from tickcast.kafka import consumer_config, topic_partitions, watermark_offsets
 from tickcast.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -29,7 +29,7 @@ def read_range(
         while position < last and time.monotonic() < deadline:
             message = consumer.poll(0.2)
             if message is None:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
+                low, high = watermark_offsets(consumer, TopicPartition(topic, partition), timeout=5)
                 if high <= position:
                     break  # nothing more to read: the rest were control records
                 continue
@@ -53,10 +53,9 @@ def read_published(settings: KafkaSettings, topic: str, per_partition: int, time
     """
     consumer = Consumer(consumer_config(settings, f"feature-pipeline-tail-{uuid.uuid4().hex[:8]}"))
     try:
-        metadata = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
         ends = {
-            partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
-            for partition in metadata.partitions
+            partition: watermark_offsets(consumer, TopicPartition(topic, partition), timeout=timeout_s)
+            for partition in topic_partitions(consumer, topic, timeout=timeout_s)
         }
     finally:
         consumer.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
@@ -19,10 +20,12 @@ from gateway.fanout import PredictionFanout
 from gateway.latest_cache import LatestPredictions
 from gateway.metrics import RequestMetricsMiddleware
 from gateway.relay import PredictionRelay
-from gateway.routes import candles, dashboard, health, live, models, predictions, symbols
+from gateway.routes import candles, dashboard, docs, health, live, models, predictions, symbols
 from gateway.store import PredictionStore, RedisTimeouts, StoreUnavailable, connect, connection_name
 from gateway.symbol_requests import SymbolRequester
+from gateway.trade_tail import TradeTail
 from tickcast.redis_keys import RedisKeys
+from tickcast.topics import Topic, TopicNames
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +44,12 @@ themselves, read from the online store (Redis) that inference keeps up to date.
 * **Live feed**: `WS /ws/predictions?symbols=BTCUSDT,ETHUSDT` sends each new prediction as one
   JSON text message (schema: `Prediction`) as soon as inference makes it; without `symbols`,
   every symbol. A malformed filter closes the socket with code 1008 and the reason.
-* **Write endpoints** need an `X-API-Key` header when the gateway is started with `GATEWAY_API_KEYS`.
+* **Bad requests**: a body that is not JSON at all is a `400`; a JSON body or parameter that breaks the
+  schema a `422`; an interval the candle builder does not make a `422` naming the ones it makes.
+* **Write endpoints** need an `X-API-Key` header when the gateway is started with `GATEWAY_API_KEYS`
+  (and only then does this document declare it); without keys they are open.
+* **Following a new symbol** (`POST /symbols`) works while the live feed runs: a replay or synthetic
+  feed does not take requests, and the answer is a `409` that says so.
 * **Dashboard** at `/`.
 """
 
@@ -83,7 +91,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.latest_reads = LatestReads(app.state.latest, app.state.store)
     app.state.symbol_requester = SymbolRequester(settings.kafka, settings.kafka_timeout_s)
+    app.state.trade_tail = TradeTail(
+        settings.kafka, TopicNames(settings.kafka)(Topic.TRADES), settings.trade_tail, settings.freshness_interval_s
+    )
     app.state.relay.start()
+    app.state.trade_tail.start()
     if not settings.api_keys:
         log.warning("no GATEWAY_API_KEYS: write endpoints are open to anyone who can reach the gateway")
     log.info(
@@ -96,6 +108,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.relay.stop()
+        await app.state.trade_tail.stop()
         await app.state.store.close()
         app.state.symbol_requester.close()
 
@@ -114,13 +127,23 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan,
+        # Served by routes.docs with their assets from the project, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings or GatewaySettings()
     app.add_exception_handler(StoreUnavailable, errors.store_unavailable)
     app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_exception_handler(RequestValidationError, errors.invalid_request)
     app.add_middleware(RequestMetricsMiddleware)
     predictions.add_latest_route(app)
-    routers = [module.router for module in (predictions, candles, symbols, models, health, live, dashboard)]
+    settings = app.state.settings
+    routers = [
+        predictions.router,
+        candles.make_router(settings.interval_list),
+        symbols.make_router(keys_required=bool(settings.api_keys)),
+        *(module.router for module in (models, health, live, dashboard, docs)),
+    ]
     for router in routers:
         app.include_router(router)
     app.state.allowed_methods = errors.AllowedMethods([app.router, *routers])

@@ -1,4 +1,8 @@
-"""Optional API keys for the write endpoints (``GATEWAY_API_KEYS``); reads stay open."""
+"""Optional API keys for the write endpoints (``GATEWAY_API_KEYS``); reads stay open.
+
+The dependency is attached (and the key documented in the OpenAPI document) only when keys
+are configured: with none, the write endpoints are open and the document says nothing of a key.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ API_KEY_HEADER = "X-API-Key"
 _api_key_header = APIKeyHeader(
     name=API_KEY_HEADER,
     auto_error=False,
-    description="Needed only when the gateway is configured with GATEWAY_API_KEYS.",
+    description="One of the keys the gateway was started with (GATEWAY_API_KEYS).",
 )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from tickcast.intervals import parse_intervals
 from tickcast.settings import ServiceSettings
 
 
@@ -58,6 +59,39 @@ class GatewaySettings(ServiceSettings):
         validation_alias="GATEWAY_WS_QUEUE_SIZE",
         description="Predictions buffered per WebSocket client; a slower client loses the oldest.",
     )
+
+    stale_after_s: float = Field(
+        60.0,
+        gt=0,
+        validation_alias="GATEWAY_STALE_AFTER_S",
+        description="A symbol with no trade for this long (or whose candles fall this far behind its trades, "
+        "beyond one interval) is stale: /health says degraded and the dashboard warns.",
+    )
+    freshness_interval_s: float = Field(
+        5.0, gt=0, validation_alias="GATEWAY_FRESHNESS_INTERVAL_S",
+        description="How often the end of the trades topic is read for the age of each symbol's last trade.",
+    )
+    trade_tail: int = Field(
+        2000, ge=1, validation_alias="GATEWAY_TRADE_TAIL",
+        description="At most this many messages read from the end of each trades partition per look.",
+    )
+    candle_intervals: str = Field(
+        "1m",
+        validation_alias="CANDLE_INTERVALS",
+        description="The candle builder's intervals (the same variable): GET /candles serves these; the first "
+        "one measures freshness.",
+    )
+
+    @property
+    def interval_list(self) -> list[str]:
+        return parse_intervals(self.candle_intervals)
+
+    @field_validator("candle_intervals")
+    @classmethod
+    def _valid_intervals(cls, value: str) -> str:
+        if not parse_intervals(value):
+            raise ValueError("CANDLE_INTERVALS names no interval")
+        return value
 
     @field_validator("api_keys", mode="before")
     @classmethod

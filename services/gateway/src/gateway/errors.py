@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 import structlog
 from fastapi import APIRouter, Request, status
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
@@ -52,3 +53,25 @@ async def http_error(request: Request, exc: Exception) -> Response:
                 exc.status_code, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(allowed)}
             )
     return await http_exception_handler(request, exc)
+
+
+async def invalid_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, except that a body which is not JSON at all is a 400 (as documented).
+
+    Not JSON: it does not parse, or it was sent as another media type (a form, plain text).
+    """
+    assert isinstance(exc, RequestValidationError)
+    body_errors = [error for error in exc.errors() if tuple(error.get("loc", ()))[:1] == ("body",)]
+    if body_errors:
+        not_json = [error for error in body_errors if error.get("type") == "json_invalid"]
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not_json:
+            reason = not_json[0].get("ctx", {}).get("error", "")
+            return _bad_request(f"the body is not valid JSON{': ' + reason if reason else ''}")
+        if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+            return _bad_request(f"the body must be JSON (Content-Type: application/json), not {media_type}")
+    return await request_validation_exception_handler(request, exc)
+
+
+def _bad_request(detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_400_BAD_REQUEST)

@@ -17,14 +17,41 @@ class ErrorMessage(BaseModel):
     detail: str = Field(examples=["no prediction for symbol 'DOGEUSDT' yet"])
 
 
-class Health(BaseModel):
-    """The gateway is ready: Redis answered a PING."""
+class SymbolFreshness(BaseModel):
+    """How fresh one symbol's data is: its last trade on the trades topic and its last candle in the store."""
 
-    status: Literal["ready"] = "ready"
+    symbol: Symbol
+    stale: bool = Field(description="True when no trade arrived recently or the candles fell behind the trades.")
+    reason: str | None = Field(None, examples=["no trade received for 5 min 12 s"])
+    last_trade_time_ms: EpochMs | None = Field(None, description="The exchange's time of the newest trade.")
+    last_trade_received_ms: EpochMs | None = Field(
+        None, description="When the newest trade was put on the trades topic (the producer's clock)."
+    )
+    last_trade_age_s: float | None = Field(None, ge=0, description="Seconds since the newest trade arrived.")
+    last_candle_close_ms: EpochMs | None = Field(None, description="End of the newest candle in the store.")
+    last_candle_age_s: float | None = Field(None, ge=0, description="Seconds from that end to now.")
+    candles_behind_trades_s: float | None = Field(
+        None, ge=0, description="How far the newest candle ends before the newest trade (a candle closes only "
+        "once its interval is over)."
+    )
+
+
+class Health(BaseModel):
+    """Redis answered a PING (else a 503). ``degraded`` (still a 200: the API answers) when data is stale."""
+
+    status: Literal["ready", "degraded"] = Field(
+        "ready", description="degraded when a symbol's data is stale or the trades topic cannot be read."
+    )
+    problems: list[str] = Field(
+        default_factory=list, description="What is wrong, one line each.",
+        examples=[["BTCUSDT: no trade received for 5 min 12 s"]],
+    )
     redis_latency_ms: float = Field(ge=0, description="Round trip of the PING.", examples=[0.4])
     live_subscription: bool = Field(
         description="True once the gateway listens to the predictions channel (WebSocket feed is live).",
     )
+    stale_after_s: float = Field(description="No trade for this long makes a symbol stale.", examples=[60.0])
+    freshness: list[SymbolFreshness] = Field(default_factory=list, description="Per symbol, sorted.")
 
 
 class SymbolList(BaseModel):

@@ -133,6 +133,17 @@ class PredictionStore:
                 known, members = await pipe.execute()
         return Series(symbol_known=bool(known) or bool(members), members=members)
 
+    async def newest_candles(self, symbols: list[str], interval: str) -> dict[str, bytes | None]:
+        """Each symbol's newest candle at ``interval`` (raw JSON), None where it has none."""
+        if not symbols:
+            return {}
+        with _answering("newest candles"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for symbol in symbols:
+                    pipe.zrange(self.keys.candles(symbol, interval), -1, -1)
+                found = await pipe.execute()
+        return {symbol: members[0] if members else None for symbol, members in zip(symbols, found, strict=True)}
+
     async def served_model(self) -> dict[bytes, bytes]:
         with _answering("served model"):
             return await self._redis.hgetall(self.keys.served_model())

@@ -1,4 +1,9 @@
-"""Puts symbol requests on the ``symbol-requests`` topic, where the trade producer picks them up."""
+"""Puts symbol requests on the ``symbol-requests`` topic, where the trade producer picks them up.
+
+Only the live feed listens there. Before producing, the broker is asked whether the listener's
+consumer group has a member: with none (a replay or a synthetic feed, or no producer running),
+the request is refused with the reason rather than left on a topic nobody reads.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ import time
 
 import structlog
 
-from tickcast.control import SymbolRequest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from tickcast.control import SymbolRequest, symbol_request_group
 from tickcast.kafka import CheckedProducer, DeliveryError
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
@@ -17,6 +25,10 @@ log = structlog.get_logger(__name__)
 
 class RequestNotDelivered(RuntimeError):
     """The broker did not acknowledge the request in time."""
+
+
+class NoListener(RuntimeError):
+    """No trade producer listens on the topic: the request would never be followed."""
 
 
 class SymbolRequester:
@@ -32,6 +44,8 @@ class SymbolRequester:
         self._topic = TopicNames(settings)(Topic.SYMBOL_REQUESTS)
         self._timeout_s = timeout_s
         self._producer: CheckedProducer | None = None
+        self._admin: AdminClient | None = None
+        self._group = symbol_request_group(settings.topic_prefix)
         self._lock = asyncio.Lock()
 
     @property
@@ -60,14 +74,27 @@ class SymbolRequester:
         )
         async with self._lock:
             try:
+                await asyncio.to_thread(self._check_listener, symbol)
                 await asyncio.to_thread(self._send_and_flush, message)
-            except DeliveryError as exc:
+            except (DeliveryError, KafkaException) as exc:
                 log.error("symbol request not delivered", symbol=symbol, topic=self._topic, error=str(exc))
                 raise RequestNotDelivered(
                     f"Kafka did not acknowledge the request for {symbol!r}: {exc}"
                 ) from exc
         log.info("symbol requested", symbol=symbol, topic=self._topic, lookback_minutes=lookback_minutes)
         return message
+
+    def _check_listener(self, symbol: str) -> None:
+        if self._admin is None:
+            self._admin = AdminClient(self._settings.client_config())
+        futures = self._admin.describe_consumer_groups([self._group], request_timeout=self._timeout_s)
+        description = futures[self._group].result()
+        if not description.members:
+            raise NoListener(
+                f"no trade producer takes symbol requests now, so {symbol!r} would never appear: the consumer "
+                f"group {self._group!r} of {self._topic!r} has no member. Only the live feed (make live) follows "
+                "new symbols; a replay or synthetic feed streams the symbols it was started with (SYMBOLS)."
+            )
 
     def _send_and_flush(self, message: SymbolRequest) -> None:
         producer = self._connected_producer()

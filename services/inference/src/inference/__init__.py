@@ -5,3 +5,7 @@ Feature vectors in, ``Prediction`` messages out on ``predictions`` and in Redis
 rolling live scores per model and symbol. The champion is hot-swapped when the
 registry's ``champion`` alias moves.
 """
+
+from tickcast.quiet import silence_known_notices
+
+silence_known_notices()

@@ -45,6 +45,14 @@ class Settings(ServiceSettings):
         10_000, ge=0, description="Feature vectors read back per partition after an assignment to refill lag "
         "windows (about lag_window x symbols per partition); 0 turns it off.",
     )
+    rebuild_budget: int = Field(
+        10_000, ge=0, description="Candles and predictions read back per partition to rebuild Redis and the live "
+        "scores from the topics at start-up and after Redis lost its data (about what Redis keeps per symbol x "
+        "symbols per partition); 0 turns it off.",
+    )
+    rebuild_check_seconds: float = Field(
+        5.0, gt=0, description="How often inference checks that Redis still holds what it rebuilt (one SMISMEMBER).",
+    )
     batch_max_messages: int = Field(5000, ge=1, description="Most messages turned into one prediction batch.")
     batch_linger_ms: int = Field(20, ge=0, description="Wait after the first message for others arriving with it.")
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import redis
 
 from tickcast.contracts import Candle, Prediction
+from tickcast.local_state import BrokerIdentity
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import RedisSettings
 
@@ -26,10 +27,10 @@ from inference.scoring import LiveScore
 
 # One call writes a chunk of predictions (one script run instead of one per prediction).
 # KEYS: the symbols set, then latest and history of each prediction.
-# ARGV: history cap, history TTL (s), channel, then JSON, as_of_ms, model name, model version and
+# ARGV: history cap, history TTL (s), channel, publish (1 or 0), then JSON, as_of_ms, model name, model version and
 # symbol of each prediction. Returns how many were new (not repeats).
 _WRITE_PREDICTIONS = """
-local cap, ttl, channel = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local cap, ttl, channel, publish = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1'
 
 local function write(latest, history, json, as_of, model_name, model_version, symbol)
   for _, member in ipairs(redis.call('ZRANGEBYSCORE', history, as_of, as_of)) do
@@ -47,13 +48,15 @@ local function write(latest, history, json, as_of, model_name, model_version, sy
   redis.call('ZREMRANGEBYRANK', history, 0, -(cap + 1))
   redis.call('EXPIRE', history, ttl)
   redis.call('SADD', KEYS[1], symbol)
-  redis.call('PUBLISH', channel, json)
+  if publish then
+    redis.call('PUBLISH', channel, json)
+  end
   return 1
 end
 
 local new = 0
 for i = 0, (#KEYS - 1) / 2 - 1 do
-  local arg = 4 + 5 * i
+  local arg = 5 + 5 * i
   new = new + write(KEYS[2 + 2 * i], KEYS[3 + 2 * i], ARGV[arg], tonumber(ARGV[arg + 1]), ARGV[arg + 2],
                     ARGV[arg + 3], ARGV[arg + 4])
 end
@@ -88,12 +91,17 @@ class RedisStore:
         candles: Iterable[Candle],
         scores: Iterable[LiveScore],
         forecast_scores: Sequence[ForecastLiveScore] = (),
+        *,
+        publish: bool = True,
     ) -> int:
-        """Write one batch in a single round trip; return how many predictions were new."""
+        """Write one batch in a single round trip; return how many predictions were new.
+
+        ``publish=False`` (a rebuild from the topics) does not announce old predictions as new ones.
+        """
         pipe = self._client.pipeline(transaction=False)
         chunks = range(0, len(predictions), _CHUNK)
         for start in chunks:
-            self._queue_predictions(pipe, predictions[start : start + _CHUNK])
+            self._queue_predictions(pipe, predictions[start : start + _CHUNK], publish)
         self._queue_candles(pipe, candles)
         for score in scores:
             pipe.hset(self.keys.live_metrics(score.model_name, score.symbol), mapping=live_score_fields(score))
@@ -108,6 +116,42 @@ class RedisStore:
         for symbol, since in since_ms.items():
             pipe.zrangebyscore(self.keys.prediction_history(symbol), since, "+inf")
         return [Prediction.parse(member) for members in pipe.execute() for member in members]
+
+    def rebuilt(self, partitions: Sequence[int]) -> list[int]:
+        """Which of these candle partitions the store holds the rebuild of (all, unless Redis lost its data)."""
+        if not partitions:
+            return []
+        flags = self._client.smismember(self.keys.rebuilt_partitions(), list(partitions))
+        return [partition for partition, present in zip(partitions, flags, strict=True) if present]
+
+    def mark_rebuilt(self, partitions: Iterable[int]) -> None:
+        members = list(partitions)
+        if members:
+            self._client.sadd(self.keys.rebuilt_partitions(), *members)
+
+    def broker_identity(self) -> BrokerIdentity | None:
+        """What the store was filled from; None when it does not say (or says it in an unreadable way)."""
+        value = self._client.get(self.keys.broker_identity())
+        try:
+            return None if value is None else BrokerIdentity.from_json(value.decode())
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def set_broker_identity(self, identity: BrokerIdentity) -> None:
+        self._client.set(self.keys.broker_identity(), identity.to_json())
+
+    def forget_everything(self) -> int:
+        """Delete every key under the prefix (it was filled from other topics); how many there were."""
+        deleted = 0
+        batch: list[bytes] = []
+        for key in self._client.scan_iter(match=self.keys.everything_pattern(), count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                deleted += self._client.unlink(*batch)
+                batch.clear()
+        if batch:
+            deleted += self._client.unlink(*batch)
+        return deleted
 
     def write_served_model(self, served: ServedModel) -> None:
         model = served.model
@@ -129,10 +173,11 @@ class RedisStore:
         """The served forecaster set, one JSON field of the served-model hash (``/models`` shows it)."""
         self._client.hset(self.keys.served_model(), "forecasters", json.dumps(summary, sort_keys=True))
 
-    def _queue_predictions(self, pipe: redis.client.Pipeline, predictions: Sequence[Prediction]) -> None:
+    def _queue_predictions(self, pipe: redis.client.Pipeline, predictions: Sequence[Prediction],
+                           publish: bool) -> None:
         keys = [self.keys.symbols()]
         args: list[str | int] = [self._retention.history_cap, self._retention.history_ttl_seconds,
-                                 self.keys.predictions_channel()]
+                                 self.keys.predictions_channel(), 1 if publish else 0]
         for prediction in predictions:
             keys += [self.keys.latest_prediction(prediction.symbol), self.keys.prediction_history(prediction.symbol)]
             args += [prediction.model_dump_json(), prediction.as_of_ms, prediction.model_name,

@@ -5,6 +5,10 @@ opens at their ``target_time_ms``; recent closes are kept too, so the match is
 made whichever of the two arrives second (a replay may bring candles first).
 Persistence predicts a zero return, so its error is simply |realised return|:
 skill = 1 - MAE / persistence MAE, positive when the model beats it.
+
+A model's predictions on a symbol are scored in the order of their target times, so a
+prediction whose target is not after the last one scored was scored already (or is too late):
+replaying the topics after a restart, or a store recovery, never counts an outcome twice.
 """
 
 from __future__ import annotations
@@ -92,6 +96,8 @@ class LiveScorer:
 
     def on_prediction(self, prediction: Prediction, base_close: float) -> None:
         symbol, target = prediction.symbol, prediction.target_time_ms
+        if self._scored_already(prediction):
+            return
         closes = self._closes.get(symbol)
         target_close = closes.get(target) if closes else None
         if target_close is not None:
@@ -118,6 +124,11 @@ class LiveScorer:
         awaiting = self._awaiting.get(symbol)
         return sum(len(items) for items in awaiting.values()) if awaiting else 0
 
+    def summaries(self, symbols: Iterable[str]) -> list[LiveScore]:
+        """The live scores of every model on these symbols, scored or not since the last drain."""
+        wanted = set(symbols)
+        return [rolling.summary(*key) for key, rolling in sorted(self._rolling.items()) if key[1] in wanted]
+
     def drain_changes(self) -> list[LiveScore]:
         """Summaries of every (model, symbol) scored since the last drain."""
         changed = [self._rolling[key].summary(*key) for key in sorted(self._changed)]
@@ -138,7 +149,13 @@ class LiveScorer:
             self._closes.pop(symbol, None)
         self._recovered -= symbols
 
+    def _scored_already(self, prediction: Prediction) -> bool:
+        rolling = self._rolling.get((prediction.model_name, prediction.symbol))
+        return rolling is not None and prediction.target_time_ms <= rolling.last_target_time_ms
+
     def _score(self, prediction: Prediction, base_close: float, target_close: float) -> None:
+        if self._scored_already(prediction):
+            return
         realised = math.log(target_close / base_close)
         key = (prediction.model_name, prediction.symbol)
         rolling = self._rolling.get(key)

@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from tickcast.contracts import Candle, ContractError, FeatureVector, Prediction
 from tickcast.kafka import DeliveryError, consumer_config, dead_letter
+from tickcast.local_state import mismatch, read_identity
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
@@ -39,8 +40,9 @@ from inference.forecasting import Forecaster, ForecastBatch
 from inference.model import PersistenceBaseline, ServedModel
 from inference.redis_refill import RefillingRedisWriter
 from inference.redis_store import RedisStore, Retention
-from inference.restore import newest_predictions, vectors_before_committed
+from inference.restore import vectors_before_committed
 from inference.scoring import LiveScore, LiveScorer, base_close_of
+from inference.topic_tail import RecentHistory, read_recent_history
 
 log = structlog.get_logger(__name__)
 # Every refused message is counted and dead-lettered; its warning is folded, per kind, per interval.
@@ -103,7 +105,11 @@ class InferenceService:
         self._revoked: set[tuple[str, int]] = set()
         self._symbols_by_partition: dict[int, set[str]] = {}
         self._to_restore: list[TopicPartition] = []  # assigned features partitions whose windows are empty
-        self._forecast_scores: list[ForecastLiveScore] = []  # changed by this batch (or all, after a rebuild)
+        self._forecast_scores: list[ForecastLiveScore] = []  # changed by this batch, to write to Redis
+        self._candle_partitions: set[int] = set()  # assigned candles partitions: the symbols served here
+        self._to_seed: set[int] = set()  # assigned candles partitions whose live scores are not rebuilt yet
+        self._next_store_check = 0.0
+        self._identity_checked = False
         self.assigned = threading.Event()  # set once partitions are assigned: ready for input
 
     # ------------------------------------------------------------------ lifecycle
@@ -113,6 +119,7 @@ class InferenceService:
             self._start()  # inside: a start that fails (broker away) still stops the watcher it started
             while not stop.is_set():
                 self._swap_if_ready()
+                self._rebuild_if_needed()
                 messages = self._next_batch()
                 if messages:
                     self._process(messages)
@@ -158,6 +165,10 @@ class InferenceService:
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions assigned", partitions=[(p.topic, p.partition) for p in partitions])
         self._to_restore += [p for p in partitions if p.topic == self._features_topic]
+        candles = {p.partition for p in partitions if p.topic == self._candles_topic}
+        self._candle_partitions |= candles
+        self._to_seed |= candles
+        self._next_store_check = 0.0
         self.assigned.set()
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -165,6 +176,9 @@ class InferenceService:
         # fetched again from the committed offset): they must not be processed here.
         self._revoked.update((p.topic, p.partition) for p in partitions)
         gone: set[str] = set()
+        candles = {p.partition for p in partitions if p.topic == self._candles_topic}
+        self._candle_partitions -= candles
+        self._to_seed -= candles
         for p in partitions:
             if p.topic == self._features_topic:
                 gone |= self._symbols_by_partition.pop(p.partition, set())
@@ -241,6 +255,7 @@ class InferenceService:
         assert self._forecaster is not None and self._producer is not None and self._consumer is not None
         started = time.perf_counter()
         self._restore_windows()
+        self._rebuild_if_needed()  # partitions assigned while this batch was gathered are seeded first
         inbox = self._sort(messages)
         now_ms = int(time.time() * 1000)
         batch = self._with_distributions(inbox.vectors, self._forecaster.forecast(inbox.vectors, now_ms))
@@ -312,31 +327,110 @@ class InferenceService:
             return
         restored = vectors_before_committed(self._settings.kafka, self._consumer, partitions,
                                             self._settings.restore_budget)
-        symbols: set[str] = set()
         for partition, vector in restored:
             if vector.interval == self._settings.interval:
-                symbols.add(vector.symbol)
                 self._forecaster.windows.push(vector)
                 self._histories.push(vector)
                 self._symbols_by_partition.setdefault(partition, set()).add(vector.symbol)
         log.info("lag windows restored", vectors=len(restored), partitions=[p.partition for p in partitions])
-        if self._sets is not None and symbols:
-            self._rebuild_forecast_scores(symbols)
 
-    def _rebuild_forecast_scores(self, symbols: set[str]) -> None:
-        """Live forecast scores from the predictions topic against the closes just restored.
+    def _rebuild_if_needed(self) -> None:
+        """Rebuild from the topics what is missing: the live scores after an assignment, Redis after it lost data.
 
-        Only the predictions of ``symbols`` (whose histories were just restored) are scored. The whole
-        set of scores is then written again, so a Redis emptied meanwhile is filled again too.
+        The candles, predictions and live scores Redis serves are derived from the topics; so are the
+        live scores kept in memory. Redis holds a marker per candle partition once it has its rebuild:
+        a marker gone means Redis came back empty, and that partition is written again.
         """
-        predictions = newest_predictions(self._settings.kafka, self._predictions_topic,
-                                         self._settings.restore_budget)
-        scored = self._distribution_scorer.rebuild([p for p in predictions if p.symbol in symbols])
-        snapshot = self._distribution_scorer.snapshot()
-        metrics.record_forecast_scores(snapshot)
-        self._forecast_scores = snapshot
-        log.info("live forecast scores rebuilt from the predictions topic", predictions=len(predictions),
-                 forecasts_scored=scored, scores=len(snapshot))
+        now = time.monotonic()
+        if not self._to_seed and now < self._next_store_check:
+            return
+        self._next_store_check = now + self._settings.rebuild_check_seconds
+        owned = sorted(self._candle_partitions)
+        try:
+            if not self._identity_checked:
+                self._discard_store_of_other_topics()
+            in_store = set(self._store.rebuilt(owned))
+        except redis.RedisError:
+            in_store = None  # Redis away: seed the scores now, fill Redis once it answers
+        missing = [] if in_store is None else [p for p in owned if p not in in_store]
+        partitions = sorted(self._to_seed | set(missing))
+        if not partitions or not self._settings.rebuild_budget:
+            self._to_seed.clear()
+            return
+        started = time.perf_counter()
+        history = read_recent_history(self._settings.kafka, self._candles_topic, partitions,
+                                      self._predictions_topic, self._settings.rebuild_budget)
+        self._seed_scores(history)
+        self._to_seed.difference_update(partitions)
+        written = False
+        if in_store is not None:
+            try:
+                self._write_rebuild(history, missing)
+                written = True
+            except redis.RedisError as error:
+                log.warning("redis not rebuilt: it did not answer; tried again later", error=str(error))
+        log.info("rebuilt from the topics", partitions=partitions, redis_partitions=missing if written else [],
+                 candles=len(history.candles), predictions=len(history.predictions),
+                 symbols=len(history.symbols), seconds=round(time.perf_counter() - started, 2))
+
+    def _discard_store_of_other_topics(self) -> None:
+        """A store filled from other topics (another cluster, a topic created again) is emptied, then rebuilt.
+
+        The same test as for local state (``tickcast.local_state``): the cluster id, each topic's id,
+        and partitions that end before where they ended when the store was last checked.
+        """
+        current = read_identity(self._settings.kafka, [self._candles_topic, self._predictions_topic])
+        saved = self._store.broker_identity()
+        if saved is not None and (reason := mismatch(saved, current)) is not None:
+            deleted = self._store.forget_everything()
+            log.warning("redis does not match the topics it was filled from: discarded, rebuilt from the topics",
+                        reason=reason, keys_deleted=deleted)
+        self._store.set_broker_identity(current)
+        self._identity_checked = True
+
+    def _seed_scores(self, history: RecentHistory) -> None:
+        """Replay the recent candles and predictions into the live scorer, in the order they became known."""
+        interval_ms = self._settings.interval_ms
+        events: list[tuple[int, int, Candle | Prediction]] = [
+            (candle.open_time_ms + interval_ms, 0, candle)
+            for candle in history.candles if candle.interval == self._settings.interval
+        ]
+        events += [(p.as_of_ms + interval_ms, 1, p) for p in history.predictions]
+        events.sort(key=lambda event: (event[0], event[1]))
+        for _, _, item in events:
+            if isinstance(item, Candle):
+                self._scorer.on_candle(item.symbol, item.open_time_ms, item.close)
+            else:
+                self._scorer.on_prediction(item, base_close_of(item))
+        self._scorer.mark_recovered(history.symbols)
+        self._scorer.drain_changes()  # written below with every other score of these symbols
+        metrics.record_live(self._scorer.summaries(history.symbols))
+        if self._sets is not None:
+            # The distribution forecasts of the same predictions, scored against the close histories
+            # restored from the features topic (run just before, in the same batch).
+            symbols = set(history.symbols)
+            scored = self._distribution_scorer.rebuild([p for p in history.predictions if p.symbol in symbols])
+            metrics.record_forecast_scores(self._distribution_scorer.snapshot())
+            log.info("live forecast scores rebuilt from the predictions topic", forecasts_scored=scored)
+
+    def _write_rebuild(self, history: RecentHistory, missing: list[int]) -> None:
+        """Write the live scores, and for partitions Redis lost, the candles, predictions and served model."""
+        scores = self._scorer.summaries(history.symbols)
+        forecast_scores = self._distribution_scorer.snapshot()
+        if not missing:
+            self._store.write_batch([], [], scores, forecast_scores, publish=False)
+            return
+        candles, predictions = history.candles, history.predictions
+        step = 5000
+        for start in range(0, max(len(candles), len(predictions)), step):
+            self._store.write_batch(predictions[start : start + step], candles[start : start + step], [],
+                                    publish=False)
+        self._store.write_batch([], [], scores, forecast_scores, publish=False)
+        if self._forecaster is not None:
+            self._store.write_served_model(self._forecaster.served)
+        if self._sets is not None:
+            self._sets.changed = True  # the forecaster set's summary is written again with the next batch
+        self._store.mark_rebuilt(missing)
 
     def _recover_awaiting(self, candles: list[Candle]) -> None:
         """Before a symbol's first candle here, load its stored predictions still waiting for a candle.

@@ -16,7 +16,7 @@ from tickcast.metrics import serve_metrics
 from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 from trade_producer.config import Settings
-from trade_producer.dumpfile import DumpKind, discover
+from tickcast.binance_files.dump_files import DumpKind, discover
 from trade_producer.exit_codes import ExitCode
 from trade_producer.shutdown import stop_on_signals
 from trade_producer.sink import TradeSink
@@ -127,6 +127,10 @@ def replay(
     )
 
 
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
 def _utc_ms(text: str) -> int:
     """``2024-01-01T00:00:00Z`` (naive times are UTC), ``now`` or ``now-26h``, as epoch milliseconds."""
     from tickcast.intervals import interval_ms
@@ -166,19 +170,30 @@ def synthetic(
         ),
     ] = "max",
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    resume: Annotated[
+        bool | None,
+        typer.Option(
+            help="Continue each symbol after its last trade on the topic (next id, same price, from that time). "
+            "Default: an endless feed (--trades 0) resumes; a finite one replays the seed, skipping trades "
+            "already on the topic."
+        ),
+    ] = None,
 ) -> None:
     """Invent seeded, reproducible trades for OFFLINE DEMOS. THE PRICES ARE NOT REAL.
 
     Volatility clusters (GARCH), arrivals come in bursts (Hawkes) and order flow is
     imbalanced and persistent. Every message carries source="synthetic" and the
-    command logs a warning saying so. Trade ids start at 1 per symbol.
+    command logs a warning saying so. Trade ids start at 1 per symbol; a resumed feed
+    continues after the last id on the topic.
     """
     from confluent_kafka import KafkaException
     from trade_producer.config import parse_symbols
-    from trade_producer.dedupe import id_space
+    from trade_producer.dedupe import HighWaterMarks, id_space
     from trade_producer.replay import parse_speed
     from trade_producer.synthetic import SyntheticTrades
     from trade_producer.synthetic_feed import START_PRICES, run_synthetic, warn_not_real
+    from trade_producer.synthetic_resume import start_point
+    from trade_producer.topic_tail import read_last_trades
 
     try:
         pace = "live" if speed == "live" else parse_speed(speed)
@@ -194,11 +209,32 @@ def synthetic(
     skipped_at_first: list[int] = []  # trades already on the topic before this command
     last: list[tuple[int, int]] = []  # (produced, skipped) of the attempt that completed
 
+    resuming = trades == 0 if resume is None else resume
+
+    def generators_after(last_trades: dict) -> list[SyntheticTrades]:
+        """Each symbol's generator, continuing its last trade on the topic."""
+        made = []
+        for name in names:
+            point = start_point(start_ms, START_PRICES.get(name, 100.0), last_trades.get(id_space(name, False)),
+                                live_now_ms=int(time.time() * 1000) if pace == "live" else None)
+            if point.resumed:
+                log.info("synthetic feed resumes after the last trade on the topic", symbol=name,
+                         first_trade_id=point.first_trade_id, start=_iso(point.start_ms), price=point.price,
+                         quiet_for_s=round(point.gap_ms / 1000, 1))
+            made.append(SyntheticTrades(name, seed, point.start_ms, point.price, point.first_trade_id))
+        return made
+
     def attempt() -> None:
-        # Seeded generators replay the same trades; those already on the topic are skipped, so a
-        # fresh producer after a failed delivery (e.g. a broker restart) adds each trade once.
-        generators = [SyntheticTrades(name, seed, start_ms, START_PRICES.get(name, 100.0)) for name in names]
-        marks = read_high_water_marks(settings.kafka, topic, wanted, chunk=settings.dedupe_scan_chunk)
+        last_trades = read_last_trades(settings.kafka, topic, wanted, chunk=settings.dedupe_scan_chunk)
+        marks = HighWaterMarks({space: last.trade_id for space, last in last_trades.items()})
+        if resuming:
+            # Every attempt continues from the topic: what a failed delivery did write is kept,
+            # what it did not is invented afresh after it.
+            generators = generators_after(last_trades)
+        else:
+            # Seeded generators replay the same trades; those already on the topic are skipped, so a
+            # fresh producer after a failed delivery (e.g. a broker restart) adds each trade once.
+            generators = [SyntheticTrades(name, seed, start_ms, START_PRICES.get(name, 100.0)) for name in names]
         sink = TradeSink.for_bulk(settings.kafka, topic, marks)
         produced = 0
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import structlog
-from tqdm import tqdm
+from tickcast.progress import progress_bar
 
 from tickcast.contracts import Trade
 from trade_producer.dedupe import id_space
@@ -42,7 +42,7 @@ async def backfill(
     log.info("backfill starting", symbol=symbol, from_id=from_id, start_ms=start_ms, end_ms=end_ms)
     produced_before = sink.produced
     covered_s = 0.0
-    with tqdm(
+    with progress_bar(
         total=round((end_ms - start_ms) / 1000), unit="s", desc=f"backfill {symbol}", disable=not progress
     ) as bar:
 

@@ -16,11 +16,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tickcast.binance_files.dump_files import DumpKind
+from tickcast.binance_files.timestamps import epoch_ms_array
 from tickcast.contracts import MAX_EPOCH_MS, MIN_EPOCH_MS, Trade, TradeSource
-from trade_producer.dumpfile import DumpKind
-
-# A timestamp this large is in microseconds (Binance spot dumps from 2025-01-01 on).
-MICROSECOND_THRESHOLD = 10**14
 
 _INTEGER = r"^[0-9]+$"
 _DECIMAL = r"^[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$"
@@ -122,7 +120,7 @@ def _booleans(values: pa.Array) -> tuple[Bools, Bools]:
 
 def _epoch_ms(values: pa.Array) -> tuple[Ints, Bools]:
     raw, valid = _integers(values)
-    millis = np.where(raw >= MICROSECOND_THRESHOLD, raw // 1000, raw)
+    millis = epoch_ms_array(raw)
     return millis, valid & (millis >= MIN_EPOCH_MS) & (millis < MAX_EPOCH_MS)
 
 

@@ -49,6 +49,13 @@ class HighWaterMarks:
         self._marks[space] = trade_id
         return True
 
+    def above(self, space: IdSpace, trade_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Mask of the ids above the mark, without moving it (what a restarted replay has left to send)."""
+        current = self._marks.get(space)
+        if current is None:
+            return np.ones(len(trade_ids), dtype=bool)
+        return trade_ids > current
+
     def admit_many(self, space: IdSpace, trade_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Mask of the ids that are new, in order: above the mark and above every earlier id."""
         if not len(trade_ids):

@@ -10,11 +10,11 @@ as a dead letter with ``error_type="MissingTrades"`` whose payload names the ids
 from __future__ import annotations
 
 import json
-import time
 
 import structlog
 
-from tickcast.contracts import DeadLetter, TradeSource
+from tickcast.contracts import TradeSource
+from tickcast.kafka import make_dead_letter
 from trade_producer.metrics import MISSING_TRADES, TRADE_HOLES
 from trade_producer.sink import TradeSink
 
@@ -49,14 +49,14 @@ class HoleRecorder:
             "missing": missing,
             "stage": stage,
         }
-        letter = DeadLetter(
-            symbol=symbol,
+        letter = make_dead_letter(
             source_topic=self._sink.topic,
-            message_key=symbol,
-            payload=json.dumps(payload),
+            partition=None,
+            offset=None,
+            key=symbol.encode(),
+            value=json.dumps(payload).encode(),
             reason=f"trade ids {first_id}..{last_id} ({missing}) never arrived: {why}",
             error_type=ERROR_TYPE,
             service=SERVICE,
-            failed_at_ms=int(time.time() * 1000),
         )
         await self._sink.hand_over(self._topic, letter.key, letter.to_json_bytes())

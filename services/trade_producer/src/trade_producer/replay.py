@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import structlog
-from tqdm import tqdm
+from tickcast.progress import progress_bar
 
 from tickcast.rate_limited_log import RateLimitedLog
 from trade_producer.columns import RejectedRow, TradeColumns, columns_from_block
 from trade_producer.dedupe import IdSpace, id_space
-from trade_producer.dumpfile import DumpFile, DumpKind, open_csv_bytes, read_blocks
+from tickcast.binance_files.dump_files import DumpFile, DumpKind, open_csv_bytes, read_blocks
 from trade_producer.metrics import REJECTED_MESSAGES
 from trade_producer.prefetch import prefetch
 from trade_producer.sink import TradeSink
@@ -105,7 +105,7 @@ def replay(
     """Produce every valid, new row of ``dumps`` in file order; stop early when ``stop`` is set."""
     report = ReplayReport()
     started = time.perf_counter()
-    with tqdm(
+    with progress_bar(
         total=csv_bytes_total(dumps), unit="B", unit_scale=True, desc="replay", disable=not progress
     ) as bar:
         validated = _validated_blocks(dumps, bar.update, report, stop)
@@ -172,6 +172,12 @@ def _blocks(
 def _send_paced(
     symbol: str, trades: TradeColumns, sink: TradeSink, clock: ReplayClock, stop: threading.Event
 ) -> int:
+    # Trades already on the topic (a restarted replay) are dropped before pacing: they must not
+    # take their time again, or the feed would stall for as long as it had run.
+    fresh = sink.marks.above(id_space(symbol, trades.is_aggregate), trades.trade_id)
+    if not fresh.all():
+        sink.count_skipped(symbol, len(trades) - int(fresh.sum()))
+        trades = trades.take(fresh)
     if not len(trades):
         return 0
     due = clock.due_seconds(trades.timestamp_ms)

@@ -159,11 +159,15 @@ class TradeSink:
         fresh = self.marks.admit_many(id_space(symbol, trades.is_aggregate), trades.trade_id)
         skipped = len(trades) - int(fresh.sum())
         if skipped:
-            self.skipped += skipped
-            DUPLICATES_SKIPPED.labels(symbol).inc(skipped)
+            self.count_skipped(symbol, skipped)
             DUPLICATES_LOG.record(symbol, count=skipped, last_trade_id=int(trades.trade_id[-1]))
             trades = trades.take(fresh)
         return encode_trades(symbol, source, trades)
+
+    def count_skipped(self, symbol: str, count: int) -> None:
+        """Count trades left out because their ids are already on the topic."""
+        self.skipped += count
+        DUPLICATES_SKIPPED.labels(symbol).inc(count)
 
     def produce_encoded(self, symbol: str, source: TradeSource, values: list[bytes]) -> int:
         """Produce values from :meth:`encode_new`, keyed by ``symbol``, in order."""

@@ -16,8 +16,15 @@ import structlog
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from tickcast.contracts import ContractError
-from tickcast.control import SymbolRequest
-from tickcast.kafka import CheckedProducer, consumer_config, dead_letter
+from tickcast.control import SymbolRequest, symbol_request_group
+from tickcast.kafka import (
+    CheckedProducer,
+    committed_offsets,
+    consumer_config,
+    dead_letter,
+    topic_partitions,
+    watermark_offsets,
+)
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.settings import KafkaSettings
 from tickcast.topics import Topic, TopicNames
@@ -39,8 +46,9 @@ SERVICE = "trade_producer"
 
 
 def control_group(kafka: KafkaSettings) -> str:
-    """The listener's consumer group, under the topic prefix (its lag is exported too)."""
-    return f"{kafka.topic_prefix}trade-producer-control"
+    """The listener's consumer group, under the topic prefix (its lag is exported too); named once in
+    ``tickcast.control`` because the gateway asks the broker about the same group."""
+    return symbol_request_group(kafka.topic_prefix)
 
 
 class SymbolRequestListener:
@@ -140,13 +148,13 @@ class SymbolRequestListener:
 
 def _requests_already_handled(consumer: Consumer, topic: str, timeout: float = 30.0) -> list[str]:
     """Valid requested symbols in every partition up to the group's committed offset, in order."""
-    partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
-    committed = consumer.committed([TopicPartition(topic, p) for p in sorted(partitions)], timeout=timeout)
+    partitions = topic_partitions(consumer, topic, timeout=timeout)
+    committed = committed_offsets(consumer, [TopicPartition(topic, p) for p in partitions], timeout=timeout)
     symbols: dict[str, None] = {}
     for position in committed:
         if position.offset <= 0:  # nothing committed yet (or nothing before it)
             continue
-        low, _high = consumer.get_watermark_offsets(position, timeout=timeout)
+        low, _high = watermark_offsets(consumer, position, timeout=timeout)
         consumer.assign([TopicPartition(topic, position.partition, low)])
         while True:
             message = consumer.poll(5.0)

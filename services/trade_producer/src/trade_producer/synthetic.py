@@ -55,7 +55,9 @@ class SyntheticTrades:
         self._shape = shape or MarketShape()
         # One seed per (seed, symbol): adding a symbol does not change the others. One
         # generator per random input: the sequence is the same whatever the block sizes.
-        streams = np.random.SeedSequence([seed, zlib.crc32(symbol.encode())]).spawn(5)
+        # A feed resumed after its last trade on the topic draws fresh numbers, not the first run's again.
+        entropy = [seed, zlib.crc32(symbol.encode())] + ([first_trade_id] if first_trade_id != 1 else [])
+        streams = np.random.SeedSequence(entropy).spawn(5)
         self._arrivals, self._flow_noise, self._sides, self._shocks, self._sizes = (
             np.random.default_rng(stream) for stream in streams
         )

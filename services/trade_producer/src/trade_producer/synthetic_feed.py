@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 import structlog
-from tqdm import tqdm
+from tickcast.progress import progress_bar
 
 from trade_producer.replay import ReplayClock, WallClock
 from trade_producer.sink import TradeSink
@@ -51,7 +51,7 @@ def run_synthetic(
     else:
         clock = ReplayClock(speed) if speed is not None else None
     total = trades_per_symbol * len(generators) or None
-    with tqdm(total=total, unit="trades", desc="synthetic", disable=not progress) as bar:
+    with progress_bar(total=total, unit="trades", desc="synthetic", disable=not progress) as bar:
         for piece in merged_slices(generators, trades_per_symbol, BLOCK):
             if stop.is_set():
                 break

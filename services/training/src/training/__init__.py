@@ -4,3 +4,7 @@ against naive baselines, an MLflow (or Hopsworks) registry, and a champion gate.
 Importing this package is cheap: TensorFlow and MLflow are imported only by the
 functions that train, register or load models.
 """
+
+from tickcast.quiet import silence_known_notices
+
+silence_known_notices()

@@ -15,7 +15,7 @@ from tickcast.metrics import serve_metrics
 from training.cli_options import (
     CandlesOpt,
     DatasetOptions,
-    DataSource,
+    DatasetSource,
     EndOpt,
     KlinesOpt,
     LookbackOpt,
@@ -76,7 +76,8 @@ def _session(settings: TrainingSettings, data: Any, kinds: list[str], apply_gate
 def train(
     options: DatasetOptions,
     *,
-    models: Annotated[str | None, typer.Option(help="Comma-separated kinds: mlp, conv, lstm [TRAINING_MODELS].")] = None,
+    models: Annotated[str | None, typer.Option(
+        help="Comma-separated kinds: mlp, conv, lstm, ridge, lasso, huber, lightgbm [TRAINING_MODELS].")] = None,
     epochs: Annotated[int | None, typer.Option(help="[TRAINING_EPOCHS]")] = None,
     time_budget_s: Annotated[float | None, typer.Option(help="Per-model fit budget [TRAINING_TIME_BUDGET_S].")] = None,
     gate: Annotated[bool, typer.Option(help="Apply the champion gate to the best candidate.")] = True,
@@ -122,15 +123,21 @@ def export_dataset(
 @dataset_options(Source.store)
 def register(
     options: DatasetOptions,
-    model_path: Annotated[Path, typer.Argument(help="A .keras file taking (lag, n_features) windows.")],
+    model_path: Annotated[Path, typer.Argument(
+        help="A .keras file taking (lag, n_features) windows; an MLflow model folder (sklearn, lightgbm or "
+        "pyfunc flavour); a LightGBM .txt model; or a .joblib scikit-learn regressor, over the feature columns.")],
     scaler: Annotated[Path | None, typer.Option(help="scaler.json from export-dataset, if the model used it.")] = None,
 ) -> None:
-    """Put a locally trained Keras model through the same evaluation, registration and gate."""
+    """Put a model trained elsewhere through the same evaluation, registration and gate."""
     from training.trainer import load_external
 
     settings = options.settings()
     data = options.prepare(settings)
-    external = load_external(model_path, data, scaler)
+    try:
+        external = load_external(model_path, data, scaler)
+    except ValueError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
     _print_session(_session(settings, data, [], apply_gate=True, external=[external]))
 
 
@@ -265,6 +272,71 @@ def demote(
 
 
 @app.command()
+def backtest(
+    every: Annotated[str, typer.Option(help="Retraining period, as `schedule --every` (e.g. 7d, 1d).")] = "7d",
+    lookback: Annotated[str, typer.Option(help="Trailing window each session trains on, as `schedule --lookback`.")] = "30d",
+    start: Annotated[str | None, typer.Option(help="First UTC day scored, YYYY-MM-DD (sessions train on the "
+                                              "--lookback before it).")] = None,
+    end: EndOpt = None,
+    source: SourceOpt = Source.klines,
+    klines_dir: KlinesOpt = None,
+    process: ProcessOpt = "ar1",
+    candles: CandlesOpt = 20_000,
+    models: Annotated[str | None, typer.Option(help="[TRAINING_MODELS]")] = None,
+    epochs: Annotated[int | None, typer.Option(help="[TRAINING_EPOCHS]")] = None,
+    time_budget_s: Annotated[float | None, typer.Option(help="[TRAINING_TIME_BUDGET_S]")] = None,
+) -> None:
+    """Walk a period forward retraining every --every on the trailing --lookback, exactly as `schedule`
+    would have, and score what would have been served on the next --every (nothing is registered)."""
+    from datetime import date, timedelta
+
+    from tqdm import tqdm
+
+    from training import replay_report
+    from training.pipeline import fit_settings
+    from training.replay import replay_retraining
+    from training.sources import utc_ms
+    from training.tracking import RunTracker
+
+    settings = make_settings(models=models, epochs=epochs, time_budget_s=time_budget_s)
+    every_ms, lookback_ms = interval_ms(every), interval_ms(lookback)
+    if source == Source.synthetic:
+        frame = DataSource(source, process=process, candles=candles).frame(settings)
+        first_ms = int(frame["timestamp_ms"].min()) + lookback_ms
+        end_ms = int(frame["timestamp_ms"].max()) + settings.interval_ms()
+    else:
+        if start is None or end is None:
+            raise typer.BadParameter("--start and --end are required (the period to score)")
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+        data_start = first - timedelta(milliseconds=lookback_ms)
+        frame = DataSource(source, data_start.isoformat(), end, klines_dir=klines_dir).frame(settings)
+        first_ms, end_ms = utc_ms(first), utc_ms(last)
+    kinds = settings.model_kinds()
+    name = _model_name(settings, None)
+    steps = max(1, -(-(end_ms - first_ms) // every_ms))
+    with tqdm(total=steps, desc=f"backtest {name}", unit="session") as bar:
+        def advance(step: Any) -> None:
+            bar.set_postfix(served=step.served, skill=f"{step.skill:+.3f}")
+            bar.update(1)
+
+        result = replay_retraining(frame, settings, kinds, first_ms, end_ms, every_ms, lookback_ms,
+                                   fit_settings(settings, show_progress=False), on_step=advance)
+    params = {
+        "symbols": ",".join(settings.symbol_list()), "interval": settings.interval, "horizon": result.horizon,
+        "kinds": ",".join(kinds), "every": every, "lookback": lookback, "start_ms": first_ms, "end_ms": end_ms,
+        "source": source.value, "gate_alpha": settings.gate_alpha, "gate_margin": settings.gate_margin,
+        "fee_bps": settings.fee_bps, "seed": settings.seed,
+    }
+    out_dir = settings.output_dir / f"backtest-{int(time.time())}"
+    run_id = replay_report.log_replay(RunTracker(settings.registry), result, name, params, out_dir)
+    typer.echo(f"\n{name}: replayed retraining, {len(result.steps)} sessions (MLflow run {run_id})\n")
+    typer.echo(result.steps_table())
+    typer.echo("\n" + result.table())
+    verdict = result.versus_persistence
+    typer.echo(f"\nserved vs persistence: skill {result.served.skill:+.4f}, DM p={verdict.p_value:.3g}")
+
+
+@app.command()
 def schedule(
     every: Annotated[str, typer.Option(help="Time between sessions, e.g. 1d, 6h.")] = "1d",
     runs: Annotated[int, typer.Option(help="Stop after this many sessions; 0 runs forever.")] = 0,
@@ -284,7 +356,7 @@ def schedule(
     while True:
         started = time.monotonic()
         try:
-            data = DataSource(source, start, end, lookback, klines_dir, process, candles).prepare(settings)
+            data = DatasetSource(source, start, end, lookback, klines_dir, process, candles).prepare(settings)
             _print_session(_session(settings, data, settings.model_kinds(), apply_gate=True))
         except Exception:
             # One bad session (no data yet, store down) must not stop the schedule.

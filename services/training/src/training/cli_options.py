@@ -59,7 +59,7 @@ def day_range(start: str | None, end: str | None, lookback: str) -> tuple[date, 
 
 
 @dataclass(frozen=True)
-class DataSource:
+class DatasetSource:
     """Where a command's candles come from and over which period."""
 
     source: Source = Source.store
@@ -116,7 +116,7 @@ class Scope:
 class DatasetOptions(Scope):
     """What a dataset-building command was given: the scope of its settings and the data source."""
 
-    data: DataSource = DataSource()
+    data: DatasetSource = DatasetSource()
 
     def frame(self, settings: TrainingSettings) -> Any:
         return self.data.frame(settings)
@@ -131,7 +131,7 @@ _SOURCE: dict[str, Any] = {
     "source": SourceOpt, "start": StartOpt, "end": EndOpt, "lookback": LookbackOpt, "klines_dir": KlinesOpt,
 }
 _SYNTHETIC: dict[str, Any] = {"process": ProcessOpt, "candles": CandlesOpt}
-_SOURCE_FIELDS = {field.name for field in fields(DataSource)}
+_SOURCE_FIELDS = {field.name for field in fields(DatasetSource)}
 
 Command = Callable[..., None]
 
@@ -143,10 +143,10 @@ def dataset_options(default_source: Source = Source.store) -> Callable[[Command]
     ones are listed in --help before the shared options, keyword-only ones (after ``*``) between
     --horizons and --process, as the commands always listed them.
     """
-    defaults = DataSource(source=default_source)
+    defaults = DatasetSource(source=default_source)
 
     def build(given: dict[str, Any]) -> DatasetOptions:
-        data = DataSource(**{name: given.pop(name) for name in _SOURCE_FIELDS})
+        data = DatasetSource(**{name: given.pop(name) for name in _SOURCE_FIELDS})
         return DatasetOptions(**{name: given.pop(name) for name in _SCOPE}, data=data)
 
     return _with_options(_SOURCE | _SCOPE, _SYNTHETIC, defaults, build)
@@ -158,11 +158,14 @@ def scope_options() -> Callable[[Command], Command]:
     def build(given: dict[str, Any]) -> Scope:
         return Scope(**{name: given.pop(name) for name in _SCOPE})
 
-    return _with_options(_SCOPE, {}, DataSource(), build)
+    return _with_options(_SCOPE, {}, DatasetSource(), build)
 
 
 def _with_options(
-    leading: dict[str, Any], trailing: dict[str, Any], defaults: DataSource, build: Callable[[dict[str, Any]], Scope]
+    leading: dict[str, Any],
+    trailing: dict[str, Any],
+    defaults: DatasetSource,
+    build: Callable[[dict[str, Any]], Scope],
 ) -> Callable[[Command], Command]:
     """Add ``leading`` after the command's positional-or-keyword parameters and ``trailing`` after its
     keyword-only ones; ``build`` turns the given shared values into the command's ``options``."""

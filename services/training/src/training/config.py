@@ -11,7 +11,7 @@ from tickcast.intervals import interval_ms
 from tickcast.registry.settings import RegistrySettings
 from tickcast.settings import ServiceSettings
 
-MODEL_KINDS = ("mlp", "conv", "lstm")
+MODEL_KINDS = ("mlp", "conv", "lstm", "ridge", "lasso", "huber", "lightgbm")
 
 
 class TrainingSettings(ServiceSettings):
@@ -27,7 +27,8 @@ class TrainingSettings(ServiceSettings):
         "--horizons overrides them for one command.")
     dead_band: float = Field(0.0005, ge=0, description="|log return| at or under this is the 'flat' direction class.")
     lag_window: int = Field(16, ge=1, description="Feature vectors seen by the conv and LSTM models.")
-    models: str = Field("mlp,conv,lstm", description="Comma-separated model kinds to train: mlp, conv, lstm.")
+    models: str = Field("mlp,conv,lstm", description="Comma-separated model kinds to train: mlp, conv, lstm (Keras), "
+                        "ridge, lasso, huber (scikit-learn), lightgbm.")
     exclude_features: str = Field(
         "atr_14,macd,macd_signal,macd_hist,day_of_week_sin,day_of_week_cos",
         description="Comma-separated features not fed to models. Default: those in price units (their range "

@@ -158,11 +158,12 @@ def _time_budget_callback(budget_s: float) -> Any:
 def _progress_callback(epochs: int, name: str) -> Any:
     """One tqdm bar per fit on stderr: an epoch per tick, with the losses."""
     import keras
-    from tqdm import tqdm
+
+    from tickcast.progress import progress_bar
 
     class EpochProgress(keras.callbacks.Callback):
         def on_train_begin(self, logs: Any = None) -> None:
-            self._bar = tqdm(total=epochs, desc=f"fit {name}", unit="epoch", file=sys.stderr)
+            self._bar = progress_bar(total=epochs, desc=f"fit {name}", unit="epoch", file=sys.stderr)
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs or {}

@@ -19,6 +19,7 @@ import structlog
 from training import metrics as prom
 from training.baselines import ema_drift, persistence
 from tickcast.model_bundle.bundle import save_bundle
+from tickcast.model_bundle.flavours import KERAS
 from training.config import TrainingSettings
 from training.dataset import NEXT_RETURN_COLUMN, PreparedDataset, build_samples
 from training.evaluation import Evaluation, direction_report, evaluate
@@ -189,7 +190,10 @@ def _log_and_register(
         (folder / "direction_report.txt").write_text(direction_report(test.directions, probabilities.argmax(axis=1)))
         artifacts.append(folder / "direction_report.txt")
     params: dict[str, object] = {"kind": trained.kind, "model_lag": trained.metadata.lag_window}
-    if trained.fit is not None:
+    if trained.fit is not None and trained.metadata.flavour != KERAS:
+        params.update(seed=settings.seed, fit=trained.fit.stopped_by, flavour=trained.metadata.flavour)
+        params.update({f"shrinkage_h{h}": factor for h, factor in zip(data.horizons, trained.shrinkage, strict=False)})
+    elif trained.fit is not None:
         params.update(
             epochs=settings.epochs, batch_size=settings.batch_size, patience=settings.patience,
             learning_rate=settings.learning_rate, time_budget_s=settings.time_budget_s, seed=settings.seed,
@@ -199,16 +203,13 @@ def _log_and_register(
     run_id = tracker.start(
         f"{trained.kind} {name}", params=params, tags={"tickcast.model_name": name}, parent_run_id=session_id
     )
-    validation_windows = data.validation.last(trained.metadata.lag_window)
-    validation_mae = float(
-        np.mean(np.abs(trained.servable.predict(validation_windows) - data.validation.primary_targets()))
-    )
-    metrics = {**evaluation.metrics(), "validation_mae": validation_mae}
+    chosen_on = validation_mae(trained, data)
+    metrics = {**evaluation.metrics(), "validation_mae": chosen_on}
     if trained.fit is not None:
         metrics.update(fit_seconds=trained.fit.seconds, best_val_loss=trained.fit.best_val_loss)
     tracker.log_metrics(run_id, metrics)
     tracker.log_artifacts(run_id, artifacts, "plots")
-    bundle = save_bundle(folder / "bundle", trained.keras_model, trained.scaler, trained.metadata)
+    bundle = save_bundle(folder / "bundle", trained.model, trained.scaler, trained.metadata, windows[:5])
     version = registry.register(
         name,
         ModelToRegister(
@@ -232,7 +233,13 @@ def _log_and_register(
         prom.FIT_SECONDS.labels(trained.kind).observe(trained.fit.seconds)
     log.info("candidate evaluated", model=name, kind=trained.kind, version=version, **_brief(evaluation))
     errors = predicted[:, 0] - test.targets[:, 0]
-    return CandidateResult(trained.kind, version, run_id, evaluation, errors, trained, validation_mae)
+    return CandidateResult(trained.kind, version, run_id, evaluation, errors, trained, chosen_on)
+
+
+def validation_mae(trained: TrainedModel, data: PreparedDataset) -> float:
+    """Primary-horizon MAE on the validation part: how a session picks the candidate it gates."""
+    windows = data.validation.last(trained.metadata.lag_window)
+    return float(np.mean(np.abs(trained.servable.predict(windows) - data.validation.primary_targets())))
 
 
 def _brief(evaluation: Evaluation) -> dict[str, float]:

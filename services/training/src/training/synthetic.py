@@ -46,7 +46,7 @@ def synthetic_candles(
     seed: int = 0,
     start_price: float = 30_000.0,
 ) -> pd.DataFrame:
-    """A candle frame (the columns of ``tickcast.klines.CANDLE_COLUMNS`` plus ``source``)."""
+    """A candle frame (the columns of ``tickcast.candle_frames.CANDLE_COLUMNS`` plus ``source``)."""
     log.warning("generating SYNTHETIC candles", symbol=symbol, interval=interval, n=n, process=process, phi=phi)
     rng = np.random.default_rng(seed)
     span = interval_ms(interval)

@@ -1,4 +1,4 @@
-"""Fit one model kind on a prepared dataset and predict its test part."""
+"""Fit one model kind (Keras or tabular) on a prepared dataset; or take one trained elsewhere."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 
 from tickcast.model_bundle.bundle import BundleMetadata
+from tickcast.model_bundle.flavours import KERAS
 from training.dataset import PreparedDataset, Samples
 from training.models import FitReport, FitSettings, TrainingArrays, build_model, fit_model, lag_for
+from training.tabular import TABULAR_KINDS, fit_tabular, flavour_of
 from tickcast.model_bundle.scaling import Scaler
 from tickcast.serving import ServableModel
 
@@ -21,7 +23,7 @@ class TrainedModel:
     servable: ServableModel  # name/version are placeholders until registered
     metadata: BundleMetadata
     scaler: Scaler
-    keras_model: Any
+    model: Any  # the Keras model, or the flavour's own object (see tickcast.model_bundle.flavours)
     fit: FitReport | None  # None for a model trained elsewhere
     shrinkage: tuple[float, ...] = ()  # validation-fitted factor per horizon, already in the scaler
 
@@ -31,7 +33,7 @@ def fit_scaler(data: PreparedDataset) -> Scaler:
     return Scaler.fit(data.feature_names, data.train.last(1)[:, 0, :], data.train.targets)
 
 
-def metadata_for(data: PreparedDataset, kind: str, lag: int) -> BundleMetadata:
+def metadata_for(data: PreparedDataset, kind: str, lag: int, flavour: str = KERAS) -> BundleMetadata:
     return BundleMetadata(
         kind=kind,
         symbols=data.symbols,
@@ -41,6 +43,7 @@ def metadata_for(data: PreparedDataset, kind: str, lag: int) -> BundleMetadata:
         feature_names=data.feature_names,
         feature_set_version=data.feature_set_version,
         dead_band=data.dead_band,
+        flavour=flavour,
     )
 
 
@@ -51,15 +54,21 @@ def train_model(
 
     ``shuffle_labels`` permutes the training labels: a control that must not beat persistence.
     """
-    lag = lag_for(kind, data.lag_window)
+    tabular = kind in TABULAR_KINDS
+    lag = 1 if tabular else lag_for(kind, data.lag_window)
     scaler = fit_scaler(data)
     train = training_arrays(data.train, scaler, lag)
     if shuffle_labels:
         order = np.random.default_rng(settings.seed).permutation(len(train.returns))
         train = TrainingArrays(train.windows, train.returns[order], train.directions[order])
-    model = build_model(kind, lag, len(data.feature_names), len(data.horizons), settings.seed, settings.learning_rate)
-    report = fit_model(model, train, training_arrays(data.validation, scaler, lag), settings)
-    metadata = metadata_for(data, kind, lag)
+    validation = training_arrays(data.validation, scaler, lag)
+    if tabular:
+        model, report = fit_tabular(kind, train, validation, data.feature_names, settings.seed)
+        metadata = metadata_for(data, kind, lag, flavour_of(kind, len(data.horizons)))
+    else:
+        model = build_model(kind, lag, len(data.feature_names), len(data.horizons), settings.seed, settings.learning_rate)
+        report = fit_model(model, train, validation, settings)
+        metadata = metadata_for(data, kind, lag)
     raw = ServableModel.from_parts(metadata, scaler, model, name="candidate", version="")
     shrinkage = fit_shrinkage(raw.predict_all_horizons(data.validation.last(lag)), data.validation.targets)
     scaler = scaler.with_target_factors(shrinkage)
@@ -90,29 +99,22 @@ def training_arrays(samples: Samples, scaler: Scaler, lag: int) -> TrainingArray
 
 
 def load_external(model_path: Path, data: PreparedDataset, scaler_path: Path | None = None) -> TrainedModel:
-    """A Keras model trained elsewhere (e.g. on ``export-dataset`` output), ready for the same evaluation.
+    """A model trained elsewhere, ready for the same evaluation: a ``.keras`` file, an MLflow model
+    folder (sklearn, lightgbm or any pyfunc flavour) or a LightGBM text model.
 
-    Its input must be (lag, n_features) over the dataset's feature columns in order. Without a
-    scaler file it is assumed to take raw features and predict raw log returns.
+    Without a scaler file (``export-dataset`` writes one) it is assumed to take raw features and
+    predict raw log returns. Its inputs must be the dataset's feature columns, in order, of the
+    same feature-set version when it declares one: otherwise :class:`ExternalModelMismatch`.
     """
-    from tickcast.model_bundle.bundle import load_keras_model
+    from training.external import load_external_model
 
-    model = load_keras_model(model_path)
-    shape = tuple(model.inputs[0].shape)
-    if len(shape) != 3 or shape[2] != len(data.feature_names):
-        raise ValueError(
-            f"{model_path.name} takes inputs {shape}; expected (None, lag, {len(data.feature_names)}) over "
-            f"the features {data.feature_names}"
-        )
-    lag = int(shape[1])
-    if lag > data.lag_window:
-        raise ValueError(f"the model looks back {lag} candles; raise TRAINING_LAG_WINDOW to at least that")
     scaler = Scaler.load(scaler_path) if scaler_path else Scaler.identity(data.feature_names, len(data.horizons))
     if list(scaler.feature_names) != data.feature_names:
         raise ValueError("the scaler file's feature names differ from the dataset's feature columns")
-    metadata = metadata_for(data, "keras", lag)
-    servable = ServableModel.from_parts(metadata, scaler, model, name="candidate", version="")
-    probe = servable.predict_all_horizons(data.test.last(lag)[:2])
+    external = load_external_model(model_path, data.feature_names, data.feature_set_version, data.lag_window)
+    metadata = metadata_for(data, external.flavour, external.lag, external.flavour)
+    servable = ServableModel.from_parts(metadata, scaler, external.model, name="candidate", version="")
+    probe = servable.predict_all_horizons(data.test.last(external.lag)[:2])
     if probe.shape[1] != len(data.horizons):
         raise ValueError(f"the model predicts {probe.shape[1]} horizon(s); the dataset has {data.horizons}")
-    return TrainedModel("keras", servable, metadata, scaler, model, None)
+    return TrainedModel(external.flavour, servable, metadata, scaler, external.stored, None)

@@ -3,7 +3,7 @@
 - :mod:`tickcast.features.definitions`: the documented feature table and ``FEATURE_SET_VERSION``;
 - :mod:`tickcast.features.compute`: :func:`compute_block` (the one computation) and the batch path
   :func:`compute_history` over a candle frame;
-- :mod:`tickcast.features.window`: :class:`SymbolWindow`, the stream's per-symbol state that calls the
+- :mod:`tickcast.features.buffer`: :class:`CandleBuffer`, the stream's per-symbol state that calls the
   same computation for each new candle.
 """
 
@@ -15,7 +15,7 @@ from tickcast.features.definitions import (
     FeatureSpec,
     features_markdown,
 )
-from tickcast.features.window import Bar, Pushed, SymbolWindow
+from tickcast.features.buffer import Bar, Pushed, CandleBuffer
 
 __all__ = [
     "FEATURES",
@@ -24,7 +24,7 @@ __all__ = [
     "Bar",
     "FeatureSpec",
     "Pushed",
-    "SymbolWindow",
+    "CandleBuffer",
     "compute_history",
     "empty_feature_frame",
     "features_markdown",

@@ -12,7 +12,7 @@ from typing import Any
 from mlflow.pyfunc import PythonModel
 import numpy as np
 
-from tickcast.model_bundle.bundle import METADATA_FILE, MODEL_FILE, SCALER_FILE, load_keras_model, read_bundle_metadata
+from tickcast.model_bundle.bundle import METADATA_FILE
 from tickcast.model_bundle.servable import ServableModel
 
 
@@ -20,15 +20,13 @@ class TickcastPyfunc(PythonModel):  # type: ignore[misc]
     """Raw windows (n, lag_window, n_features) in, predicted primary-horizon log returns (n,) out."""
 
     def load_context(self, context: Any) -> None:
-        folder = Path(context.artifacts[MODEL_FILE]).parent
-        metadata, scaler = read_bundle_metadata(folder)
-        self._model = ServableModel.from_parts(
-            metadata, scaler, load_keras_model(folder / MODEL_FILE), name="pyfunc", version="0"
-        )
+        folder = Path(context.artifacts[METADATA_FILE]).parent
+        self._model = ServableModel.from_bundle(folder, name="pyfunc", version="0")
 
     def predict(self, context: Any, model_input: np.ndarray, params: dict[str, Any] | None = None) -> np.ndarray:
         return self._model.predict(np.asarray(model_input, dtype=np.float32))
 
 
 def bundle_artifacts(bundle_dir: Path) -> dict[str, str]:
-    return {name: str(bundle_dir / name) for name in (MODEL_FILE, SCALER_FILE, METADATA_FILE)}
+    """Every file and folder of the bundle (a flavoured MLflow model is a folder), by its name."""
+    return {entry.name: str(entry) for entry in sorted(bundle_dir.iterdir())}

@@ -43,11 +43,12 @@ class Scaler:
         scaled = np.asarray(self.target_scale) * np.asarray(factors, dtype=np.float64)
         return Scaler(self.feature_names, self.mean, self.scale, tuple(scaled.tolist()))
 
-    def transform(self, windows: np.ndarray) -> np.ndarray:
-        """Scale raw features; works on (..., n_features) arrays, returns float32."""
-        mean = np.asarray(self.mean, dtype=np.float32)
-        scale = np.asarray(self.scale, dtype=np.float32)
-        return ((windows.astype(np.float32, copy=False) - mean) / scale).astype(np.float32, copy=False)
+    def transform(self, windows: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+        """Scale raw features; works on (..., n_features) arrays, returns ``dtype`` (float64 for trees,
+        whose split thresholds a float32 rounding could cross)."""
+        mean = np.asarray(self.mean, dtype=dtype)
+        scale = np.asarray(self.scale, dtype=dtype)
+        return ((windows.astype(dtype, copy=False) - mean) / scale).astype(dtype, copy=False)
 
     def scale_targets(self, targets: np.ndarray) -> np.ndarray:
         return (targets / np.asarray(self.target_scale)).astype(np.float32)

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from tickcast.model_bundle.bundle import MODEL_FILE, BundleMetadata, load_keras_model, read_bundle_metadata
+from tickcast.model_bundle import flavours
+from tickcast.model_bundle.bundle import BundleMetadata, read_bundle_metadata
 from tickcast.model_bundle.scaling import Scaler
 
 _PREDICT_CHUNK = 8192
@@ -32,8 +33,9 @@ class ServableModel:
     kind: str = ""
     dead_band: float = 0.0
     offline_metrics: Mapping[str, float] = field(default_factory=dict)
+    flavour: str = flavours.KERAS
     scaler: Scaler | None = field(default=None, repr=False, compare=False)
-    keras_model: Any = field(default=None, repr=False, compare=False)
+    model: Any = field(default=None, repr=False, compare=False)  # Keras model, or the flavour's predictor
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """(n, lag_window, n_features) raw features -> (n,) predicted log return (primary horizon)."""
@@ -45,11 +47,15 @@ class ServableModel:
         assert self.scaler is not None
         if len(scaled) == 0:
             return np.empty((0, len(self.scaler.target_scale)))
+        if self.flavour != flavours.KERAS:
+            return self.scaler.unscale_targets(flavours.predict_tabular(self.model, scaled, self.feature_names))
         outputs = [_returns_output(self._call(chunk)) for chunk in _chunks(scaled)]
         return self.scaler.unscale_targets(np.concatenate(outputs, axis=0).reshape(len(scaled), -1))
 
     def predict_direction_proba(self, windows: np.ndarray) -> np.ndarray | None:
         """(n, 3) probabilities of down / flat / up, or None for a model without a direction head."""
+        if self.flavour != flavours.KERAS:
+            return None  # tabular models forecast returns only
         scaled = self._scaled_inputs(windows)
         if len(scaled) == 0:
             return np.empty((0, 3))
@@ -60,7 +66,7 @@ class ServableModel:
 
     def _call(self, batch: np.ndarray) -> Any:
         # A direct call, not model.predict: no per-shape tf.function retracing, no progress output.
-        raw = self.keras_model(batch, training=False)
+        raw = self.model(batch, training=False)
         if isinstance(raw, dict):
             return {key: np.asarray(value) for key, value in raw.items()}
         if isinstance(raw, list | tuple):
@@ -76,23 +82,25 @@ class ServableModel:
             )
         if windows.shape[1] < self.lag_window:
             raise ValueError(f"{self.name} needs the last {self.lag_window} vectors, got {windows.shape[1]}")
-        if self.scaler is None or self.keras_model is None:
+        if self.scaler is None or self.model is None:
             raise RuntimeError(f"{self.name} v{self.version} has no loaded model")
-        return self.scaler.transform(windows[:, -self.lag_window :, :])
+        dtype = np.float32 if self.flavour == flavours.KERAS else np.float64
+        return self.scaler.transform(windows[:, -self.lag_window :, :], dtype)
 
     @classmethod
     def from_bundle(
         cls, folder: Path, name: str, version: str, offline_metrics: Mapping[str, float] | None = None
     ) -> ServableModel:
         metadata, scaler = read_bundle_metadata(folder)
-        return cls.from_parts(metadata, scaler, load_keras_model(folder / MODEL_FILE), name, version, offline_metrics)
+        model = flavours.load_model(folder, metadata.flavour)
+        return cls.from_parts(metadata, scaler, model, name, version, offline_metrics)
 
     @classmethod
     def from_parts(
         cls,
         metadata: BundleMetadata,
         scaler: Scaler,
-        keras_model: Any,
+        model: Any,
         name: str,
         version: str,
         offline_metrics: Mapping[str, float] | None = None,
@@ -110,8 +118,9 @@ class ServableModel:
             kind=metadata.kind,
             dead_band=metadata.dead_band,
             offline_metrics=dict(offline_metrics or {}),
+            flavour=metadata.flavour,
             scaler=scaler,
-            keras_model=keras_model,
+            model=model,
         )
 
 

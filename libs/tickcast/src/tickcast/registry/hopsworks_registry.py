@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from tickcast.extras import import_extra
-from tickcast.model_bundle.bundle import MODEL_FILE
+from tickcast.model_bundle.bundle import find_bundle
 from tickcast.registry.base import ModelToRegister, VersionSummary
 from tickcast.model_bundle.servable import ServableModel
 
@@ -82,7 +82,7 @@ class HopsworksRegistry:
 
     def load(self, name: str, version: str) -> ServableModel:
         found = self._get(name, version)
-        bundle_dir = next(Path(found.download()).rglob(MODEL_FILE)).parent
+        bundle_dir = find_bundle(Path(found.download()))
         return ServableModel.from_bundle(bundle_dir, name, version, dict(found.training_metrics or {}))
 
     def versions(self, name: str) -> list[VersionSummary]:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from tickcast.model_bundle.bundle import MODEL_FILE
+from tickcast.model_bundle.bundle import find_bundle, read_bundle_metadata
+from tickcast.model_bundle.flavours import REQUIREMENTS
 from tickcast.registry.mlflow_support import mlflow_client
 from tickcast.registry.base import ModelToRegister, VersionSummary
 from tickcast.model_bundle.servable import ServableModel
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 # Pinned so saving does not spend seconds inferring requirements by importing the model.
-PYFUNC_REQUIREMENTS = ["tensorflow-cpu", "keras>=3", "numpy", "mlflow"]
+PYFUNC_REQUIREMENTS = ["numpy", "pandas", "mlflow"]
 _MISSING = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 
 
@@ -58,7 +59,7 @@ class MlflowRegistry:
                 artifacts=bundle_artifacts(model.bundle_dir),
                 # Output shape only: the pyfunc returns one float per window.
                 signature=infer_signature(example, example[:, 0, 0].astype("float64")),
-                pip_requirements=PYFUNC_REQUIREMENTS,
+                pip_requirements=PYFUNC_REQUIREMENTS + REQUIREMENTS[read_bundle_metadata(model.bundle_dir)[0].flavour],
             )
             self._client.log_artifacts(run_id, str(saved), "model")
         source = f"{self._client.get_run(run_id).info.artifact_uri}/model"
@@ -94,7 +95,7 @@ class MlflowRegistry:
 
         model_version = self._client.get_model_version(name, version)
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_version.source, tracking_uri=self._tracking_uri))
-        bundle_dir = next(local.rglob(MODEL_FILE)).parent
+        bundle_dir = find_bundle(local)
         return ServableModel.from_bundle(bundle_dir, name, str(version), _version_metrics(model_version.tags))
 
     def versions(self, name: str) -> list[VersionSummary]:

@@ -9,7 +9,12 @@ from typing import Any, Protocol
 import pandas as pd
 import structlog
 
-from tickcast.klines import KLINE_COLUMNS, find_kline_files, klines_to_frame, read_kline_files
+from tickcast.binance_files.klines import (
+    find_kline_files,
+    klines_from_rows,
+    klines_to_frame,
+    read_kline_files,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -20,7 +25,7 @@ WARMUP_DAYS = 2
 
 class CandleLoader(Protocol):
     def load(self, symbol: str, interval: str, start: date, end: date) -> pd.DataFrame:
-        """Candle frame (``tickcast.klines.CANDLE_COLUMNS``) for the UTC days ``start..end``."""
+        """Candle frame (``tickcast.candle_frames.CANDLE_COLUMNS``) for the UTC days ``start..end``."""
         ...
 
 
@@ -53,19 +58,7 @@ class RestLoader:
     def load(self, symbol: str, interval: str, start: date, end: date) -> pd.DataFrame:
         start_ms, end_ms = day_bounds_ms(start, end)
         rows = self.client.get_historical_klines(symbol, interval, start_ms, end_ms - 1)
-        raw = pd.DataFrame(rows, columns=list(KLINE_COLUMNS))
-        raw = raw.astype({"open_time": "int64", "close_time": "int64", "count": "int64"})
-        for column in (
-            "open",
-            "high",
-            "low",
-            "close",
-            "volume",
-            "quote_volume",
-            "taker_buy_base_volume",
-            "taker_buy_quote_volume",
-        ):
-            raw[column] = raw[column].astype("float64")
+        raw = klines_from_rows(rows)
         log.info("klines downloaded", symbol=symbol, interval=interval, rows=len(raw))
         return _within_days(klines_to_frame(raw, symbol, interval), start, end)
 

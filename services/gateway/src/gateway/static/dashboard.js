@@ -1,16 +1,21 @@
 // Tickcast dashboard: candles and predictions from the gateway's API, kept live by its WebSocket.
-// State the tests read is mirrored on <body data-*> (candles, predictions, feed, chart, source).
+// State the tests read is mirrored on <body data-*> (candles, predictions, feed, chart, source, stale, decimals).
 "use strict";
 
 const CANDLE_LIMIT = 300;
 const PREDICTION_LIMIT = 200;
 const TABLE_ROWS = 50;
+const FRESHNESS_CHECK_MS = 10_000;
 
 const state = {
   symbol: null,
   predictions: new Map(), // as_of_ms -> Prediction, for the selected symbol
   candleSources: new Set(), // every source among the selected symbol's candles shown
   candleCount: 0,
+  closes: new Map(), // open_time_ms -> close of the selected symbol's 1m candles: the outcomes of predictions
+  decimals: 2, // price decimals of the selected symbol: its tick size, read from its prices
+  minutesPerCandle: 1, // the served interval in minutes (horizons are shown in minutes)
+  stale: null, // the selected symbol's freshness problem, if any
   socket: null,
   reconnectDelayMs: 500,
   refreshTimer: null,
@@ -111,8 +116,37 @@ function candleBar(candle) {
   return { time: seconds(candle.open_time_ms), open: candle.open, high: candle.high, low: candle.low, close: candle.close };
 }
 
+// The tick size is not in the API: the most decimals among the recent prices tell it (0.01 for BTCUSDT).
+function decimalsOf(value) {
+  const text = String(value);
+  if (text.includes("e-")) return Math.min(8, Number(text.split("e-")[1]));
+  const dot = text.indexOf(".");
+  return dot < 0 ? 0 : Math.min(8, text.length - dot - 1);
+}
+
+function learnTickSize(candles) {
+  let decimals = 0;
+  for (const c of candles.slice(-100)) {
+    decimals = Math.max(decimals, decimalsOf(c.open), decimalsOf(c.high), decimalsOf(c.low), decimalsOf(c.close));
+  }
+  state.decimals = decimals;
+  document.body.dataset.decimals = String(decimals);
+  if (chart) {
+    const format = { type: "price", precision: decimals, minMove: 10 ** -decimals };
+    chart.candles.applyOptions({ priceFormat: format });
+    chart.predicted.applyOptions({ priceFormat: format });
+  }
+}
+
+function rememberCloses(candles) {
+  for (const c of candles) if (c.interval === "1m") state.closes.set(c.open_time_ms, c.close);
+}
+
 function drawCandles(candles) {
   state.candleCount = candles.length;
+  state.closes = new Map();
+  rememberCloses(candles);
+  if (candles.length) learnTickSize(candles);
   state.candleSources = new Set(candles.map(sourceOf));
   drawSource();
   document.body.dataset.candles = String(candles.length);
@@ -121,6 +155,7 @@ function drawCandles(candles) {
 }
 
 function updateCandles(candles) {
+  rememberCloses(candles);
   for (const candle of candles) state.candleSources.add(sourceOf(candle));
   drawSource();
   if (!chart) return;
@@ -142,11 +177,28 @@ function drawPredictedLine() {
 
 // ---- predictions table ---------------------------------------------------------------------
 
-const timeFormat = new Intl.DateTimeFormat(undefined, {
-  month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+// Every time on the page is UTC, as on the chart's axis, and says so.
+const timeFormat = new Intl.DateTimeFormat("en-GB", {
+  month: "short", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: "UTC",
 });
-const price = (value) => value.toLocaleString(undefined, { maximumSignificantDigits: 8 });
-const percent = (value) => `${(value * 100).toFixed(3)} %`;
+const timeWithZone = (ms) => `${timeFormat.format(ms)} UTC`;
+const price = (value) => value.toLocaleString("en-US", {
+  minimumFractionDigits: state.decimals, maximumFractionDigits: state.decimals,
+});
+const percent = (value, digits = 3) => `${(value * 100).toFixed(digits)} %`;
+const signedPercent = (value, digits = 2) => `${value >= 0 ? "+" : "−"}${Math.abs(value * 100).toFixed(digits)} %`;
+const integer = (value) => Math.round(value).toLocaleString("en-US");
+const minutes = (count) => (count >= 60 && count % 60 === 0 ? `${count / 60} h` : `${count} min`);
+
+// What happened at a prediction's target: the close of the candle that opens then (as inference scores it).
+function outcomeOf(p) {
+  const actual = state.closes.get(p.target_time_ms);
+  if (actual === undefined) return null;
+  const base = p.predicted_price / Math.exp(p.predicted_return);
+  const realised = Math.log(actual / base);
+  const rightWay = p.direction === "flat" ? null : (p.direction === "up") === (realised > 0);
+  return { actual, realised, miss: actual - p.predicted_price, rightWay };
+}
 
 function cell(text, className) {
   const td = document.createElement("td");
@@ -162,12 +214,20 @@ function drawTable(freshAsOf) {
     const tr = document.createElement("tr");
     if (p.as_of_ms === freshAsOf) tr.className = "fresh";
     tr.dataset.asOf = String(p.as_of_ms);
+    const outcome = outcomeOf(p);
+    tr.dataset.outcome = outcome ? "known" : "pending";
+    const direction = outcome && outcome.rightWay !== null ? `${p.direction} ${outcome.rightWay ? "✓" : "✗"}` : p.direction;
     tr.append(
       cell(timeFormat.format(p.as_of_ms)),
       cell(timeFormat.format(p.target_time_ms)),
       cell(price(p.predicted_price)),
-      cell(percent(p.predicted_return), p.predicted_return >= 0 ? "up" : "down"),
-      cell(p.direction, p.direction),
+      cell(signedPercent(p.predicted_return, 3), p.predicted_return >= 0 ? "up" : "down"),
+      cell(direction, outcome && outcome.rightWay !== null ? (outcome.rightWay ? "hit" : "miss") : p.direction),
+      ...(outcome ? [
+        cell(price(outcome.actual)),
+        cell(signedPercent(outcome.realised, 3), outcome.realised >= 0 ? "up" : "down"),
+        cell(`${outcome.miss >= 0 ? "+" : "−"}${price(Math.abs(outcome.miss))}`),
+      ] : [cell("pending", "pending"), cell(""), cell("")]),
       cell(`${p.model_name} v${p.model_version}`),
       cell(sourceOf(p), `source ${sourceOf(p)}`),
     );
@@ -194,30 +254,106 @@ function fillList(list, entries, empty) {
   list.replaceChildren(...items);
 }
 
-const metric = (value) => (typeof value === "number" ? value.toPrecision(4) : value ?? "–");
+const number = (value) => (typeof value === "number" ? value.toPrecision(4) : value ?? "–");
+
+// Offline metric names as training records them (test_ prefix: the held-out test set), for people.
+// Errors are of log returns: shown as percent moves.
+const OFFLINE_METRICS = {
+  n: ["test samples", integer],
+  mae: ["MAE (return)", (v) => percent(v)],
+  rmse: ["RMSE (return)", (v) => percent(v)],
+  mae_persistence: ["MAE of no-change forecast", (v) => percent(v)],
+  rmse_persistence: ["RMSE of no-change forecast", (v) => percent(v)],
+  skill: ["skill vs no-change", (v) => signedPercent(v, 1)],
+  directional_accuracy: ["direction right", (v) => percent(v, 1)],
+  strategy_return: ["long/flat strategy return", (v) => signedPercent(v, 2)],
+  buy_and_hold_return: ["buy-and-hold return", (v) => signedPercent(v, 2)],
+  trades: ["strategy trades", integer],
+  exposure: ["time in the market", (v) => percent(v, 1)],
+};
+
+function offlineEntries(metrics) {
+  const values = Object.fromEntries(Object.entries(metrics).map(([name, v]) => [name.replace(/^test_/, ""), v]));
+  const entries = [];
+  for (const [name, value] of Object.entries(values)) {
+    if (name === "directional_ci_low" || name === "directional_ci_high") continue;
+    const horizon = /^mae_h(\d+)$/.exec(name);
+    if (horizon) {
+      entries.push([`MAE, horizon ${minutes(Number(horizon[1]) * state.minutesPerCandle)}`, percent(value)]);
+    } else if (name in OFFLINE_METRICS) {
+      const [label, format] = OFFLINE_METRICS[name];
+      entries.push([label, typeof value === "number" ? format(value) : String(value)]);
+      if (name === "directional_accuracy" && "directional_ci_low" in values) {
+        entries.push(["  95 % interval", `${percent(values.directional_ci_low, 1)} – ${percent(values.directional_ci_high, 1)}`]);
+      }
+    } else {
+      entries.push([name.replaceAll("_", " "), number(value)]);
+    }
+  }
+  return entries;
+}
+
+function minutesOf(interval) {
+  const match = /^(\d+)([smhdw])$/.exec(interval ?? "");
+  if (!match) return null;
+  return Number(match[1]) * { s: 1 / 60, m: 1, h: 60, d: 1440, w: 10080 }[match[2]];
+}
 
 function drawModels(overview) {
   const champion = overview.champion;
-  fillList($("model-facts"), champion ? [
+  const attributes = champion ? { ...champion.attributes } : {};
+  state.minutesPerCandle = minutesOf(attributes.interval) ?? 1;
+  const horizon = Number(attributes.horizon);
+  const facts = champion ? [
     ["name", champion.name],
     ["version", champion.version],
     ["feature set", champion.feature_set_version ?? "–"],
-    ["loaded", champion.loaded_at_ms ? timeFormat.format(champion.loaded_at_ms) : "–"],
-    ...Object.entries(champion.attributes),
-  ] : [], "no model loaded yet");
-  fillList($("offline-metrics"),
-    champion ? Object.entries(champion.offline_metrics).map(([name, value]) => [name, metric(value)]) : [], "none");
-  $("live-symbol").textContent = state.symbol ? `(${state.symbol})` : "";
+    ["loaded", champion.loaded_at_ms ? timeWithZone(champion.loaded_at_ms) : "–"],
+  ] : [];
+  if (champion && attributes.interval) facts.push(["candles", `${minutes(state.minutesPerCandle)}`]);
+  if (champion && horizon) facts.push(["horizon", minutes(horizon * state.minutesPerCandle)]);
+  if (champion && attributes.lag_window) facts.push(["looks back", `${integer(Number(attributes.lag_window))} candles`]);
+  for (const name of ["interval", "horizon", "lag_window"]) delete attributes[name];
+  facts.push(...Object.entries(attributes).map(([name, value]) => [name.replaceAll("_", " "), value]));
+  fillList($("model-facts"), facts, "no model loaded yet");
+  fillList($("offline-metrics"), champion ? offlineEntries(champion.offline_metrics) : [], "none");
+  const horizonText = horizon ? `, horizon ${minutes(horizon * state.minutesPerCandle)}` : "";
+  $("live-symbol").textContent = state.symbol ? `(${state.symbol}${horizonText})` : "";
   const live = overview.live_metrics.filter((m) => m.symbol === state.symbol);
   fillList($("live-metrics"), live.flatMap((m) => [
     ...(live.length > 1 ? [["model", `${m.model_name} v${m.model_version ?? "?"}`]] : []),
-    ["MAE", metric(m.mae)],
-    ["persistence MAE", metric(m.persistence_mae)],
-    ["skill", metric(m.skill)],
-    ["hit rate", m.hit_rate == null ? "–" : percent(m.hit_rate)],
-    ["scored", metric(m.count)],
+    ["MAE (return)", m.mae == null ? "–" : percent(m.mae)],
+    ["MAE of no-change forecast", m.persistence_mae == null ? "–" : percent(m.persistence_mae)],
+    ["skill vs no-change", m.skill == null ? "–" : signedPercent(m.skill, 1)],
+    ["direction right", m.hit_rate == null ? "–" : percent(m.hit_rate, 1)],
+    ["predictions scored", m.count == null ? "–" : integer(m.count)],
   ]), "none yet");
   forecastView.drawCalibration(overview, state.symbol);
+}
+
+// ---- data freshness ------------------------------------------------------------------------
+// /health says, per symbol, how long ago its last trade arrived and whether its candles keep up.
+
+async function checkFreshness() {
+  try {
+    const health = await getJSON("/health");
+    const mine = health.freshness.find((f) => f.symbol === state.symbol);
+    const general = health.problems.filter((p) => p.startsWith("age of the last trades unknown"));
+    state.stale = mine && mine.stale ? mine : null;
+    const banner = $("stale-banner");
+    const lines = [];
+    if (state.stale) {
+      const last = mine.last_trade_received_ms ? ` Last trade received ${timeWithZone(mine.last_trade_received_ms)}.` : "";
+      lines.push(`STALE DATA — ${mine.symbol}: ${mine.reason}.${last} What is shown is not current.`);
+    }
+    lines.push(...general);
+    banner.textContent = lines.join("\n");
+    banner.hidden = !lines.length;
+    document.body.dataset.stale = state.stale ? "stale" : "fresh";
+    drawFeedBadge();
+  } catch (error) {
+    // /health answers 503 while Redis is away; the other panels say so already.
+  }
 }
 
 // ---- data flow -----------------------------------------------------------------------------
@@ -246,6 +382,7 @@ async function loadSymbol(symbol) {
   drawModels(models);
   if (chart) chart.api.timeScale().fitContent();
   openFeed(symbol);
+  checkFreshness();
 }
 
 function notFoundAsEmpty(error) {
@@ -268,6 +405,7 @@ function scheduleRefresh() {
       updateCandles(candles);
       if (state.candleCount === 0 && candles.length) await loadSymbol(symbol);
       drawModels(models);
+      drawTable();
     } catch (error) {
       notice(`Could not refresh: ${error.message}`);
     }
@@ -284,10 +422,18 @@ function onPrediction(prediction) {
 }
 
 function setFeed(open, text) {
-  const badge = $("feed");
-  badge.className = `feed ${open ? "open" : "closed"}`;
-  badge.textContent = `feed: ${text}`;
+  state.feedOpen = open;
+  state.feedText = text;
   document.body.dataset.feed = open ? "open" : "closed";
+  drawFeedBadge();
+}
+
+// The badge is about the data, not only the socket: a connected feed of stale data says "stale".
+function drawFeedBadge() {
+  const badge = $("feed");
+  const stale = state.feedOpen && state.stale;
+  badge.className = `feed ${stale ? "stale" : state.feedOpen ? "open" : "closed"}`;
+  badge.textContent = `feed: ${stale ? "stale" : state.feedText ?? "connecting"}`;
 }
 
 function openFeed(symbol) {
@@ -332,6 +478,7 @@ async function start() {
   select.onchange = () => loadSymbol(select.value).catch((error) => notice(error.message));
   forecastView.onHorizonChange(() => drawPredictedLine());
   await loadSymbol(select.value).catch((error) => notice(error.message));
+  setInterval(checkFreshness, FRESHNESS_CHECK_MS);
 }
 
 start();

@@ -1,26 +1,27 @@
-"""Exchange kline files (Binance data-dump layout) as candle frames or :class:`Candle` objects.
+"""Exchange kline files (Binance data-dump layout) as candle frames (:mod:`tickcast.candle_frames`).
 
 A kline file is a CSV of 12 columns (``open_time, open, high, low, close, volume,
 close_time, quote_volume, count, taker_buy_base_volume, taker_buy_quote_volume,
 ignore``), alone or as the single member of a zip, with or without a header row.
-Times are epoch milliseconds, or microseconds in Binance's spot files from 2025 on;
-both come out as milliseconds.
+Times come out as epoch milliseconds (:mod:`.timestamps`).
 """
 
 from __future__ import annotations
 
 import io
 import re
-import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tickcast.contracts import Candle, DataSource
+from tickcast.binance_files.archive import csv_rows, read_csv_bytes
+from tickcast.binance_files.timestamps import epoch_ms, epoch_ms_array
+from tickcast.candle_frames import empty_candle_frame
 from tickcast.intervals import interval_ms
 
 KLINE_COLUMNS = (
@@ -38,27 +39,17 @@ KLINE_COLUMNS = (
     "ignore",
 )
 
-# The columns of a candle frame: the fields of :class:`Candle` that carry data.
-CANDLE_COLUMNS = (
-    "symbol",
-    "interval",
-    "open_time_ms",
-    "close_time_ms",
+# The decimal columns: named alike in a raw kline and in a candle frame.
+KLINE_DECIMAL_COLUMNS = (
     "open",
     "high",
     "low",
     "close",
     "volume",
     "quote_volume",
-    "trade_count",
     "taker_buy_base_volume",
     "taker_buy_quote_volume",
-    "vwap",
-    "is_gap_fill",
 )
-
-# Anything above this is not a millisecond timestamp before the year 5138: it is microseconds.
-_MICROSECONDS_ABOVE = 100_000_000_000_000
 _FILE_NAME = re.compile(
     r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\d+[smhdw])-(?P<period>\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv)$"
 )
@@ -77,7 +68,7 @@ def read_kline_file(path: Path | str, symbol: str | None = None, interval: str |
             raise ValueError(f"{path.name}: pass symbol and interval, the name is not SYMBOL-INTERVAL-DATE")
         symbol = symbol or match["symbol"]
         interval = interval or match["interval"]
-    raw = _read_bytes(path)
+    raw = read_csv_bytes(path)
     return klines_to_frame(parse_kline_csv(raw), symbol, interval)
 
 
@@ -107,13 +98,19 @@ def parse_kline_csv(raw: bytes) -> pd.DataFrame:
         dtype={"open_time": np.int64, "close_time": np.int64, "count": np.int64},
     )
     for column in ("open_time", "close_time"):
-        micro = frame[column] >= _MICROSECONDS_ABOVE
-        frame.loc[micro, column] = frame.loc[micro, column] // 1000
+        frame[column] = epoch_ms_array(frame[column].to_numpy(np.int64))
     return frame
 
 
+def klines_from_rows(rows: list[list[Any]]) -> pd.DataFrame:
+    """Kline rows as the REST API returns them (the files' 12 columns, decimals as text), typed."""
+    raw = pd.DataFrame(rows, columns=list(KLINE_COLUMNS))
+    types = {"open_time": "int64", "close_time": "int64", "count": "int64"}
+    return raw.astype({**types, **dict.fromkeys(KLINE_DECIMAL_COLUMNS, "float64")})
+
+
 def klines_to_frame(klines: pd.DataFrame, symbol: str, interval: str) -> pd.DataFrame:
-    """Raw kline columns -> candle frame (:data:`CANDLE_COLUMNS`).
+    """Raw kline columns -> candle frame (:data:`tickcast.candle_frames.CANDLE_COLUMNS`).
 
     A kline without trades is a gap-fill candle, as the candle builder makes them;
     its VWAP is its close (there is no traded volume to average over).
@@ -145,29 +142,6 @@ def klines_to_frame(klines: pd.DataFrame, symbol: str, interval: str) -> pd.Data
         }
     )
     return frame.sort_values("open_time_ms", kind="stable").reset_index(drop=True)
-
-
-def empty_candle_frame() -> pd.DataFrame:
-    return pd.DataFrame({column: pd.Series(dtype=_dtype(column)) for column in CANDLE_COLUMNS})
-
-
-def frame_to_candles(frame: pd.DataFrame, source: DataSource = "binance") -> list[Candle]:
-    """Candle frame rows -> validated :class:`Candle` objects (raises on an invalid row).
-
-    A frame's own ``source`` column wins; otherwise every candle gets ``source`` (kline files and
-    REST klines are the exchange's own data).
-    """
-    columns = [*CANDLE_COLUMNS, "source"] if "source" in frame.columns else list(CANDLE_COLUMNS)
-    records = frame.loc[:, columns].to_dict("records")
-    return [Candle(**{"source": source, **_python_types(record)}) for record in records]
-
-
-def candles_to_frame(candles: Iterable[Candle]) -> pd.DataFrame:
-    """:class:`Candle` objects -> candle frame, in the given order."""
-    rows = [candle.model_dump(include=set(CANDLE_COLUMNS)) for candle in candles]
-    if not rows:
-        return empty_candle_frame()
-    return pd.DataFrame(rows, columns=list(CANDLE_COLUMNS)).astype({c: _dtype(c) for c in CANDLE_COLUMNS})
 
 
 def find_kline_files(root: Path | str, symbol: str, interval: str, start: date, end: date) -> list[Path]:
@@ -203,16 +177,35 @@ def _read_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _dtype(column: str) -> str:
-    if column in ("symbol", "interval"):
-        return "object"
-    if column in ("open_time_ms", "close_time_ms", "trade_count"):
-        return "int64"
-    if column == "is_gap_fill":
-        return "bool"
-    return "float64"
+KLINE_FIELDS = (
+    "open_time_ms",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time_ms",
+    "quote_volume",
+    "trade_count",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+)
 
 
-def _python_types(record: dict[str, object]) -> dict[str, object]:
-    # numpy scalars -> Python scalars, which pydantic's strict fields accept.
-    return {key: value.item() if isinstance(value, np.generic) else value for key, value in record.items()}
+def read_klines(path: Path) -> dict[int, dict[str, float | int]]:
+    """The exchange's klines of a dump file (12 columns), by open time; for comparing candles."""
+    klines: dict[int, dict[str, float | int]] = {}
+    for row in csv_rows(path):
+        if not row or not row[0].strip().isdigit():
+            continue
+        values = dict(zip(KLINE_FIELDS, row[:11], strict=True))
+        kline: dict[str, float | int] = {
+            name: epoch_ms(int(text))
+            if name.endswith("_ms")
+            else int(text)
+            if name == "trade_count"
+            else float(text)
+            for name, text in values.items()
+        }
+        klines[int(kline["open_time_ms"])] = kline
+    return klines

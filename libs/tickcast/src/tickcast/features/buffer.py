@@ -1,6 +1,6 @@
 """Per-symbol rolling state of the stream: the trailing candles the next vector needs.
 
-:class:`SymbolWindow` holds exactly the array that :func:`compute_block` gets for
+:class:`CandleBuffer` holds exactly the array that :func:`compute_block` gets for
 the newest candle in the batch path (see compute.py "Windows"), plus the last 24
 completed hourly closes, and serialises to a compact byte string (about 16 KB at
 most) for the faust table's changelog.
@@ -110,7 +110,7 @@ _COLUMNS = ("close", "high", "low", "volume")
 
 
 @dataclass
-class SymbolWindow:
+class CandleBuffer:
     interval_ms: int
     position: int = -1  # segment position of the newest candle; -1 when empty
     window_start: int = 0  # segment position of the first row held
@@ -180,7 +180,7 @@ class SymbolWindow:
         self.last = bar
 
     def _reset(self) -> None:
-        fresh = SymbolWindow(self.interval_ms, filled=self.filled)
+        fresh = CandleBuffer(self.interval_ms, filled=self.filled)
         self.__dict__.update(fresh.__dict__)
 
     # --- codec for the changelog ---------------------------------------------------------
@@ -205,7 +205,7 @@ class SymbolWindow:
         return header + struct.pack("<I", self.hourly.shape[0]) + arrays.astype("<f8").tobytes()
 
     @classmethod
-    def decode(cls, blob: bytes) -> SymbolWindow | None:
+    def decode(cls, blob: bytes) -> CandleBuffer | None:
         """The state, or None when it was written by another feature-set version."""
         (tag, interval, position, start, filled, hours, hour_ms, open_time, open_, taker, vwap, n) = (
             _HEADER.unpack_from(blob)

@@ -7,46 +7,28 @@ Two CSV layouts, with or without a header row, alone or as the single member of 
   is_buyer_maker, is_best_match``; they carry no quote quantity, so it is price x qty
   (every trade of an aggregate has the same price, so the sum is the same).
 
-Times are epoch milliseconds, or microseconds in the spot files from 2025 on;
-both come out as milliseconds.
+Times come out as epoch milliseconds (:mod:`.timestamps`). For replaying whole folders
+fast, :mod:`.dump_files` reads the same files in column blocks.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tickcast.binance_files.archive import csv_rows
+from tickcast.binance_files.timestamps import epoch_ms
 from tickcast.contracts import Trade, TradeSource
-
-_MICROSECONDS_FROM = 10**14  # an epoch-ms value this large would be after year 5000
-
-
-def _epoch_ms(text: str) -> int:
-    value = int(text)
-    return value // 1000 if value >= _MICROSECONDS_FROM else value
 
 
 def _is_true(text: str) -> bool:
     return text.strip().lower() == "true"
 
 
-def _rows(path: Path) -> Iterator[list[str]]:
-    if path.suffix == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            (member,) = archive.namelist()
-            with archive.open(member) as raw:
-                yield from csv.reader(io.TextIOWrapper(raw, encoding="utf-8"))
-    else:
-        with path.open(newline="", encoding="utf-8") as handle:
-            yield from csv.reader(handle)
-
 
 def read_trades(path: Path, symbol: str, source: TradeSource = "replay") -> Iterator[Trade]:
     """Every trade of a trades or aggTrades dump file, in file order."""
-    for row in _rows(path):
+    for row in csv_rows(path):
         if not row or not row[0].strip().isdigit():
             continue  # header or blank line
         if len(row) == 7:
@@ -57,7 +39,7 @@ def read_trades(path: Path, symbol: str, source: TradeSource = "replay") -> Iter
                 price=float(price),
                 quantity=float(quantity),
                 quote_quantity=float(quote),
-                timestamp_ms=_epoch_ms(time),
+                timestamp_ms=epoch_ms(int(time)),
                 is_buyer_maker=_is_true(buyer_maker),
                 source=source,
             )
@@ -69,7 +51,7 @@ def read_trades(path: Path, symbol: str, source: TradeSource = "replay") -> Iter
                 price=float(price),
                 quantity=float(quantity),
                 quote_quantity=float(price) * float(quantity),
-                timestamp_ms=_epoch_ms(time),
+                timestamp_ms=epoch_ms(int(time)),
                 is_buyer_maker=_is_true(buyer_maker),
                 source=source,
                 first_trade_id=int(first_id),
@@ -84,37 +66,3 @@ def read_trades(path: Path, symbol: str, source: TradeSource = "replay") -> Iter
 def symbol_from_filename(path: Path) -> str:
     """``BTCUSDT-trades-2021-01-02.csv`` -> ``BTCUSDT``."""
     return path.name.split("-", 1)[0].upper()
-
-
-KLINE_FIELDS = (
-    "open_time_ms",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "close_time_ms",
-    "quote_volume",
-    "trade_count",
-    "taker_buy_base_volume",
-    "taker_buy_quote_volume",
-)
-
-
-def read_klines(path: Path) -> dict[int, dict[str, float | int]]:
-    """The exchange's klines of a dump file (12 columns), by open time; for comparing candles."""
-    klines: dict[int, dict[str, float | int]] = {}
-    for row in _rows(path):
-        if not row or not row[0].strip().isdigit():
-            continue
-        values = dict(zip(KLINE_FIELDS, row[:11], strict=True))
-        kline: dict[str, float | int] = {
-            name: _epoch_ms(text)
-            if name.endswith("_ms")
-            else int(text)
-            if name == "trade_count"
-            else float(text)
-            for name, text in values.items()
-        }
-        klines[int(kline["open_time_ms"])] = kline
-    return klines

@@ -1,17 +1,16 @@
-"""Binance public data-dump files (``data.binance.vision``): find them and read their rows.
+"""Trades and aggTrades dump files (``data.binance.vision``): find them and read their rows in blocks.
 
 ``trades`` files have the columns ``id,price,qty,quote_qty,time,is_buyer_maker[,is_best_match]``;
 ``aggTrades`` files ``agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,
 is_buyer_maker[,is_best_match]``. Either may be a plain or zipped CSV, with or without a header
 row. Rows are read as text, in blocks, so that one bad value refuses one row, not the file.
+Needs pyarrow (``tickcast[dump-files]``).
 """
 
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +19,10 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import structlog
+
+from tickcast.binance_files.archive import DumpFileError, open_csv_bytes
+
+__all__ = ["DumpFile", "DumpFileError", "DumpKind", "describe", "discover", "open_csv_bytes", "read_blocks"]
 
 log = structlog.get_logger(__name__)
 
@@ -54,10 +57,6 @@ _COLUMN_TYPES = {
     "last_trade_id": pa.int64(), "time": pa.int64(), "transact_time": pa.int64(),
     "is_buyer_maker": pa.bool_(), "is_best_match": pa.bool_(),
 }  # fmt: skip
-
-
-class DumpFileError(ValueError):
-    """A path that is not a readable data-dump file (bad name, no CSV, unknown layout)."""
 
 
 @dataclass(frozen=True)
@@ -111,21 +110,6 @@ def discover(path: Path, symbol: str | None = None, kind: DumpKind | None = None
     if not files:
         raise DumpFileError(f"{path}: no trades or aggTrades dump files in this folder")
     return sorted(files, key=lambda dump: dump.sort_key)
-
-
-@contextmanager
-def open_csv_bytes(path: Path) -> Iterator[tuple[IO[bytes], int]]:
-    """The CSV byte stream of a plain or zipped file, with its uncompressed size."""
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            members = [info for info in archive.infolist() if info.filename.endswith(".csv")]
-            if len(members) != 1:
-                raise DumpFileError(f"{path.name}: expected exactly one .csv inside, found {len(members)}")
-            with archive.open(members[0]) as stream:
-                yield stream, members[0].file_size
-    else:
-        with path.open("rb") as stream:
-            yield stream, path.stat().st_size
 
 
 class _ByteStream:
