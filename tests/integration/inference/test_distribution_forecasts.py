@@ -14,7 +14,7 @@ from tickcast.contracts import Prediction
 from tickcast.forecast import baselines as base
 from tickcast.forecast.forecaster_set import ForecasterSet, ServedForecaster
 from tickcast.topics import Topic
-from unit.inference.linear_models import MINUTE_MS, InMemoryChampions, vector
+from unit.inference.linear_models import MINUTE_MS, InMemoryChampions, candle, vector
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +94,7 @@ def test_live_forecast_scores_survive_a_restart_and_an_emptied_redis(
 ):
     first = [vector(s, step, ret_1=0.0, close=close_at(s, step)) for step in range(WARM + 20) for s in SYMBOLS]
     with running(InferenceService(inference_settings, InMemoryChampions("m"), InMemoryForecasterSets())):
+        send(Topic.CANDLES, [candle(s, step, close_at(s, step)) for step in range(WARM + 20) for s in SYMBOLS])
         send(Topic.FEATURES, first)
         consume(kafka_settings, topics(Topic.PREDICTIONS), expected=len(first), timeout=60)
     before = _forecast_scores(redis_client, keys)
@@ -110,6 +111,7 @@ def test_live_forecast_scores_survive_a_restart_and_an_emptied_redis(
         redis_client.delete(key)
     later = [vector(s, WARM + 20, ret_1=0.0, close=close_at(s, WARM + 20)) for s in SYMBOLS]
     with running(InferenceService(inference_settings, InMemoryChampions("m"), InMemoryForecasterSets())):
+        send(Topic.CANDLES, [candle(s, WARM + 20, close_at(s, WARM + 20)) for s in SYMBOLS])
         send(Topic.FEATURES, later)
         consume(kafka_settings, topics(Topic.PREDICTIONS), expected=len(first) + len(later), timeout=60)
     after = _forecast_scores(redis_client, keys)
