@@ -8,7 +8,7 @@ import json
 import pytest
 
 from inference.service import InferenceService
-from integration.inference.harness import running
+from integration.inference.harness import running, wait_for
 from support.kafka import consume
 from tickcast.contracts import Prediction
 from tickcast.forecast import baselines as base
@@ -93,11 +93,18 @@ def test_live_forecast_scores_survive_a_restart_and_an_emptied_redis(
     inference_settings, kafka_settings, topics, send, redis_client, keys
 ):
     first = [vector(s, step, ret_1=0.0, close=close_at(s, step)) for step in range(WARM + 20) for s in SYMBOLS]
-    with running(InferenceService(inference_settings, InMemoryChampions("m"), InMemoryForecasterSets())):
+    settings = inference_settings.model_copy(update={"rebuild_check_seconds": 0.2})
+    with running(InferenceService(settings, InMemoryChampions("m"), InMemoryForecasterSets())):
         send(Topic.CANDLES, [candle(s, step, close_at(s, step)) for step in range(WARM + 20) for s in SYMBOLS])
         send(Topic.FEATURES, first)
         consume(kafka_settings, topics(Topic.PREDICTIONS), expected=len(first), timeout=60)
-    before = _forecast_scores(redis_client, keys)
+        wait_for(lambda: len(_forecast_scores(redis_client, keys)) == 18, what="3 targets x 3 horizons x 2 symbols")
+        before = _forecast_scores(redis_client, keys)
+        # Redis emptied while the service runs: the scores come back, the same, without a new candle.
+        for key in redis_client.scan_iter(match=f"{keys.prefix}*"):
+            redis_client.delete(key)
+        wait_for(lambda: _forecast_scores(redis_client, keys) == before, timeout=30,
+                 what="the live forecast scores written again after a flush")
     # Forecasts made from step WARM - 1 on: those of horizon 5 made up to step WARM + 14 matured.
     h5 = before["BTCUSDT|5|distribution|baseline student_t"]
     assert h5["count"] == 16 and set(h5["scores"]) == {"coverage_80", "coverage_90", "pinball"}
@@ -110,7 +117,7 @@ def test_live_forecast_scores_survive_a_restart_and_an_emptied_redis(
     for key in redis_client.scan_iter(match=f"{keys.prefix}*"):
         redis_client.delete(key)
     later = [vector(s, WARM + 20, ret_1=0.0, close=close_at(s, WARM + 20)) for s in SYMBOLS]
-    with running(InferenceService(inference_settings, InMemoryChampions("m"), InMemoryForecasterSets())):
+    with running(InferenceService(settings, InMemoryChampions("m"), InMemoryForecasterSets())):
         send(Topic.CANDLES, [candle(s, WARM + 20, close_at(s, WARM + 20)) for s in SYMBOLS])
         send(Topic.FEATURES, later)
         consume(kafka_settings, topics(Topic.PREDICTIONS), expected=len(first) + len(later), timeout=60)
