@@ -6,6 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from tickcast.metrics import LATENCY_BUCKETS
 
+from inference.distribution_scoring import ForecastLiveScore
 from inference.model import ServedModel
 from inference.scoring import LiveScore
 
@@ -70,7 +71,7 @@ FORECAST_LIVE = Gauge(
 )
 
 
-def record_forecast_scores(changes: dict[tuple[str, int, str, str], dict[str, float]]) -> None:
-    for (symbol, horizon, target, label), values in changes.items():
-        for score, value in values.items():
-            FORECAST_LIVE.labels(symbol, str(horizon), target, label, score).set(value)
+def record_forecast_scores(changes: list[ForecastLiveScore]) -> None:
+    for change in changes:
+        for score, value in (change.scores | {"count": float(change.count)}).items():
+            FORECAST_LIVE.labels(change.symbol, str(change.horizon), change.target, change.forecaster, score).set(value)

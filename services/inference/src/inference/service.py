@@ -34,7 +34,7 @@ from inference.challengers import Challengers
 from inference.champion import ChampionSource, ChampionWatcher
 from inference.config import Settings
 from inference.distribution import CloseHistories, DistributionAttacher
-from inference.distribution_scoring import DistributionScorer
+from inference.distribution_scoring import DistributionScorer, ForecastLiveScore
 from inference.forecaster_sets import ForecasterSetFollower, ForecasterSetSource
 from inference.forecaster_sets import summary as forecaster_set_summary
 from inference.forecasting import Forecaster, ForecastBatch
@@ -109,6 +109,7 @@ class InferenceService:
         self._revoked: set[tuple[str, int]] = set()
         self._symbols_by_partition: dict[int, set[str]] = {}
         self._to_restore: list[TopicPartition] = []  # assigned features partitions whose windows are empty
+        self._forecast_scores: list[ForecastLiveScore] = []  # changed by this batch, to write to Redis
         self._candle_partitions: set[int] = set()  # assigned candles partitions: the symbols served here
         self._to_seed: set[int] = set()  # assigned candles partitions whose live scores are not rebuilt yet
         self._next_store_check = 0.0
@@ -293,7 +294,8 @@ class InferenceService:
                 self._producer.send(self._challengers_topic, prediction)
             for message, reason, error_type in inbox.refused:
                 self._refuse(message, reason, error_type)
-            new_in_redis = self._redis.write_batch(predictions, inbox.candles, scores)
+            forecast_scores, self._forecast_scores = self._forecast_scores, []
+            new_in_redis = self._redis.write_batch(predictions, inbox.candles, scores, forecast_scores)
             in_redis_s = time.time()
             in_redis = time.perf_counter()
             self._producer.commit(self._consumer, next_offsets(messages))
@@ -325,7 +327,9 @@ class InferenceService:
             by_index[forecast.index] = forecast.prediction
         attached = DistributionAttacher(forecaster_set, self._histories, self._distribution_scorer).attach(
             vectors, by_index)
-        metrics.record_forecast_scores(self._distribution_scorer.drain_changes())
+        changed = self._distribution_scorer.drain_changes()
+        metrics.record_forecast_scores(changed)
+        self._forecast_scores += changed
         forecasts = [replace(f, prediction=attached[f.index] or f.prediction) for f in batch.forecasts]
         return ForecastBatch(forecasts, batch.refusals)
 
@@ -418,19 +422,27 @@ class InferenceService:
         self._scorer.mark_recovered(history.symbols)
         self._scorer.drain_changes()  # written below with every other score of these symbols
         metrics.record_live(self._scorer.summaries(history.symbols))
+        if self._sets is not None:
+            # The distribution forecasts of the same predictions, scored against the close histories
+            # restored from the features topic (run just before, in the same batch).
+            symbols = set(history.symbols)
+            scored = self._distribution_scorer.rebuild([p for p in history.predictions if p.symbol in symbols])
+            metrics.record_forecast_scores(self._distribution_scorer.snapshot())
+            log.info("live forecast scores rebuilt from the predictions topic", forecasts_scored=scored)
 
     def _write_rebuild(self, history: RecentHistory, missing: list[int]) -> None:
         """Write the live scores, and for partitions Redis lost, the candles, predictions and served model."""
         scores = self._scorer.summaries(history.symbols)
+        forecast_scores = self._distribution_scorer.snapshot()
         if not missing:
-            self._store.write_batch([], [], scores, publish=False)
+            self._store.write_batch([], [], scores, forecast_scores, publish=False)
             return
         candles, predictions = history.candles, history.predictions
         step = 5000
         for start in range(0, max(len(candles), len(predictions)), step):
             self._store.write_batch(predictions[start : start + step], candles[start : start + step], [],
                                     publish=False)
-        self._store.write_batch([], [], scores, publish=False)
+        self._store.write_batch([], [], scores, forecast_scores, publish=False)
         if self._forecaster is not None:
             self._store.write_served_model(self._forecaster.served)
         if self._sets is not None:
