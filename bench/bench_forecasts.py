@@ -3,8 +3,9 @@
 Per round, N symbols' vectors for one candle go through (a) what inference does for the point
 forecast today (the persistence baseline's predictions for the batch) and (b) the distribution step
 on top (every horizon's quantiles, volatility and p_up from a forecaster set with the learned
-forecasters, fitted here on generated GARCH minutes). Printed as p50 / p99 and their ratio; run
-on a quiet machine, the absolute times mean little on a shared one.
+forecasters, fitted here on generated GARCH minutes). Printed as p50 / p99 and their ratio, in
+wall time and in this process's CPU time (steadier on a shared machine, where other processes' load
+lands in the wall-time p99); run on a quiet machine, the absolute times mean little on a shared one.
 
     uv run python bench/bench_forecasts.py --symbols 1000 --rounds 20
 """
@@ -81,22 +82,26 @@ def main() -> None:
     for minute in range(HISTORY_CLOSES):
         for vector in vectors(minute):
             histories.push(vector)
-    point_s, both_s = [], []
+    point_s, both_s, point_cpu, both_cpu = [], [], [], []
     for minute in range(HISTORY_CLOSES, HISTORY_CLOSES + args.rounds):
         batch = vectors(minute)
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         forecasts = point.forecast(batch, START + (minute + 1) * MINUTE).forecasts
-        pointed = time.perf_counter()
+        pointed, pointed_cpu = time.perf_counter(), time.process_time()
         attached = attacher.attach(batch, [f.prediction for f in forecasts])
-        done = time.perf_counter()
+        done, done_cpu = time.perf_counter(), time.process_time()
         assert all(p is not None and len(p.forecasts) == len(HORIZONS) for p in attached)
         point_s.append(pointed - started)
         both_s.append(done - started)
-    p50, p99 = np.percentile(point_s, 50) * 1e3, np.percentile(point_s, 99) * 1e3
-    b50, b99 = np.percentile(both_s, 50) * 1e3, np.percentile(both_s, 99) * 1e3
+        point_cpu.append(pointed_cpu - started_cpu)
+        both_cpu.append(done_cpu - started_cpu)
     print(f"{args.symbols} symbols, {args.rounds} boundaries, horizons {HORIZONS}")
-    print(f"point only          p50 {p50:8.1f} ms   p99 {p99:8.1f} ms")
-    print(f"point + all heads   p50 {b50:8.1f} ms   p99 {b99:8.1f} ms   ratio p99 {b99 / p99:.1f}x")
+    for clock, point_t, both_t in (("wall", point_s, both_s), ("cpu", point_cpu, both_cpu)):
+        p50, p99 = np.percentile(point_t, 50) * 1e3, np.percentile(point_t, 99) * 1e3
+        b50, b99 = np.percentile(both_t, 50) * 1e3, np.percentile(both_t, 99) * 1e3
+        print(f"{clock:4s} point only          p50 {p50:8.1f} ms   p99 {p99:8.1f} ms")
+        print(f"{clock:4s} point + all heads   p50 {b50:8.1f} ms   p99 {b99:8.1f} ms   "
+              f"ratio p50 {b50 / p50:.1f}x   ratio p99 {b99 / p99:.1f}x")
 
 
 if __name__ == "__main__":

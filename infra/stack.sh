@@ -84,6 +84,23 @@ first_model() {
   mkdir -p "$(dirname "$trained")" && touch "$trained"
 }
 
+# The first forecaster set (price bands, volatility, P(up)), so predictions carry distribution forecasts
+# from the start. Baselines and the cheap learned forecasters only (--no-neural: under a minute).
+first_forecasters() {
+  export TRAINING_SYMBOLS="$SYMBOLS" INFERENCE_SYMBOLS="$SYMBOLS"
+  if python -m inference forecasters >/dev/null 2>&1; then
+    say "a forecaster set is registered already; skipping the first forecaster training"
+    return
+  fi
+  if [ -n "${HISTORY_DIR:-}" ]; then
+    say "training the first forecaster set (distribution, volatility, P(up)) on the real history backfilled"
+    python -m training forecast --source store --start "$HISTORY_START" --end "$HISTORY_END" --no-neural
+  else
+    warn "no HISTORY_DIR: the first forecaster set is trained on SYNTHETIC history (labelled as such)"
+    python -m training forecast --source synthetic --no-neural --candles "${SYNTHETIC_CANDLES:-20000}"
+  fi
+}
+
 producer_args() {
   if [ "${1:-}" = "--live" ]; then
     echo "live --symbols $SYMBOLS"
@@ -100,6 +117,7 @@ cmd_up() {
   start_infra
   # Called in a condition, so errexit is off inside: each step returns its own failure.
   first_model || warn "the first training failed: inference serves the persistence baseline until a champion exists"
+  first_forecasters || warn "the first forecaster training failed: predictions carry no distribution forecasts until a set is registered"
   export TICKCAST_PRODUCER_ARGS
   TICKCAST_PRODUCER_ARGS="$(producer_args "${1:-}")"
   say "starting the services: trade producer, candle builder, feature pipeline, inference, gateway"

@@ -140,6 +140,14 @@ class StoreWriter:
             mapping={"model_name": model_name, "symbol": symbol, **fields},
         )
 
+    def set_forecast_live_score(self, symbol: str, horizon: int, target: str, forecaster: str,
+                                scores: dict[str, float], count: int, last_target_time_ms: int) -> None:
+        """One field of the live forecast scores hash, as inference writes it."""
+        document = {"symbol": symbol, "horizon": horizon, "target": target, "forecaster": forecaster,
+                    "scores": scores, "count": count, "last_target_time_ms": last_target_time_ms}
+        self.client.hset(self.keys.forecast_live_scores(), f"{symbol}|{horizon}|{target}|{forecaster}",
+                         json.dumps(document))
+
     def subscribers(self) -> int:
         return dict(self.client.pubsub_numsub(self.keys.predictions_channel()))[
             self.keys.predictions_channel().encode()

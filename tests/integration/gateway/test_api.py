@@ -114,7 +114,8 @@ def test_symbols_lists_every_symbol_in_the_store(http: httpx.Client, store_write
 
 
 def test_models_shows_the_champion_versions_and_live_metrics(http: httpx.Client, store_writer) -> None:
-    assert http.get("/models").json() == {"champion": None, "versions": [], "live_metrics": []}
+    assert http.get("/models").json() == {"champion": None, "versions": [], "live_metrics": [],
+                                          "forecast_live_scores": []}
 
     store_writer.set_served_model("tickcast-1m-h5", "3", {"mae": 0.0004, "skill": 0.05}, horizon=5)
     store_writer.add_predictions(
@@ -158,6 +159,26 @@ def test_models_shows_the_champion_versions_and_live_metrics(http: httpx.Client,
         "count": 42,
         "additional": {},
     }
+
+
+def test_models_returns_the_live_scores_of_the_distribution_forecasters(http: httpx.Client, store_writer) -> None:
+    store_writer.set_forecast_live_score("BTCUSDT", 5, "distribution", "baseline student_t",
+                                         {"coverage_80": 0.79, "coverage_90": 0.91, "pinball": 0.0003}, 120, 1_000)
+    store_writer.set_forecast_live_score("BTCUSDT", 1, "volatility", "tickcast-forecast v2 har",
+                                         {"qlike": 0.21}, 118, 2_000)
+    store_writer.set_forecast_live_score("ETHUSDT", 1, "probability", "baseline trailing_frequency",
+                                         {"brier": 0.24, "unknown": 3.0}, 7, 3_000)
+    store_writer.client.hset(store_writer.keys.forecast_live_scores(), "junk", "{not json")
+
+    scores = http.get("/models").json()["forecast_live_scores"]
+
+    assert [(s["symbol"], s["horizon"], s["target"]) for s in scores] == [
+        ("BTCUSDT", 1, "volatility"), ("BTCUSDT", 5, "distribution"), ("ETHUSDT", 1, "probability")]
+    assert scores[1] == {"symbol": "BTCUSDT", "horizon": 5, "target": "distribution",
+                         "forecaster": "baseline student_t", "coverage_80": 0.79, "coverage_90": 0.91,
+                         "pinball": 0.0003, "qlike": None, "brier": None, "count": 120, "last_target_time_ms": 1_000}
+    assert (scores[0]["qlike"], scores[0]["forecaster"]) == (0.21, "tickcast-forecast v2 har")
+    assert (scores[2]["brier"], scores[2]["count"]) == (0.24, 7)
 
 
 def test_a_malformed_document_in_redis_is_left_out_not_served(http: httpx.Client, store_writer) -> None:

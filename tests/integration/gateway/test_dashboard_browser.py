@@ -7,6 +7,7 @@ The screenshot is saved in pytest's temporary directory and its path printed.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import shutil
@@ -23,6 +24,7 @@ from gateway.config import GatewaySettings
 from tickcast.contracts import Trade
 from tickcast.kafka import CheckedProducer
 from tickcast.topics import Topic
+
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -44,6 +46,7 @@ VENDOR_BUNDLE = (
     Path(gateway_package.__file__).parent / "static/vendor/lightweight-charts.standalone.production.js"
 )
 WAIT_MS = 15_000
+T0_MS = 1_767_225_600_000  # the store writer's first candle (conftest T0)
 
 
 @dataclass
@@ -278,4 +281,92 @@ def test_the_dashboard_labels_synthetic_and_replayed_prices_and_not_exchange_one
     store_writer.publish(store_writer.prediction("BTCUSDT", minute=5, price=105.0, source="synthetic"))
     page.wait_for_selector("body[data-source='synthetic']", timeout=WAIT_MS)
     assert banner.is_visible()
+    assert browser.script_errors == []
+
+
+def _with_bands(prediction, close: float, sigma: float):
+    """``prediction`` carrying a 1- and a 5-minute distribution forecast around ``close``."""
+    from tickcast.contracts import DistributionForecast
+
+    z = (-1.645, -1.2816, -0.6745, 0.0, 0.6745, 1.2816, 1.645)
+    forecasts = []
+    for horizon in (1, 5):
+        returns = [round(k * sigma * math.sqrt(horizon), 8) for k in z]
+        forecasts.append(DistributionForecast(
+            horizon=horizon, target_time_ms=prediction.as_of_ms + horizon * 60_000,
+            return_quantiles=returns, price_quantiles=[close * math.exp(r) for r in returns],
+            p_up=0.45, p_down=0.44, dead_band=5e-4, forecast_volatility=sigma * math.sqrt(horizon),
+            forecasters={"distribution": "baseline student_t", "volatility": "tickcast-forecast-btcusdt-1m v2 har",
+                         "probability": "baseline trailing_frequency"}))
+    return prediction.model_copy(update={"forecasts": forecasts})
+
+
+def test_the_dashboard_draws_the_forecast_fan_and_the_live_calibration(
+    browser: Browser, gateway, store_writer, tmp_path: Path
+) -> None:
+    if not VENDOR_BUNDLE.exists():
+        pytest.skip("the chart library is not built: run services/gateway/frontend/build.sh")
+    walk = random.Random(11)
+    closes = [42_000.0]
+    for _ in range(60):
+        closes.append(round(closes[-1] + walk.gauss(0, 25), 2))
+    store_writer.add_candles(
+        *(store_writer.candle("BTCUSDT", index=i, open_=closes[i], close=closes[i + 1]) for i in range(60))
+    )
+    # Made at the close of candle i (open time minute i); the 5-minute band targets candle i + 5.
+    sigma = 25 / 42_000
+    predictions = [_with_bands(store_writer.prediction("BTCUSDT", minute=i, price=closes[i + 1]), closes[i + 1], sigma)
+                   for i in range(20, 60)]
+    store_writer.add_predictions(*predictions)
+    for horizon, cover80, cover90 in ((1, 0.805, 0.9), (5, 0.71, 0.84)):
+        store_writer.set_forecast_live_score("BTCUSDT", horizon, "distribution", "baseline student_t",
+                                             {"coverage_80": cover80, "coverage_90": cover90, "pinball": 2.1e-4},
+                                             120, T0_MS + 60 * 60_000)
+        store_writer.set_forecast_live_score("BTCUSDT", horizon, "volatility", "tickcast-forecast-btcusdt-1m v2 har",
+                                             {"qlike": 0.31}, 120, T0_MS + 60 * 60_000)
+        store_writer.set_forecast_live_score("BTCUSDT", horizon, "probability", "baseline trailing_frequency",
+                                             {"brier": 0.247}, 120, T0_MS + 60 * 60_000)
+    page = browser.page
+
+    page.goto(f"{gateway.url}/?symbol=BTCUSDT")
+
+    page.wait_for_selector("body[data-chart='ready'][data-candles='60'][data-predictions='40']", timeout=WAIT_MS)
+    # 40 five-minute bands, one per target time; the 35 whose candle closed are inside or outside.
+    page.wait_for_selector("body[data-fan-points='40']", timeout=WAIT_MS)
+    body = page.locator("body")
+    inside, outside = int(body.get_attribute("data-fan-inside")), int(body.get_attribute("data-fan-outside"))
+    assert inside + outside == 35 and inside > 0
+    expected_inside = sum(
+        p.forecasts[1].price_quantiles[1] <= closes[(p.as_of_ms - T0_MS) // 60_000 + 5 + 1]
+        <= p.forecasts[1].price_quantiles[5]
+        for p in predictions if (p.as_of_ms - T0_MS) // 60_000 + 5 < 60)
+    assert inside == expected_inside
+    assert f"inside the 80 % band {inside} of 35" in page.locator("#fan-summary").inner_text()
+
+    page.wait_for_selector("body[data-calibration-rows='2']", timeout=WAIT_MS)
+    rows = page.locator("#calibration tbody tr").all_inner_texts()
+    assert rows[0].split("\t")[:3] == ["1 min", "80.5 %", "90.0 %"]
+    assert rows[1].split("\t")[:3] == ["5 min", "71.0 %", "84.0 %"]
+    assert page.locator("#calibration tbody tr").nth(1).locator("td.off").count() == 2  # 9 and 6 points off
+    served = page.locator("#forecasters tbody tr").all_inner_texts()
+    assert [row.split("\t")[:2] for row in served] == [["price band", "baseline"], ["volatility", "model"],
+                                                       ["P(up)", "baseline"]]
+    assert "tickcast-forecast-btcusdt-1m v2 har" in served[1]
+
+    # P(up) is 0.45 in every forecast: one reliability bin, its observed share of rises computed here.
+    page.wait_for_selector("body[data-reliability-rows='1']", timeout=WAIT_MS)
+    matured = [i for i in range(20, 55)]
+    rose = sum(math.log(closes[i + 6] / closes[i + 1]) > 5e-4 for i in matured)
+    assert page.locator("#reliability tbody tr").inner_text().split("\t") == [
+        "40–60 %", "45.0 %", f"{100 * rose / len(matured):.1f} %", str(len(matured))]
+
+    # Another horizon redraws the bands from the same predictions.
+    page.select_option("#fan-horizon", "1")
+    page.wait_for_selector("body[data-fan-points='40'][data-fan-outside]", timeout=WAIT_MS)
+    assert "1 min ahead" in page.locator("#fan-summary").inner_text()
+    page.select_option("#fan-horizon", "5")
+
+    screenshot = tmp_path / "dashboard-forecasts.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    print(f"dashboard screenshot: {screenshot}")
     assert browser.script_errors == []

@@ -76,3 +76,40 @@ def test_session_gate_and_serving_through_hopsworks(
     assert champion_version(registry_settings, result.model_name) is None
     assert registry.versions(result.model_name)[0].tags["gate.reason"] == "drift seen live"
     assert len(hopsworks.logins) == 1  # one login, reused by every later call
+
+
+def test_challenger_marks_live_in_the_hopsworks_tag(
+    hopsworks: FakeProject, fresh_registry_settings: RegistrySettings, tmp_path: Path
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    from tickcast.model_bundle.bundle import BundleMetadata, save_bundle
+    from tickcast.model_bundle.flavours import SKLEARN
+    from tickcast.model_bundle.scaling import Scaler
+    from tickcast.registry import ModelToRegister
+    from tickcast.serving import challenger_versions
+
+    registry_settings = fresh_registry_settings.model_copy(
+        update={"backend": "hopsworks", "hopsworks_host": "cluster.example", "hopsworks_project": "tickcast"}
+    )
+    registry = make_registry(registry_settings)
+    features = ["ret_1", "vol_5"]
+    inputs = np.random.default_rng(3).normal(size=(200, 2))
+    model = Ridge().fit(inputs, inputs[:, 0])
+    metadata = BundleMetadata("ridge", ["BTCUSDT"], "1m", [5], 1, features, "fs-a", 0.0005, flavour=SKLEARN)
+    folder = save_bundle(tmp_path / "bundle", model, Scaler.identity(features, 1), metadata, inputs[:3, None, :])
+    name = "tickcast-btcusdt-1m-h5"
+    for _ in range(3):
+        registry.register(name, ModelToRegister(folder, {"test_mae": 0.1}, {"kind": "ridge"},
+                                                input_example=inputs[:3, None, :]))
+    registry.set_champion(name, "1")
+    assert challenger_versions(registry_settings, name) == []
+    registry.add_challenger(name, "3")
+    registry.add_challenger(name, "2")
+    assert challenger_versions(registry_settings, name) == ["2", "3"]
+    registry.remove_challenger(name, "3")
+    assert registry.challenger_versions(name) == ["2"]
+    assert registry.champion_version(name) == "1"  # the champion flag untouched by the challenger marks
+    assert "challenger" not in registry.versions(name)[1].tags
+    with pytest.raises(LookupError):
+        registry.add_challenger(name, "9")

@@ -66,3 +66,12 @@ def test_every_producer_partitions_like_faust_and_quixstreams():
 
     # Same key, same partition number on every topic, whichever client wrote it.
     assert producer_config(KafkaSettings())["partitioner"] == "murmur2_random"
+
+
+def test_challenger_predictions_have_a_topic_of_their_own(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", "dev-")
+    monkeypatch.setenv("KAFKA_PARTITIONS", "6")
+    names = TopicNames(KafkaSettings())
+    specs = {spec.name: spec for spec in names.specs()}
+    assert names(Topic.PREDICTIONS_CHALLENGERS) == "dev-predictions.challengers" != names(Topic.PREDICTIONS)
+    assert specs["dev-predictions.challengers"].partitions == 6  # keyed by symbol like predictions

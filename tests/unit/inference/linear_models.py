@@ -91,3 +91,28 @@ def candle(symbol: str, step: int, close: float) -> Candle:
     return Candle(symbol=symbol, interval="1m", open_time_ms=open_time, close_time_ms=open_time + MINUTE_MS - 1,
                   open=close, high=close, low=close, close=close, volume=1.0, quote_volume=close,
                   trade_count=1, taker_buy_base_volume=0.5, taker_buy_quote_volume=close / 2, vwap=close)
+
+
+class InMemoryChallengers(InMemoryChampions):
+    """The same registry with challenger marks, as ``inference.challengers.ChallengerSource``."""
+
+    def __init__(self, model_name: str) -> None:
+        super().__init__(model_name)
+        self._challengers: set[str] = set()
+
+    def add_challenger(self, version: str) -> None:
+        with self._lock:
+            self._challengers.add(version)
+
+    def remove_challenger(self, version: str) -> None:
+        with self._lock:
+            self._challengers.discard(version)
+
+    def challenger_versions(self) -> list[str]:
+        with self._lock:
+            return sorted(self._challengers, key=int)
+
+    def load_version(self, version: str) -> LinearModel:
+        with self._lock:
+            self.loads += 1
+            return self._versions[version]

@@ -24,3 +24,15 @@ def test_settings_read_their_prefix_and_the_shared_names(monkeypatch):
     assert (settings.log_format, settings.metrics_port) == ("json", 9000)
     monkeypatch.setenv("INFERENCE_METRICS_PORT", "9100")  # the service's own name wins
     assert Settings().metrics_port == 9100
+
+
+def test_forecasters_says_whether_a_forecaster_set_is_registered(monkeypatch, tmp_path):
+    """The stack asks by the exit code before training the first forecaster set."""
+    monkeypatch.setenv("TICKCAST_HOME", str(tmp_path))
+    monkeypatch.setenv("INFERENCE_SYMBOLS", "BTCUSDT")
+    result = CliRunner().invoke(app, ["forecasters"])
+    assert result.exit_code == 1
+    assert "tickcast-forecast-btcusdt-1m: no forecaster set" in result.output
+    monkeypatch.setenv("INFERENCE_FORECASTS", "false")
+    result = CliRunner().invoke(app, ["forecasters"])
+    assert result.exit_code == 1 and "distribution forecasts are off" in result.output

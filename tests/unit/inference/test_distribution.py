@@ -106,10 +106,11 @@ def test_matured_forecasts_are_scored_with_the_close_at_their_target_time() -> N
         histories.push(vector("AUSDT", minute, closes[minute]))
     made = vector("AUSDT", HISTORY_CLOSES, closes[HISTORY_CLOSES])
     [prediction] = attacher.attach([made], [prediction_for(made)])
-    assert prediction is not None and scorer.drain_changes() == {}
+    assert prediction is not None and scorer.drain_changes() == []
     later = [vector("AUSDT", HISTORY_CLOSES + k, closes[HISTORY_CLOSES + k]) for k in range(1, 6)]
     attacher.attach(later, [None] * len(later))  # closes only: the horizons 1 and 5 mature on the way
-    changes = scorer.drain_changes()
+    changes = {(s.symbol, s.horizon, s.target, s.forecaster): s.scores | {"count": float(s.count)}
+               for s in scorer.drain_changes()}
     five = prediction.forecasts[1]
     outcome = np.log(closes[HISTORY_CLOSES + 5] / closes[HISTORY_CLOSES])
     realized = np.sum(np.diff(np.log(closes[HISTORY_CLOSES:HISTORY_CLOSES + 6])) ** 2)
@@ -122,3 +123,63 @@ def test_matured_forecasts_are_scored_with_the_close_at_their_target_time() -> N
     brier = changes[("AUSDT", 5, "probability", "baseline trailing_frequency")]["brier"]
     assert brier == pytest.approx((0.3 - float(outcome > 5e-4)) ** 2)
     assert ("AUSDT", 1, "distribution", "baseline student_t") in changes
+
+
+def test_scores_rebuilt_from_the_predictions_and_closes_equal_the_live_ones() -> None:
+    """After a restart the scorer gets the closes and the predictions back from the topics: the rebuilt
+    scores are those the live scorer had, and a forecast not matured yet is scored when its candle comes."""
+    from inference.distribution_scoring import DistributionScorer
+
+    closes = 100 * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 1e-3, HISTORY_CLOSES + 40)))
+    histories = CloseHistories(MINUTE)
+    live = DistributionScorer(histories, window=50)
+    attacher = DistributionAttacher(forecaster_set(), histories, live)
+    for minute in range(HISTORY_CLOSES):
+        histories.push(vector("AUSDT", minute, closes[minute]))
+    made = []
+    for minute in range(HISTORY_CLOSES, HISTORY_CLOSES + 30):
+        v = vector("AUSDT", minute, closes[minute])
+        [p] = attacher.attach([v], [prediction_for(v)])
+        made.append(p)
+    live_scores = {s.field: s for s in live.snapshot()}
+    assert live_scores and all(s.count > 0 for s in live_scores.values())
+
+    restored = CloseHistories(MINUTE)  # the features topic read back: the same closes
+    for minute in range(HISTORY_CLOSES + 30):
+        restored.push(vector("AUSDT", minute, closes[minute]))
+    rebuilt = DistributionScorer(restored, window=50)
+    assert rebuilt.rebuild(made) > 0
+    rebuilt_scores = {s.field: s for s in rebuilt.snapshot()}
+    assert rebuilt_scores.keys() == live_scores.keys()
+    for field, score in live_scores.items():
+        assert rebuilt_scores[field].count == score.count
+        assert rebuilt_scores[field].last_target_time_ms == score.last_target_time_ms
+        assert rebuilt_scores[field].scores == pytest.approx(score.scores)
+    assert rebuilt.rebuild(made) > 0  # a second assignment rebuilds: replaced, never counted twice
+    assert {s.field: s.count for s in rebuilt.snapshot()} == {f: s.count for f, s in live_scores.items()}
+
+    # The pending forecasts (made in the last minutes, not matured) are scored with the next close, in both.
+    nxt = vector("AUSDT", HISTORY_CLOSES + 30, closes[HISTORY_CLOSES + 30])
+    attacher.attach([nxt], [None])
+    restored.push(nxt)
+    rebuilt.on_vector(nxt)
+    assert {s.field: s.count for s in rebuilt.drain_changes()} == {s.field: s.count for s in live.drain_changes()}
+
+
+def test_close_histories_keep_the_last_closes_on_the_grid_through_many_shifts_and_gaps() -> None:
+    """The buffer shifts back many times; its rows always equal the plain list of closes on the grid."""
+    rng = np.random.default_rng(3)
+    histories = CloseHistories(MINUTE, length=7)
+    expected: list[float] = []
+    minute = 0
+    for _ in range(200):
+        gap = int(rng.choice([0, 0, 0, 1, 3, 9]))
+        minute += 1 + gap
+        close = float(rng.uniform(90, 110))
+        assert histories.push(vector("AUSDT", minute, close))
+        assert not histories.push(vector("AUSDT", minute, close + 1))  # replayed: ignored
+        expected += [float("nan")] * gap + [close]
+        want = ([float("nan")] * 7 + expected)[-7:]
+        np.testing.assert_array_equal(histories.row("AUSDT"), np.asarray(want))
+    assert histories.last_ms("AUSDT") == vector("AUSDT", minute, 1.0).timestamp_ms
+    assert np.isnan(histories.row("BUSDT")).all()

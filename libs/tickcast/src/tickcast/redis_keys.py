@@ -62,3 +62,8 @@ class RedisKeys:
 
     def live_metrics_pattern(self) -> str:
         return f"{self.prefix}model:live:*"
+
+    def forecast_live_scores(self) -> str:
+        """Hash: one field per (symbol, horizon, target, forecaster), its value the JSON of the rolling live
+        scores of matured distribution forecasts (coverage, pinball, QLIKE, Brier, count)."""
+        return f"{self.prefix}forecast:live"

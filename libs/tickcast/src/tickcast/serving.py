@@ -19,7 +19,8 @@ from tickcast.registry import make_registry
 from tickcast.registry.base import CHAMPION_ALIAS
 from tickcast.registry.settings import RegistrySettings
 
-__all__ = ["CHAMPION_ALIAS", "ServableModel", "champion_version", "load_champion", "registered_model_name"]
+__all__ = ["CHAMPION_ALIAS", "ServableModel", "challenger_versions", "champion_version", "load_champion",
+           "load_version", "registered_model_name"]
 
 
 def registered_model_name(symbols: Sequence[str], interval: str, horizon: int) -> str:
@@ -42,6 +43,16 @@ def load_champion(settings: Any, model_name: str) -> ServableModel | None:
     if version is None:
         return None
     return registry.load(model_name, version)
+
+
+def challenger_versions(settings: Any, model_name: str) -> list[str]:
+    """Versions a user marked as challengers (served in shadow beside the champion), ascending."""
+    return make_registry(_registry_settings(settings)).challenger_versions(model_name)
+
+
+def load_version(settings: Any, model_name: str, version: str) -> ServableModel:
+    """One registered version of ``model_name`` loaded and ready to predict."""
+    return make_registry(_registry_settings(settings)).load(model_name, version)
 
 
 def _registry_settings(settings: Any) -> RegistrySettings:

@@ -17,6 +17,9 @@ class Topic(StrEnum):
     CANDLES = "candles"
     FEATURES = "features"
     PREDICTIONS = "predictions"
+    # Shadow challengers' predictions: the same contract, apart from ``predictions`` whose readers
+    # (relay, Redis, scorer) expect one champion prediction per (symbol, as_of).
+    PREDICTIONS_CHALLENGERS = "predictions.challengers"
     SYMBOL_REQUESTS = "symbol-requests"
 
 

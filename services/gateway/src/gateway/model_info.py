@@ -8,7 +8,9 @@ from collections.abc import Iterable, Mapping
 
 import structlog
 
-from gateway.schemas import LiveMetrics, ModelVersion, ServedModel
+from pydantic import ValidationError
+
+from gateway.schemas import ForecastLiveScore, LiveMetrics, ModelVersion, ServedModel
 from tickcast.contracts import Prediction
 
 log = structlog.get_logger(__name__)
@@ -115,3 +117,20 @@ def versions_in_use(latest: Iterable[Prediction]) -> list[ModelVersion]:
         for (name, version), predictions in grouped.items()
     ]
     return sorted(versions, key=lambda v: (-v.last_prediction_ms, v.model_name, v.model_version))
+
+
+def forecast_live_scores(documents: Iterable[bytes | str]) -> list[ForecastLiveScore]:
+    """The live forecast scores inference wrote, sorted by symbol, horizon and target; an unreadable one is
+    logged and left out (it is rewritten with the next matured forecast)."""
+    scores: list[ForecastLiveScore] = []
+    for document in documents:
+        try:
+            value = json.loads(document, parse_constant=lambda _constant: None)
+            values = value.pop("scores", {}) if isinstance(value, dict) else {}
+            scores.append(ForecastLiveScore.model_validate(value | {
+                name: number for name, raw in values.items()
+                if name in ("coverage_80", "coverage_90", "pinball", "qlike", "brier")
+                and (number := _finite_float(raw)) is not None}))
+        except (json.JSONDecodeError, TypeError, ValidationError) as error:
+            log.warning("unreadable live forecast score", value=str(document)[:200], error=str(error)[:200])
+    return sorted(scores, key=lambda s: (s.symbol, s.horizon, s.target, s.forecaster))

@@ -133,6 +133,25 @@ class LiveMetrics(BaseModel):
     additional: dict[str, float] = Field(default_factory=dict, description="Other numeric fields recorded.")
 
 
+class ForecastLiveScore(BaseModel):
+    """Rolling live scores of the forecaster serving one target of one symbol and horizon, measured on
+    its matured forecasts (the last ones, up to inference's live window)."""
+
+    symbol: Symbol
+    horizon: int = Field(ge=1, description="Horizon in candles.", examples=[5])
+    target: Literal["distribution", "volatility", "probability"] = Field(
+        description="distribution: the return quantiles; volatility: the realized volatility; probability: p_up.")
+    forecaster: str = Field(description="Model name, version and kind, or 'baseline <kind>'.",
+                            examples=["baseline student_t"])
+    coverage_80: float | None = Field(None, description="Share of outcomes inside the 80% band (nominal 0.80).")
+    coverage_90: float | None = Field(None, description="Share of outcomes inside the 90% band (nominal 0.90).")
+    pinball: float | None = Field(None, description="Mean pinball loss over the quantiles (log-return units).")
+    qlike: float | None = Field(None, description="Mean QLIKE of the forecast variance (0 is perfect).")
+    brier: float | None = Field(None, description="Mean Brier score of p_up.")
+    count: int = Field(ge=0, description="Matured forecasts in the rolling window.")
+    last_target_time_ms: int = Field(description="Target time of the newest scored forecast (UTC ms).")
+
+
 class ModelVersion(BaseModel):
     """A model version seen in the newest prediction of at least one symbol."""
 
@@ -148,3 +167,5 @@ class ModelsOverview(BaseModel):
     champion: ServedModel | None = Field(description="None until inference has loaded a model.")
     versions: list[ModelVersion]
     live_metrics: list[LiveMetrics]
+    forecast_live_scores: list[ForecastLiveScore] = Field(
+        default_factory=list, description="Live scores of the distribution, volatility and p_up forecasters.")

@@ -162,5 +162,10 @@ class PredictionStore:
                 hashes = await pipe.execute()
         return [(key.decode(), fields) for key, fields in zip(keys, hashes, strict=True) if fields]
 
+    async def forecast_live_scores(self) -> list[bytes]:
+        """The JSON of every live forecast score (one field each of one hash)."""
+        with _answering("live forecast scores"):
+            return list((await self._redis.hgetall(self.keys.forecast_live_scores())).values())
+
     async def close(self) -> None:
         await self._redis.aclose()

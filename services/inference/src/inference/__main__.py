@@ -70,5 +70,20 @@ def champion() -> None:
         raise typer.Exit(1)  # scripts ask "is there a champion?" by the exit code
 
 
+@app.command()
+def forecasters() -> None:
+    """Print the forecaster set this service follows and its champion version; exit 1 when there is none."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format, service="inference")
+    source = _forecaster_sets(settings)
+    if source is None:
+        typer.echo("distribution forecasts are off (INFERENCE_FORECASTS=false)")
+        raise typer.Exit(1)
+    version = source.version()  # type: ignore[attr-defined]
+    typer.echo(f"{source.name}: " + (f"champion v{version}" if version else "no forecaster set (none served)"))  # type: ignore[attr-defined]
+    if not version:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

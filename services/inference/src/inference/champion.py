@@ -55,6 +55,12 @@ class RegistryChampions:
         # Keras (~10 s to import) is loaded by training only here, with the first model.
         return serving.load_champion(self._settings, self.model_name)
 
+    def challenger_versions(self) -> list[str]:
+        return serving.challenger_versions(self._settings, self.model_name)
+
+    def load_version(self, version: str) -> Servable:
+        return serving.load_version(self._settings, self.model_name, version)
+
 
 def served(model: Servable) -> ServedModel:
     offline = getattr(model, "offline_metrics", None) or {}
@@ -65,6 +71,17 @@ def warm_up(model: Servable) -> None:
     """Predict on blank windows of two batch sizes, so graph tracing happens here, not on the first batch."""
     for batch_size in WARM_UP_BATCH_SIZES:
         model.predict(np.zeros((batch_size, model.lag_window, len(model.feature_names)), dtype=np.float32))
+
+
+def incompatibility(model: Servable, interval: str, horizon: int) -> str | None:
+    """Why this service (of ``interval`` and ``horizon``) cannot serve ``model``; None if it can."""
+    if model.interval != interval:
+        return f"model interval {model.interval!r}, this service serves {interval!r}"
+    if model.horizon != horizon:
+        return f"model horizon {model.horizon}, this service serves {horizon}"
+    if model.lag_window < 1 or not model.feature_names:
+        return "model has no feature names or a lag window under 1"
+    return None
 
 
 class ChampionWatcher:
@@ -121,13 +138,7 @@ class ChampionWatcher:
                  feature_set_version=model.feature_set_version, lag_window=model.lag_window)
 
     def _incompatibility(self, model: Servable) -> str | None:
-        if model.interval != self._interval:
-            return f"model interval {model.interval!r}, this service serves {self._interval!r}"
-        if model.horizon != self._horizon:
-            return f"model horizon {model.horizon}, this service serves {self._horizon}"
-        if model.lag_window < 1 or not model.feature_names:
-            return "model has no feature names or a lag window under 1"
-        return None
+        return incompatibility(model, self._interval, self._horizon)
 
     def _run(self) -> None:
         while not self._stop.wait(self._poll_seconds):

@@ -11,7 +11,6 @@ inputs give no forecast: its predictions carry none until the history fills).
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -26,40 +25,73 @@ _LEVELS = list(LEVELS)
 
 
 class CloseHistories:
-    """Each symbol's last ``length`` closes on the candle grid (NaN for a missing candle)."""
+    """Each symbol's last ``length`` closes on the candle grid (NaN for a missing candle).
+
+    A symbol's closes live in a numpy buffer twice the length, filled left to right and shifted back
+    once full: a push is a store, a row a slice copy (no per-batch rebuild from Python floats).
+    """
 
     def __init__(self, interval_ms: int, length: int = HISTORY_CLOSES) -> None:
         self._interval_ms = interval_ms
         self._length = length
-        self._closes: dict[str, deque[float]] = {}
+        self._buffers: dict[str, np.ndarray] = {}
+        self._ends: dict[str, int] = {}  # the row of a symbol is buffer[end - length:end]
         self._last_ms: dict[str, int] = {}
+
+    @property
+    def interval_ms(self) -> int:
+        return self._interval_ms
 
     def push(self, vector: FeatureVector) -> bool:
         """Add the vector's close; False (nothing changed) for a replayed or older candle."""
         if vector.close is None:
             return False
-        last = self._last_ms.get(vector.symbol)
-        closes = self._closes.setdefault(vector.symbol, deque(maxlen=self._length))
+        symbol, length = vector.symbol, self._length
+        last = self._last_ms.get(symbol)
+        buffer = self._buffers.get(symbol)
+        if buffer is None:
+            buffer = self._buffers[symbol] = np.full(2 * length, np.nan)
+            self._ends[symbol] = length
+        end = self._ends[symbol]
         if last is not None:
             if vector.timestamp_ms <= last:
                 return False
-            missing = min(self._length, (vector.timestamp_ms - last) // self._interval_ms - 1)
-            closes.extend([math.nan] * missing)
-        closes.append(vector.close)
-        self._last_ms[vector.symbol] = vector.timestamp_ms
+            missing = (vector.timestamp_ms - last) // self._interval_ms - 1
+            if missing >= length:
+                buffer[:] = np.nan
+                end = length
+            elif missing > 0:
+                end = self._room(buffer, end, missing + 1)
+                buffer[end:end + missing] = np.nan
+                end += missing
+        end = self._room(buffer, end, 1)
+        buffer[end] = vector.close
+        self._ends[symbol] = end + 1
+        self._last_ms[symbol] = vector.timestamp_ms
         return True
 
+    def _room(self, buffer: np.ndarray, end: int, needed: int) -> int:
+        """Shift the row back to the buffer's start when ``needed`` more closes would not fit."""
+        if end + needed <= len(buffer):
+            return end
+        buffer[:self._length] = buffer[end - self._length:end]
+        return self._length
+
     def row(self, symbol: str) -> np.ndarray:
-        """The closes as a fixed-length row, NaN-padded at the front."""
-        closes = np.fromiter(self._closes.get(symbol, ()), dtype=np.float64)
-        return np.concatenate([np.full(self._length - len(closes), np.nan), closes])
+        """The closes as a fixed-length row, NaN-padded at the front (a copy)."""
+        buffer = self._buffers.get(symbol)
+        if buffer is None:
+            return np.full(self._length, np.nan)
+        end = self._ends[symbol]
+        return buffer[end - self._length:end].copy()
 
     def last_ms(self, symbol: str) -> int | None:
         return self._last_ms.get(symbol)
 
     def forget(self, symbols: set[str]) -> None:
         for symbol in symbols:
-            self._closes.pop(symbol, None)
+            self._buffers.pop(symbol, None)
+            self._ends.pop(symbol, None)
             self._last_ms.pop(symbol, None)
 
 

@@ -6,6 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from tickcast.metrics import LATENCY_BUCKETS
 
+from inference.distribution_scoring import ForecastLiveScore
 from inference.model import ServedModel
 from inference.scoring import LiveScore
 
@@ -27,6 +28,12 @@ SKIPPED = Counter("inference_skipped_total", "Valid vectors not for this service
 SERVED_MODEL = Gauge(
     "inference_served_model_info", "1 for the model currently served.",
     ["model_name", "model_version", "feature_set_version"],
+)
+CHALLENGERS = Gauge("inference_challengers", "Challenger versions served in shadow beside the champion.")
+CHALLENGER_REFUSED = Counter(
+    "inference_challenger_refused_total",
+    "Vectors a challenger could not predict (the champion's prediction is unaffected; nothing dead-lettered).",
+    ["model_version", "reason"],
 )
 SWAPS = Counter("inference_model_swaps_total", "Champion models swapped in without a restart.")
 LOAD_FAILURES = Counter("inference_model_load_failures_total", "Champion checks or loads that failed.")
@@ -64,7 +71,7 @@ FORECAST_LIVE = Gauge(
 )
 
 
-def record_forecast_scores(changes: dict[tuple[str, int, str, str], dict[str, float]]) -> None:
-    for (symbol, horizon, target, label), values in changes.items():
-        for score, value in values.items():
-            FORECAST_LIVE.labels(symbol, str(horizon), target, label, score).set(value)
+def record_forecast_scores(changes: list[ForecastLiveScore]) -> None:
+    for change in changes:
+        for score, value in (change.scores | {"count": float(change.count)}).items():
+            FORECAST_LIVE.labels(change.symbol, str(change.horizon), change.target, change.forecaster, score).set(value)

@@ -18,13 +18,14 @@ import structlog
 from tickcast.contracts import Candle, Prediction
 
 from inference import metrics
+from inference.distribution_scoring import ForecastLiveScore
 from inference.model import ServedModel
 from inference.redis_store import RedisStore
 from inference.scoring import LiveScore
 
 log = structlog.get_logger(__name__)
 
-_Batch = tuple[list[Prediction], list[Candle], list[LiveScore]]
+_Batch = tuple[list[Prediction], list[Candle], list[LiveScore], list[ForecastLiveScore]]
 
 
 class RefillingRedisWriter:
@@ -43,12 +44,13 @@ class RefillingRedisWriter:
         return len(self._backlog)
 
     def write_batch(
-        self, predictions: Sequence[Prediction], candles: Iterable[Candle], scores: Iterable[LiveScore]
+        self, predictions: Sequence[Prediction], candles: Iterable[Candle], scores: Iterable[LiveScore],
+        forecast_scores: Iterable[ForecastLiveScore] = (),
     ) -> int:
         """Write this batch (after any backlog); return how many predictions were new, 0 if Redis is away."""
         if len(self._backlog) == self._backlog.maxlen:
             metrics.REDIS_BACKLOG_DROPPED.inc()
-        self._backlog.append((list(predictions), list(candles), list(scores)))
+        self._backlog.append((list(predictions), list(candles), list(scores), list(forecast_scores)))
         if not self._flush():
             return 0
         return self._last_new

@@ -21,6 +21,7 @@ from tickcast.local_state import BrokerIdentity
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import RedisSettings
 
+from inference.distribution_scoring import ForecastLiveScore
 from inference.model import ServedModel
 from inference.scoring import LiveScore
 
@@ -89,6 +90,7 @@ class RedisStore:
         predictions: Sequence[Prediction],
         candles: Iterable[Candle],
         scores: Iterable[LiveScore],
+        forecast_scores: Sequence[ForecastLiveScore] = (),
         *,
         publish: bool = True,
     ) -> int:
@@ -103,6 +105,8 @@ class RedisStore:
         self._queue_candles(pipe, candles)
         for score in scores:
             pipe.hset(self.keys.live_metrics(score.model_name, score.symbol), mapping=live_score_fields(score))
+        if forecast_scores:
+            pipe.hset(self.keys.forecast_live_scores(), mapping={s.field: s.to_json() for s in forecast_scores})
         results = pipe.execute()
         return sum(int(result) for result in results[: len(chunks)])
 

@@ -30,10 +30,11 @@ from tickcast.topics import Topic, TopicNames
 from tickcast.transactions import TransactionalProducer, next_offsets
 
 from inference import metrics
+from inference.challengers import Challengers
 from inference.champion import ChampionSource, ChampionWatcher
 from inference.config import Settings
 from inference.distribution import CloseHistories, DistributionAttacher
-from inference.distribution_scoring import DistributionScorer
+from inference.distribution_scoring import DistributionScorer, ForecastLiveScore
 from inference.forecaster_sets import ForecasterSetFollower, ForecasterSetSource
 from inference.forecaster_sets import summary as forecaster_set_summary
 from inference.forecasting import Forecaster, ForecastBatch
@@ -91,6 +92,9 @@ class InferenceService:
         self._predictions_topic = self._topics(Topic.PREDICTIONS)
         self._watcher = ChampionWatcher(source, settings.interval, settings.horizon, settings.champion_poll_seconds)
         self._baseline = PersistenceBaseline(interval=settings.interval, horizon=settings.horizon)
+        self._challengers = Challengers(source, self._baseline, settings.direction_dead_band,
+                                        settings.champion_poll_seconds)
+        self._challengers_topic = self._topics(Topic.PREDICTIONS_CHALLENGERS)
         self._store = RedisStore(
             settings.redis,
             Retention(settings.history_cap, settings.history_ttl_seconds,
@@ -105,11 +109,17 @@ class InferenceService:
         self._revoked: set[tuple[str, int]] = set()
         self._symbols_by_partition: dict[int, set[str]] = {}
         self._to_restore: list[TopicPartition] = []  # assigned features partitions whose windows are empty
+        self._forecast_scores: list[ForecastLiveScore] = []  # changed by this batch, to write to Redis
         self._candle_partitions: set[int] = set()  # assigned candles partitions: the symbols served here
         self._to_seed: set[int] = set()  # assigned candles partitions whose live scores are not rebuilt yet
         self._next_store_check = 0.0
         self._identity_checked = False
         self.assigned = threading.Event()  # set once partitions are assigned: ready for input
+
+    @property
+    def challengers(self) -> list[str]:
+        """Labels of the challengers served in shadow now."""
+        return self._challengers.labels
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -137,6 +147,7 @@ class InferenceService:
         self._forecaster = Forecaster(served, self._baseline, self._settings.direction_dead_band)
         self._announce(served, previous=None)
         self._watcher.start()
+        self._challengers.start()
 
         kafka = self._settings.kafka
         transactional_id = self._settings.transactional_id or f"{SERVICE}-{socket.gethostname()}-" \
@@ -155,6 +166,7 @@ class InferenceService:
 
     def _close(self) -> None:
         self._watcher.stop()
+        self._challengers.stop()
         if self._consumer is not None:
             self._consumer.close()
         self._store.close()
@@ -183,6 +195,7 @@ class InferenceService:
                 gone |= self._symbols_by_partition.pop(p.partition, set())
         if self._forecaster is not None:
             self._forecaster.windows.forget(gone)
+        self._challengers.forget(gone)
         self._histories.forget(gone)
         self._distribution_scorer.forget(gone)
         self._scorer.forget(gone)
@@ -191,6 +204,7 @@ class InferenceService:
     # ------------------------------------------------------------------ the loop
 
     def _swap_if_ready(self) -> None:
+        self._challengers.swap_if_ready()
         ready = self._watcher.take_ready()
         if ready is None or self._forecaster is None:
             return
@@ -260,6 +274,7 @@ class InferenceService:
         batch = self._with_distributions(inbox.vectors, self._forecaster.forecast(inbox.vectors, now_ms))
         for refusal in batch.refusals:
             inbox.refused.append((inbox.vector_messages[refusal.index], refusal.reason, refusal.error_type))
+        shadow = self._challengers.forecast(inbox.vectors, now_ms, self._forecaster.served.model)
 
         scored_candles = [candle for candle in inbox.candles if candle.interval == self._settings.interval]
         self._recover_awaiting(scored_candles)
@@ -275,9 +290,12 @@ class InferenceService:
         try:
             for prediction in predictions:
                 self._producer.send(self._predictions_topic, prediction)
+            for prediction in shadow:  # in the same transaction: visible with the champion's, or not at all
+                self._producer.send(self._challengers_topic, prediction)
             for message, reason, error_type in inbox.refused:
                 self._refuse(message, reason, error_type)
-            new_in_redis = self._redis.write_batch(predictions, inbox.candles, scores)
+            forecast_scores, self._forecast_scores = self._forecast_scores, []
+            new_in_redis = self._redis.write_batch(predictions, inbox.candles, scores, forecast_scores)
             in_redis_s = time.time()
             in_redis = time.perf_counter()
             self._producer.commit(self._consumer, next_offsets(messages))
@@ -309,7 +327,9 @@ class InferenceService:
             by_index[forecast.index] = forecast.prediction
         attached = DistributionAttacher(forecaster_set, self._histories, self._distribution_scorer).attach(
             vectors, by_index)
-        metrics.record_forecast_scores(self._distribution_scorer.drain_changes())
+        changed = self._distribution_scorer.drain_changes()
+        metrics.record_forecast_scores(changed)
+        self._forecast_scores += changed
         forecasts = [replace(f, prediction=attached[f.index] or f.prediction) for f in batch.forecasts]
         return ForecastBatch(forecasts, batch.refusals)
 
@@ -318,7 +338,7 @@ class InferenceService:
         assert self._forecaster is not None and self._consumer is not None
         partitions, self._to_restore = self._to_restore, []
         lag_window = self._forecaster.served.model.lag_window
-        wanted = lag_window > 1 or self._sets is not None
+        wanted = lag_window > 1 or self._sets is not None or self._challengers.lag_window > 1
         if not partitions or not wanted or not self._settings.restore_budget:
             return
         restored = vectors_before_committed(self._settings.kafka, self._consumer, partitions,
@@ -326,6 +346,7 @@ class InferenceService:
         for partition, vector in restored:
             if vector.interval == self._settings.interval:
                 self._forecaster.windows.push(vector)
+                self._challengers.push(vector)
                 self._histories.push(vector)
                 self._symbols_by_partition.setdefault(partition, set()).add(vector.symbol)
         log.info("lag windows restored", vectors=len(restored), partitions=[p.partition for p in partitions])
@@ -401,19 +422,27 @@ class InferenceService:
         self._scorer.mark_recovered(history.symbols)
         self._scorer.drain_changes()  # written below with every other score of these symbols
         metrics.record_live(self._scorer.summaries(history.symbols))
+        if self._sets is not None:
+            # The distribution forecasts of the same predictions, scored against the close histories
+            # restored from the features topic (run just before, in the same batch).
+            symbols = set(history.symbols)
+            scored = self._distribution_scorer.rebuild([p for p in history.predictions if p.symbol in symbols])
+            metrics.record_forecast_scores(self._distribution_scorer.snapshot())
+            log.info("live forecast scores rebuilt from the predictions topic", forecasts_scored=scored)
 
     def _write_rebuild(self, history: RecentHistory, missing: list[int]) -> None:
         """Write the live scores, and for partitions Redis lost, the candles, predictions and served model."""
         scores = self._scorer.summaries(history.symbols)
+        forecast_scores = self._distribution_scorer.snapshot()
         if not missing:
-            self._store.write_batch([], [], scores, publish=False)
+            self._store.write_batch([], [], scores, forecast_scores, publish=False)
             return
         candles, predictions = history.candles, history.predictions
         step = 5000
         for start in range(0, max(len(candles), len(predictions)), step):
             self._store.write_batch(predictions[start : start + step], candles[start : start + step], [],
                                     publish=False)
-        self._store.write_batch([], [], scores, publish=False)
+        self._store.write_batch([], [], scores, forecast_scores, publish=False)
         if self._forecaster is not None:
             self._store.write_served_model(self._forecaster.served)
         if self._sets is not None:

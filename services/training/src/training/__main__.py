@@ -29,6 +29,7 @@ from training.cli.options import (
     make_settings,
     scope_options,
 )
+from training.challenger_cli import app as challenger_app
 from training.config import TrainingSettings
 
 log = structlog.get_logger("training")
@@ -39,6 +40,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(challenger_app, name="challenger")
 
 
 class ExportFormat(StrEnum):
@@ -367,7 +369,6 @@ def schedule(
         pause = max(0.0, period_s - (time.monotonic() - started))
         log.info("next training session", in_s=round(pause), every=every)
         time.sleep(pause)
-
 
 if __name__ == "__main__":
     app()

@@ -42,8 +42,15 @@ class SeasonalProfile:
 
     def per_candle(self, history: History) -> np.ndarray:
         """The factor of each return's own candle, shaped like ``history.returns``."""
-        return history.cached(("per_candle", *self.key),
-                              lambda: self.factors[(history.as_of_ms % DAY_MS) // self.bucket_ms])
+        return history.cached(("per_candle", *self.key), lambda: self._per_candle(history))
+
+    def _per_candle(self, history: History) -> np.ndarray:
+        if not history.last_only:
+            return self.factors[(history.as_of_ms % DAY_MS) // self.bucket_ms]
+        # Windows ending at the same candle (a batch at one boundary: all of them) share their row of
+        # factors: look each distinct one up once.
+        _, first, inverse = np.unique(history.as_of_ms[:, -1], return_index=True, return_inverse=True)
+        return self.factors[(history.as_of_ms[first] % DAY_MS) // self.bucket_ms][inverse.reshape(-1)]
 
     def over_horizon(self, history: History, horizon: int) -> np.ndarray:
         """Mean factor over the H candles after each forecast row."""

@@ -17,6 +17,13 @@ from tickcast.model_bundle.servable import ServableModel
 
 # The registry alias (MLflow) or tag flag (Hopsworks) naming the version inference serves.
 CHAMPION_ALIAS = "champion"
+# Versions served beside the champion, in shadow: MLflow alias ``challenger-<version>`` (one per version,
+# since an MLflow alias names one version), a flag in the version's tag on Hopsworks.
+CHALLENGER_ALIAS_PREFIX = "challenger-"
+
+
+def challenger_alias(version: str) -> str:
+    return f"{CHALLENGER_ALIAS_PREFIX}{version}"
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,18 @@ class ModelRegistry(Protocol):
 
     def clear_champion(self, name: str) -> None:
         """Leave ``name`` without a champion."""
+        ...
+
+    def challenger_versions(self, name: str) -> list[str]:
+        """Versions marked as challengers, ascending; empty if none (or no such model)."""
+        ...
+
+    def add_challenger(self, name: str, version: str) -> None:
+        """Mark ``version`` as a challenger (LookupError if there is no such version)."""
+        ...
+
+    def remove_challenger(self, name: str, version: str) -> None:
+        """Unmark ``version``; nothing happens if it was not a challenger."""
         ...
 
     def tag_version(self, name: str, version: str, tags: Mapping[str, str]) -> None: ...

@@ -1,7 +1,8 @@
 """Hopsworks model registry behind :class:`ModelRegistry`.
 
 Hopsworks has no aliases, so the champion is a flag in one JSON tag per model version
-(``tickcast``; the tag schema must exist in the cluster, any JSON object). Model names
+(``tickcast``; the tag schema must exist in the cluster, any JSON object); a challenger
+is the ``challenger`` flag of the same tag. Model names
 may only hold letters, digits and underscores, so ``tickcast-btcusdt-1m-h5`` is stored
 as ``tickcast_btcusdt_1m_h5``. Experiment runs stay in MLflow.
 """
@@ -28,6 +29,7 @@ log = structlog.get_logger(__name__)
 
 TAG = "tickcast"
 CHAMPION_KEY = "champion"
+CHALLENGER_KEY = "challenger"
 
 
 def hopsworks_name(name: str) -> str:
@@ -76,6 +78,19 @@ class HopsworksRegistry:
             if _tags(found).get(CHAMPION_KEY) is True:
                 found.add_tag(TAG, {**_tags(found), CHAMPION_KEY: False})
 
+    def challenger_versions(self, name: str) -> list[str]:
+        return sorted((str(found.version) for found in self._all(name) if _tags(found).get(CHALLENGER_KEY) is True),
+                      key=int)
+
+    def add_challenger(self, name: str, version: str) -> None:
+        target = self._get(name, version)
+        target.add_tag(TAG, {**_tags(target), CHALLENGER_KEY: True})
+
+    def remove_challenger(self, name: str, version: str) -> None:
+        target = self._get(name, version)
+        if _tags(target).get(CHALLENGER_KEY) is True:
+            target.add_tag(TAG, {**_tags(target), CHALLENGER_KEY: False})
+
     def tag_version(self, name: str, version: str, tags: Mapping[str, str]) -> None:
         target = self._get(name, version)
         target.add_tag(TAG, {**_tags(target), **tags})
@@ -94,7 +109,7 @@ class HopsworksRegistry:
                     version=str(found.version),
                     is_champion=tags.get(CHAMPION_KEY) is True,
                     metrics={key: float(value) for key, value in (found.training_metrics or {}).items()},
-                    tags={key: str(value) for key, value in tags.items() if key != CHAMPION_KEY},
+                    tags={key: str(value) for key, value in tags.items() if key not in (CHAMPION_KEY, CHALLENGER_KEY)},
                     created_ms=int(getattr(found, "created", 0) or 0),
                 )
             )

@@ -14,7 +14,7 @@ from tickcast.model_bundle.flavours import REQUIREMENTS
 from tickcast.registry.mlflow_support import mlflow_client
 from tickcast.registry.base import ModelToRegister, VersionSummary
 from tickcast.model_bundle.servable import ServableModel
-from tickcast.registry.base import CHAMPION_ALIAS
+from tickcast.registry.base import CHALLENGER_ALIAS_PREFIX, CHAMPION_ALIAS, challenger_alias
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -85,6 +85,33 @@ class MlflowRegistry:
     def clear_champion(self, name: str) -> None:
         if self.champion_version(name) is not None:
             self._client.delete_registered_model_alias(name, CHAMPION_ALIAS)
+
+    def challenger_versions(self, name: str) -> list[str]:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            aliases = self._client.get_registered_model(name).aliases or {}
+        except MlflowException as exc:
+            if exc.error_code in _MISSING:
+                return []
+            raise
+        found = {str(version) for alias, version in aliases.items() if alias.startswith(CHALLENGER_ALIAS_PREFIX)}
+        return sorted(found, key=int)
+
+    def add_challenger(self, name: str, version: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self._client.get_model_version(name, version)
+        except MlflowException as exc:
+            if exc.error_code in _MISSING:
+                raise LookupError(f"{name} has no version {version} in the MLflow registry") from None
+            raise
+        self._client.set_registered_model_alias(name, challenger_alias(version), version)
+
+    def remove_challenger(self, name: str, version: str) -> None:
+        if version in self.challenger_versions(name):
+            self._client.delete_registered_model_alias(name, challenger_alias(version))
 
     def tag_version(self, name: str, version: str, tags: Mapping[str, str]) -> None:
         for key, value in tags.items():

@@ -21,7 +21,8 @@ router = APIRouter(tags=["models"])
 )
 async def models(store: Store) -> ModelsOverview:
     """The model inference serves (the champion) with its offline metrics, the model versions
-    behind each symbol's newest prediction, and the live metrics of every model on every symbol."""
+    behind each symbol's newest prediction, the live metrics of every model on every symbol, and the
+    live scores (coverage, pinball, QLIKE, Brier) of the forecasters behind the distribution forecasts."""
     champion = model_info.served_model(await store.served_model())
     symbols = await store.symbols()
     latest = [
@@ -32,4 +33,6 @@ async def models(store: Store) -> ModelsOverview:
     for key, fields in await store.live_metrics():
         if (parts := model_info.split_live_metrics_key(key, store.keys.prefix)) is not None:
             live.append(model_info.live_metrics(*parts, fields))
-    return ModelsOverview(champion=champion, versions=model_info.versions_in_use(latest), live_metrics=live)
+    forecast_scores = model_info.forecast_live_scores(await store.forecast_live_scores())
+    return ModelsOverview(champion=champion, versions=model_info.versions_in_use(latest), live_metrics=live,
+                          forecast_live_scores=forecast_scores)

@@ -151,6 +151,7 @@ function drawCandles(candles) {
   drawSource();
   document.body.dataset.candles = String(candles.length);
   if (chart) chart.candles.setData(candles.map(candleBar));
+  forecastView.setCandles(candles, chart);
 }
 
 function updateCandles(candles) {
@@ -159,6 +160,7 @@ function updateCandles(candles) {
   drawSource();
   if (!chart) return;
   for (const candle of candles) chart.candles.update(candleBar(candle));
+  forecastView.addCandles(candles, chart);
 }
 
 function drawPredictedLine() {
@@ -170,6 +172,7 @@ function drawPredictedLine() {
   }
   const points = [...byTarget.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value }));
   chart.predicted.setData(points);
+  forecastView.setPredictions([...state.predictions.values()], chart);
 }
 
 // ---- predictions table ---------------------------------------------------------------------
@@ -325,6 +328,7 @@ function drawModels(overview) {
     ["direction right", m.hit_rate == null ? "–" : percent(m.hit_rate, 1)],
     ["predictions scored", m.count == null ? "–" : integer(m.count)],
   ]), "none yet");
+  forecastView.drawCalibration(overview, state.symbol);
 }
 
 // ---- data freshness ------------------------------------------------------------------------
@@ -358,6 +362,7 @@ async function loadSymbol(symbol) {
   state.symbol = symbol;
   state.predictions.clear();
   state.candleSources.clear();
+  forecastView.reset();
   drawSource();
   const url = new URL(window.location);
   url.searchParams.set("symbol", symbol);
@@ -471,6 +476,7 @@ async function start() {
   const wanted = new URL(window.location).searchParams.get("symbol");
   select.value = symbols.includes(wanted) ? wanted : symbols[0];
   select.onchange = () => loadSymbol(select.value).catch((error) => notice(error.message));
+  forecastView.onHorizonChange(() => drawPredictedLine());
   await loadSymbol(select.value).catch((error) => notice(error.message));
   setInterval(checkFreshness, FRESHNESS_CHECK_MS);
 }
