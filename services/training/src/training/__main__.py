@@ -29,7 +29,7 @@ from training.cli.options import (
     make_settings,
     scope_options,
 )
-from training.challenger_cli import app as challenger_app
+from training.cli.challenger import app as challenger_app
 from training.config import TrainingSettings
 
 log = structlog.get_logger("training")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from training.cli_options import NameOpt, Scope, scope_options
+from training.cli.options import NameOpt, Scope, scope_options
 
 if TYPE_CHECKING:
     from tickcast.registry import ModelRegistry
