@@ -303,7 +303,7 @@ def backtest(
     settings = make_settings(models=models, epochs=epochs, time_budget_s=time_budget_s)
     every_ms, lookback_ms = interval_ms(every), interval_ms(lookback)
     if source == Source.synthetic:
-        frame = DataSource(source, process=process, candles=candles).frame(settings)
+        frame = DatasetSource(source, process=process, candles=candles).frame(settings)
         first_ms = int(frame["timestamp_ms"].min()) + lookback_ms
         end_ms = int(frame["timestamp_ms"].max()) + settings.interval_ms()
     else:
@@ -311,7 +311,7 @@ def backtest(
             raise typer.BadParameter("--start and --end are required (the period to score)")
         first, last = date.fromisoformat(start), date.fromisoformat(end)
         data_start = first - timedelta(milliseconds=lookback_ms)
-        frame = DataSource(source, data_start.isoformat(), end, klines_dir=klines_dir).frame(settings)
+        frame = DatasetSource(source, data_start.isoformat(), end, klines_dir=klines_dir).frame(settings)
         first_ms, end_ms = utc_ms(first), utc_ms(last)
     kinds = settings.model_kinds()
     name = _model_name(settings, None)

@@ -72,7 +72,7 @@ class DatasetSource:
 
     def frame(self, settings: TrainingSettings) -> Any:
         """The feature frame of the settings' symbols and interval; an empty one is a usage error."""
-        from training import sources
+        from training.data import sources
 
         symbols, interval = settings.symbol_list(), settings.interval
         if self.source == Source.synthetic:

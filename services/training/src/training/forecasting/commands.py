@@ -8,7 +8,7 @@ import structlog
 
 from tickcast.forecast.store import forecast_set_name, load_forecaster_set
 
-from training.cli.options import DataSource, Source, day_range
+from training.cli.options import DatasetSource, Source, day_range
 from training.config import TrainingSettings
 from training.forecasting.data import PooledCloses, closes_from_frame, closes_from_klines
 from training.forecasting.registration import register_set
@@ -18,7 +18,7 @@ from training.tracking import RunTracker
 log = structlog.get_logger(__name__)
 
 
-def pooled_closes(data: DataSource, settings: TrainingSettings) -> PooledCloses:
+def pooled_closes(data: DatasetSource, settings: TrainingSettings) -> PooledCloses:
     symbols, interval = settings.symbol_list(), settings.interval
     if data.source == Source.klines:
         if data.klines_dir is None:
