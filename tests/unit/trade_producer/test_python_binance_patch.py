@@ -1,4 +1,4 @@
-"""Canary of trade_producer.python_binance_patch: fails loudly when python-binance changes what it relies on."""
+"""Canary of trade_producer.python_binance_patch: fails loudly when python-binance changes under it."""
 
 from __future__ import annotations
 

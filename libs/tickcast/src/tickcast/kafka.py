@@ -121,7 +121,7 @@ class CheckedProducer:
     def try_produce(
         self, topic: str, value: bytes, key: bytes | None = None, on_delivery: DeliveryCallback | None = None
     ) -> bool:
-        """Hand one message over without ever waiting: False, at once, when librdkafka's local queue is full.
+        """Hand one message over without waiting: False, at once, when librdkafka's local queue is full.
 
         For an event loop that must not block: the caller decides how to wait. Delivery reports
         are served either way (they are what frees room). ``on_delivery`` runs after this

@@ -22,7 +22,9 @@ from typing import Any
 from binance.ws.reconnecting_websocket import ReconnectingWebsocket
 from binance.ws.streams import BinanceSocketManager, BinanceSocketType
 
-PATCHED = "python-binance ReconnectingWebsocket._handle_message, MAX_RECONNECTS, BinanceSocketManager._get_socket"
+PATCHED = (
+    "python-binance ReconnectingWebsocket._handle_message, MAX_RECONNECTS, BinanceSocketManager._get_socket"
+)
 TESTED_VERSIONS = (">=1.0.37", "<1.0.38")
 
 MALFORMED = "__malformed_frame__"  # key of the message a frame that is not JSON becomes

@@ -39,7 +39,7 @@ class BulkProducer(CheckedProducer):
     """
 
     def try_produce_timed(self, topic: str, key: bytes, value: bytes) -> bool:
-        """Hand one value over and observe its acknowledgement latency; False, at once, when the queue is full."""
+        """Hand one value over and observe its acknowledgement latency; False, at once, on a full queue."""
         return self.try_produce(topic, value, key, on_delivery=_latency_observer())
 
     def produce_timed(self, topic: str, key: bytes, value: bytes) -> None:

@@ -1,1 +1,1 @@
-"""The exchange's REST side, shared by live gap fills and backfills: paced requests, format, range fills, holes."""
+"""The exchange's REST side, shared by live gap fills and backfills: pacing, format, fills, holes."""
