@@ -97,7 +97,7 @@ first_forecasters() {
     python -m training forecast --source store --start "$HISTORY_START" --end "$HISTORY_END" --no-neural
   else
     warn "no HISTORY_DIR: the first forecaster set is trained on SYNTHETIC history (labelled as such)"
-    python -m training forecast --source synthetic --no-neural --candles "${SYNTHETIC_CANDLES:-20000}"
+    python -m training forecast --source synthetic --no-neural --candles "${SYNTHETIC_FORECAST_CANDLES:-20000}"
   fi
 }
 

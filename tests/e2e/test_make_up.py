@@ -79,6 +79,8 @@ class UserStack:
             "REDIS_URL": f"redis://127.0.0.1:{PORTS['REDIS_PORT']}/0",
             # A small first model: the test is about the stack, not the model.
             "SYNTHETIC_CANDLES": "2000",
+            # The forecasters need a day of warm-up rows before their first fit row.
+            "SYNTHETIC_FORECAST_CANDLES": "6000",
             "TRAINING_EPOCHS": "5",
             "TRAINING_MODELS": "mlp",
         }
@@ -264,6 +266,10 @@ def test_make_up_survives_crashes_restarts_and_clean_slates(stack: UserStack):
     first = wait_for(stack.latest_prediction, COLD_START_TIMEOUT_S, "the first prediction", stack)
     timed("cold start (make up) to the first prediction", time.monotonic() - started)
     assert first["symbol"] == SYMBOL
+    # The first forecaster set, trained by make up too, serves ranges, volatility and P(up).
+    with_ranges = wait_for(lambda: (p := stack.latest_prediction()) and p.get("forecasts") and p, STEP_TIMEOUT_S,
+                           "a prediction carrying the first forecaster set's ranges", stack)
+    print(f"[forecasts] horizons {[f['horizon'] for f in with_ranges['forecasts']]}", flush=True)
     wait_for(stack.all_running, STEP_TIMEOUT_S, "every process running", stack)
 
     # 2. kill -9 of each process in turn: restarted alone, the others keep running.
