@@ -13,7 +13,6 @@ mailbox; the consume loop takes it between two batches.
 
 from __future__ import annotations
 
-import threading
 from typing import Protocol, runtime_checkable
 
 import structlog
@@ -25,6 +24,7 @@ from inference import metrics
 from inference.champion import incompatibility, served, warm_up
 from inference.forecasting import Forecaster
 from inference.model import BASELINE_NAME, PersistenceBaseline, Servable, ServedModel
+from inference.registry_watch import RegistryWatcher
 
 log = structlog.get_logger(__name__)
 REFUSED_LOG = RateLimitedLog(log, "vectors a challenger could not predict")
@@ -41,33 +41,16 @@ class ChallengerSource(Protocol):
     def load_version(self, version: str) -> Servable: ...
 
 
-class ChallengerWatcher:
+class ChallengerWatcher(RegistryWatcher[dict[str, ServedModel]]):
+    following = "challenger"
+
     def __init__(self, source: ChallengerSource, interval: str, horizon: int, poll_seconds: float) -> None:
+        super().__init__(poll_seconds)
         self._source = source
         self._interval = interval
         self._horizon = horizon
-        self._poll_seconds = poll_seconds
-        self._lock = threading.Lock()
         self._loaded: dict[str, ServedModel] = {}  # the set last handed over (or about to be)
         self._refused: set[str] = set()  # versions that cannot be served here: not loaded again
-        self._ready: dict[str, ServedModel] | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="challenger-watcher", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def take_ready(self) -> dict[str, ServedModel] | None:
-        """The new set of challengers (version -> model) if it changed since last taken, else None."""
-        with self._lock:
-            ready, self._ready = self._ready, None
-        return ready
 
     def check(self) -> None:
         wanted = [v for v in self._source.challenger_versions() if v not in self._refused]
@@ -91,16 +74,7 @@ class ChallengerWatcher:
         if removed:
             log.info("challengers removed", model=self._source.model_name, versions=removed)
         self._loaded = loaded
-        with self._lock:
-            self._ready = dict(loaded)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll_seconds):
-            try:
-                self.check()
-            except Exception:  # noqa: BLE001 - a registry hiccup must not stop serving
-                metrics.LOAD_FAILURES.inc()
-                log.exception("challenger check failed; still serving the current challengers")
+        self._hand_over(dict(loaded))
 
 
 class Challengers:

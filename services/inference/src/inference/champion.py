@@ -8,7 +8,6 @@ is always served by one model and no message is lost or served twice.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Protocol
 
@@ -19,6 +18,7 @@ from tickcast import serving
 from tickcast.registry.settings import RegistrySettings
 
 from inference import metrics
+from inference.registry_watch import RegistryWatcher
 from inference.model import Servable, ServedModel
 
 log = structlog.get_logger(__name__)
@@ -84,37 +84,20 @@ def incompatibility(model: Servable, interval: str, horizon: int) -> str | None:
     return None
 
 
-class ChampionWatcher:
+class ChampionWatcher(RegistryWatcher[ServedModel]):
+    following = "champion"
+
     def __init__(self, source: ChampionSource, interval: str, horizon: int, poll_seconds: float) -> None:
+        super().__init__(poll_seconds)
         self._source = source
         self._interval = interval
         self._horizon = horizon
-        self._poll_seconds = poll_seconds
-        self._lock = threading.Lock()
-        self._ready: ServedModel | None = None
         self._known_version: str | None = None  # served, waiting in the mailbox, or refused
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def load_now(self) -> ServedModel | None:
         """The current champion, loaded in the caller's thread (start-up); None if there is none."""
         self.check()
         return self.take_ready()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def take_ready(self) -> ServedModel | None:
-        """The newly loaded champion if there is one (once), else None."""
-        with self._lock:
-            ready, self._ready = self._ready, None
-        return ready
 
     def check(self) -> None:
         """Load the champion if its version moved; remember refused versions so they are not retried."""
@@ -132,18 +115,9 @@ class ChampionWatcher:
             log.error("champion refused", model=model.name, version=model.version, reason=problem)
             return
         warm_up(model)
-        with self._lock:
-            self._ready = served(model)
+        self._hand_over(served(model))
         log.info("champion loaded", model=model.name, version=model.version,
                  feature_set_version=model.feature_set_version, lag_window=model.lag_window)
 
     def _incompatibility(self, model: Servable) -> str | None:
         return incompatibility(model, self._interval, self._horizon)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll_seconds):
-            try:
-                self.check()
-            except Exception:  # noqa: BLE001 - a registry hiccup must not stop serving
-                metrics.LOAD_FAILURES.inc()
-                log.exception("champion check failed; still serving the current model")
