@@ -67,3 +67,12 @@ class RedisKeys:
         """Hash: one field per (symbol, horizon, target, forecaster), its value the JSON of the rolling live
         scores of matured distribution forecasts (coverage, pinball, QLIKE, Brier, count)."""
         return f"{self.prefix}forecast:live"
+
+    def paper_books(self) -> str:
+        """Hash: one field per ``<model>@<version>|<symbol>``, its value the ``tickcast.paper_trading.PaperBook``
+        JSON of that model's paper portfolio on that symbol (state and figures)."""
+        return f"{self.prefix}paper:books"
+
+    def paper_curve(self, model_name: str, model_version: str, symbol: str) -> str:
+        """Sorted set: ``PaperPoint`` JSON of a paper book's equity curve scored by time_ms, capped, with a TTL."""
+        return f"{self.prefix}paper:curve:{model_name}@{model_version}:{symbol}"

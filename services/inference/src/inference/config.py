@@ -74,6 +74,14 @@ class Settings(ServiceSettings):
         256, ge=1, description="Unscored predictions kept per symbol (oldest dropped first)."
     )
 
+    # Paper trading: a simulated portfolio per served model, never advice.
+    paper_trading: bool = Field(True, description="Keep a paper portfolio per served model and symbol.")
+    paper_fee_bps: float = Field(
+        10.0, ge=0, le=1000, description="Fee per side in basis points of the traded notional (10 = 0.1 %); a "
+        "position is entered only when the forecast's expected edge beats twice this.")
+    paper_allow_short: bool = Field(False, description="Let paper portfolios go short (long/flat otherwise).")
+    paper_curve_cap: int = Field(1440, ge=1, description="Equity-curve points kept per paper book in Redis.")
+
     @property
     def symbol_list(self) -> list[str]:
         return [part.strip().upper() for part in self.symbols.split(",") if part.strip()]

@@ -39,6 +39,9 @@ from inference.forecaster_sets import ForecasterSetFollower, ForecasterSetSource
 from inference.forecaster_sets import summary as forecaster_set_summary
 from inference.forecasting import Forecaster, ForecastBatch
 from inference.model import PersistenceBaseline, ServedModel
+from inference.paper_trading.live import PaperTrading, read_challenger_predictions
+from inference.paper_trading.redis_store import PaperStore
+from inference.paper_trading.trader import PaperTrader
 from inference.redis_refill import RefillingRedisWriter
 from inference.redis_store import RedisStore, Retention
 from inference.restore import vectors_before_committed
@@ -103,6 +106,10 @@ class InferenceService:
         self._redis = RefillingRedisWriter(self._store, settings.redis_backlog_batches, settings.redis_retry_seconds)
         self._scorer = LiveScorer(settings.live_window, settings.max_pending_per_symbol,
                                   settings.direction_dead_band)
+        self._paper = PaperTrading(
+            PaperTrader(settings.paper_fee_bps, settings.paper_allow_short, settings.interval_ms),
+            PaperStore(settings.redis, settings.paper_curve_cap, settings.candles_ttl_seconds),
+            settings.interval, settings.interval_ms) if settings.paper_trading else None
         self._forecaster: Forecaster | None = None
         self._consumer: Consumer | None = None
         self._producer: TransactionalProducer | None = None
@@ -170,6 +177,8 @@ class InferenceService:
         if self._consumer is not None:
             self._consumer.close()
         self._store.close()
+        if self._paper is not None:
+            self._paper.close()
 
     # ------------------------------------------------------------------ rebalances
 
@@ -199,6 +208,8 @@ class InferenceService:
         self._histories.forget(gone)
         self._distribution_scorer.forget(gone)
         self._scorer.forget(gone)
+        if self._paper is not None:
+            self._paper.forget(gone)
         log.info("partitions revoked", partitions=[(p.topic, p.partition) for p in partitions])
 
     # ------------------------------------------------------------------ the loop
@@ -286,6 +297,8 @@ class InferenceService:
         predicted = time.perf_counter()
 
         predictions = [forecast.prediction for forecast in batch.forecasts]
+        if self._paper is not None:  # Redis before the commit, like the rest: a replayed batch changes nothing
+            self._paper.on_batch(scored_candles, [*predictions, *shadow])
         self._producer.begin()
         try:
             for prediction in predictions:
@@ -378,6 +391,10 @@ class InferenceService:
         history = read_recent_history(self._settings.kafka, self._candles_topic, partitions,
                                       self._predictions_topic, self._settings.rebuild_budget)
         self._seed_scores(history)
+        if self._paper is not None:
+            self._paper.rebuild(history, read_challenger_predictions(
+                self._settings.kafka, self._candles_topic, partitions, self._challengers_topic,
+                self._settings.rebuild_budget))
         self._to_seed.difference_update(partitions)
         written = False
         if in_store is not None:
