@@ -20,7 +20,7 @@ from gateway.live.fanout import PredictionFanout
 from gateway.live.latest_cache import LatestPredictions
 from gateway.metrics import RequestMetricsMiddleware
 from gateway.live.relay import PredictionRelay
-from gateway.api.routes import candles, dashboard, docs, health, live, models, predictions, symbols
+from gateway.api.routes import candles, dashboard, docs, health, live, models, paper, predictions, symbols
 from gateway.backends.store import PredictionStore, RedisTimeouts, StoreUnavailable, connect, connection_name
 from gateway.backends.symbol_requests import SymbolRequester
 from gateway.live.trade_tail import TradeTail
@@ -142,7 +142,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         predictions.router,
         candles.make_router(settings.interval_list),
         symbols.make_router(keys_required=bool(settings.api_keys)),
-        *(module.router for module in (models, health, live, dashboard, docs)),
+        *(module.router for module in (models, paper, health, live, dashboard, docs)),
     ]
     for router in routers:
         app.include_router(router)

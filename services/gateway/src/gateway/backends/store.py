@@ -167,5 +167,21 @@ class PredictionStore:
         with _answering("live forecast scores"):
             return list((await self._redis.hgetall(self.keys.forecast_live_scores())).values())
 
+    async def paper_books(self) -> list[bytes]:
+        """The JSON of every paper book (``tickcast.paper_trading.PaperBook``)."""
+        with _answering("paper books"):
+            return list((await self._redis.hgetall(self.keys.paper_books())).values())
+
+    async def paper_curves(self, books: list[tuple[str, str, str]], limit: int) -> list[list[bytes]]:
+        """The newest ``limit`` equity-curve points (JSON, oldest first) of each (model name, version, symbol)."""
+        if not books:
+            return []
+        with _answering("paper curves"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for name, version, symbol in books:
+                    pipe.zrange(self.keys.paper_curve(name, version, symbol), -limit, -1)
+                return list(await pipe.execute())
+
     async def close(self) -> None:
         await self._redis.aclose()
+
