@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from tickcast.paper_trading import PAPER_TRADING_NOTICE, PaperBook, PaperPoint
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from integration.gateway.test_dashboard_browser import VENDOR_BUNDLE, WAIT_MS, Browser, browser  # noqa: F401
 from integration.gateway.test_paper import write_book
 from tickcast.paper_trading import PAPER_TRADING_NOTICE

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import redis
-
 from inference.paper_trading.live import PaperTrading
 from inference.paper_trading.redis_store import PaperStore
 from inference.paper_trading.trader import PaperTrader

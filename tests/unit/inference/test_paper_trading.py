@@ -7,12 +7,18 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from inference.model import BASELINE_NAME, BASELINE_VERSION
 from inference.paper_trading.signal import Signal, quantile_mean, round_trip_cost, signal_of, target_position
 from inference.paper_trading.trader import PaperTrader
 from tickcast.contracts import QUANTILE_LEVELS, DistributionForecast, Prediction
-from tickcast.paper_trading import PaperBook, PaperPoint, combine_curves, combine_figures, drawdown_curve, figures
+from tickcast.paper_trading import (
+    PaperBook,
+    PaperPoint,
+    combine_curves,
+    combine_figures,
+    drawdown_curve,
+    figures,
+)
 from unit.inference.linear_models import BASE_MS, MINUTE_MS
 
 FEE_BPS = 10.0  # 0.1 % per side

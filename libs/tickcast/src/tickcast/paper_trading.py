@@ -157,7 +157,7 @@ def combine_curves(curves: Sequence[Sequence[PaperPoint]]) -> list[PaperPoint]:
         buy_hold = sum(1.0 if p is None else p.buy_hold_equity for p in latest) / n
         position = sum(0 if p is None else p.position for p in latest) / n
         out.append(PaperPoint(time_ms=time_ms, equity=equity, buy_hold_equity=buy_hold,
-                              position=int(round(position))))
+                              position=round(position)))
     return out
 
 

@@ -9,7 +9,6 @@ from typing import Literal
 
 import structlog
 from pydantic import BaseModel, Field, ValidationError
-
 from tickcast.paper_trading import (
     PAPER_TRADING_NOTICE,
     PaperBook,
@@ -127,7 +126,7 @@ def curve(books: list[PaperBook], curves: list[list[PaperPoint]], symbol: str, c
     if symbol == ALL_SYMBOLS:
         points = combine_curves(curves)
         numbers = combine_figures(books, points)
-        position = int(round(sum(b.position for b in books) / len(books)))
+        position = round(sum(b.position for b in books) / len(books))
     else:
         points = list(curves[0])
         numbers = figures(first)

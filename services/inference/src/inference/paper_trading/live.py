@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 import redis
 import structlog
 from confluent_kafka import KafkaException
-
 from tickcast.contracts import Candle, Prediction
 from tickcast.paper_trading import PaperBook
 from tickcast.settings import KafkaSettings

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import redis
-
 from tickcast.paper_trading import PaperBook
 from tickcast.redis_keys import RedisKeys
 from tickcast.settings import RedisSettings

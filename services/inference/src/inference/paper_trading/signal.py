@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from tickcast.contracts import Prediction
 
@@ -32,7 +33,7 @@ def quantile_mean(levels: Sequence[float], quantiles: Sequence[float]) -> float:
     """Mean of a distribution known by its quantiles: each weighted by the mass between its neighbours' midpoints."""
     if len(levels) != len(quantiles) or not levels:
         raise ValueError("levels and quantiles need the same, non-zero length")
-    edges = [0.0] + [(a + b) / 2 for a, b in zip(levels, levels[1:], strict=False)] + [1.0]
+    edges = [0.0] + [(a + b) / 2 for a, b in pairwise(levels)] + [1.0]
     return sum(q * (edges[i + 1] - edges[i]) for i, q in enumerate(quantiles))
 
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
+from tickcast.paper_trading import PaperPoint
 
 from gateway.api import paper
 from gateway.api.dependencies import STORE_UNAVAILABLE, Store, SymbolPath
 from gateway.api.examples import json_example
 from gateway.api.schemas import ErrorMessage
-from tickcast.paper_trading import PaperPoint
 
 router = APIRouter(prefix="/paper", tags=["paper trading"])
 
 MAX_POINTS = 1440
-NO_BOOK = {404: {"model": ErrorMessage, "description": "No paper book for this model and symbol (yet)."}}
+NO_BOOK: dict[int | str, dict[str, Any]] = {404: {"model": ErrorMessage, "description": "No paper book for this model and symbol (yet)."}}
 
 
 async def _champion(store: Store) -> tuple[str, str] | None:
