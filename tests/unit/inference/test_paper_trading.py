@@ -97,14 +97,14 @@ def test_hand_checked_book_fees_drawdown_turnover():
     assert book.position == 1 and book.equity == pytest.approx(0.999)
     assert book.buy_hold_equity == pytest.approx(0.999)  # buy-and-hold pays its entry fee too
     candle(trader, 1, 110.0)  # +10 %
-    assert book.equity == pytest.approx(0.999 * 1.1)
-    trader.on_prediction(prediction(1, 0.001))  # below the fee but positive: held
+    trader.on_prediction(prediction(1, 0.001))  # marked to its close, then: below the fee but positive, held
+    assert book.equity == pytest.approx(0.999 * 1.1) and book.position == 1
     candle(trader, 2, 99.0)  # -10 %
-    assert book.equity == pytest.approx(0.999 * 1.1 * 0.9)
-    trader.on_prediction(prediction(2, -0.01))  # out: fee 0.1 % of 0.98901
+    trader.on_prediction(prediction(2, -0.01))  # marked (0.98901), then out: fee 0.1 % of 0.98901
     assert book.position == 0
     assert book.equity == pytest.approx(0.98901 * 0.999)
     candle(trader, 3, 120.0)  # flat: the rise is not ours
+    trader.on_prediction(prediction(3, -0.01))
     assert book.equity == pytest.approx(0.98901 * 0.999)
     assert book.buy_hold_equity == pytest.approx(0.999 * 1.2)
     assert book.fees_paid == pytest.approx(0.001 + 0.00098901)
@@ -124,9 +124,8 @@ def test_short_flip_pays_two_sides():
     candle(trader, 0, 100.0)
     trader.on_prediction(prediction(0, -0.01))
     candle(trader, 1, 90.0)  # short earns 10 %
-    book = book_of(trader)
-    assert book.equity == pytest.approx(0.999 * 1.1)
     trader.on_prediction(prediction(1, 0.01))  # short -> long: |change| 2
+    book = book_of(trader)
     assert book.position == 1 and book.turnover == 3 and book.trades == 2
     assert book.equity == pytest.approx(0.999 * 1.1 * (1 - 0.002))
 
@@ -138,6 +137,7 @@ def test_no_look_ahead_a_forecast_earns_from_its_close_onward():
     trader.on_prediction(prediction(1, 0.01))
     assert book_of(trader).equity == 1.0
     candle(trader, 2, 220.0)
+    trader.on_prediction(prediction(2, 0.01))
     assert book_of(trader).equity == pytest.approx(1.1)
 
 
@@ -150,12 +150,36 @@ def test_forecast_before_its_candle_waits_and_after_the_next_close_is_late():
     assert book_of(early).position == 1 and book_of(early).pending == []
 
     late = PaperTrader(FEE_BPS, allow_short=False, interval_ms=MINUTE_MS)
-    candle(late, 0, 100.0)
+    for step, close in enumerate([100.0, 105.0, 110.0]):
+        candle(late, step, close)
     late.on_prediction(prediction(0, 0.0))  # starts the book
-    candle(late, 1, 105.0)
-    candle(late, 2, 110.0)
-    late.on_prediction(prediction(1, 0.01))  # the close after it is marked already: never applied in the past
-    assert book_of(late).position == 0 and book_of(late).late_forecasts == 1
+    late.on_prediction(prediction(2, 0.0))  # the book moves to step 2's close
+    late.on_prediction(prediction(1, 0.01))  # its close is passed: never applied in the past
+    assert book_of(late).position == 0 and book_of(late).equity == 1.0
+
+    gap = PaperTrader(FEE_BPS, allow_short=False, interval_ms=MINUTE_MS)
+    candle(gap, 0, 100.0)
+    candle(gap, 2, 110.0)  # the candle of step 1 never came
+    gap.on_prediction(prediction(0, 0.0))
+    gap.on_prediction(prediction(1, 0.01))  # its close is unknown: not acted on at another price
+    assert book_of(gap).position == 0 and book_of(gap).late_forecasts == 1
+
+
+def test_arrival_order_of_candles_and_forecasts_does_not_change_the_book():
+    closes = [100.0, 103.0, 99.0, 104.0, 108.0]
+    edges = [0.01, 0.004, -0.01, 0.02, 0.0]
+    candles_first = PaperTrader(FEE_BPS, allow_short=False, interval_ms=MINUTE_MS)
+    for step, close in enumerate(closes):  # a backlog: every candle before every forecast
+        candle(candles_first, step, close)
+    for step, edge in enumerate(edges):
+        candles_first.on_prediction(prediction(step, edge))
+    forecasts_first = PaperTrader(FEE_BPS, allow_short=False, interval_ms=MINUTE_MS)
+    for step, edge in enumerate(edges):
+        forecasts_first.on_prediction(prediction(step, edge))
+    for step, close in enumerate(closes):
+        candle(forecasts_first, step, close)
+    assert book_of(candles_first).model_dump() == book_of(forecasts_first).model_dump()
+    assert book_of(candles_first).trades == 4  # long, (held), flat, long, flat
 
 
 def test_baseline_is_the_do_nothing_reference():

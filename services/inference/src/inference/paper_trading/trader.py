@@ -2,8 +2,9 @@
 
 One book per (model name, model version, symbol): the champion's version, each challenger version,
 and the persistence baseline, the do-nothing reference, which the candles themselves drive (it
-forecasts a zero return, so it always stays flat). A book starts at the newest close known for its
-symbol when its model's first forecast arrives.
+forecasts a zero return, so it always stays flat). A book starts at its model's first forecast's
+close and is marked as far as its model's forecasts reach: a model that stops forecasting (a
+challenger removed) leaves its book where it stopped.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tickcast.contracts import Prediction
-from tickcast.paper_trading import PaperBook, PaperPoint, book_field
+from tickcast.paper_trading import PaperBook, PaperPoint, PendingDecision, book_field
 
 from inference.model import BASELINE_NAME, BASELINE_VERSION
-from inference.paper_trading.book import decide, mark
+from inference.paper_trading.book import act, mark
+from inference.paper_trading.closes import RecentCloses
 from inference.paper_trading.signal import Signal, signal_of
 
 
@@ -30,13 +32,13 @@ class CurvePoint:
 
 
 class PaperTrader:
-    def __init__(self, fee_bps: float, allow_short: bool, interval_ms: int) -> None:
+    def __init__(self, fee_bps: float, allow_short: bool, interval_ms: int, closes_kept: int = 1440) -> None:
         self._fee_bps = fee_bps
         self._allow_short = allow_short
         self._interval_ms = interval_ms
         self._books: dict[str, PaperBook] = {}
         self._by_symbol: dict[str, set[str]] = {}
-        self._closes: dict[str, tuple[int, float]] = {}  # symbol -> newest (open_ms, close)
+        self._closes = RecentCloses(closes_kept)
         self._changed: dict[str, PaperBook] = {}
         self._points: list[CurvePoint] = []
 
@@ -48,17 +50,15 @@ class PaperTrader:
         return list(self._books.values())
 
     def on_candle(self, symbol: str, open_ms: int, close: float) -> None:
-        newest = self._closes.get(symbol)
-        if newest is None or open_ms > newest[0]:
-            self._closes[symbol] = (open_ms, close)
+        self._closes.add(symbol, open_ms, close)
         for field in sorted(self._by_symbol.get(symbol, ())):
-            self._record(self._books[field], mark(self._books[field], open_ms, open_ms + self._interval_ms, close))
-        baseline = self._ensure(BASELINE_NAME, BASELINE_VERSION, symbol)
-        self._record(baseline, decide(baseline, open_ms, Signal(0.0)))
+            if self._books[field].pending:
+                self._advance(self._books[field])
+        self._receive(self._ensure(BASELINE_NAME, BASELINE_VERSION, symbol), open_ms, Signal(0.0))
 
     def on_prediction(self, prediction: Prediction) -> None:
         book = self._ensure(prediction.model_name, prediction.model_version, prediction.symbol)
-        self._record(book, decide(book, prediction.as_of_ms, signal_of(prediction)))
+        self._receive(book, prediction.as_of_ms, signal_of(prediction))
 
     def restore(self, books: Iterable[PaperBook]) -> None:
         """Take back stored books not held here (a book in memory is never older than its stored copy)."""
@@ -67,17 +67,16 @@ class PaperTrader:
                 continue
             self._add(book)
             if book.marked_open_ms is not None and book.last_close is not None:
-                newest = self._closes.get(book.symbol)
-                if newest is None or book.marked_open_ms > newest[0]:
-                    self._closes[book.symbol] = (book.marked_open_ms, book.last_close)
+                if self._closes.at(book.symbol, book.marked_open_ms) is None:
+                    self._closes.add(book.symbol, book.marked_open_ms, book.last_close)
 
     def forget(self, symbols: Iterable[str]) -> None:
-        for symbol in symbols:
+        gone = set(symbols)
+        for symbol in gone:
             for field in self._by_symbol.pop(symbol, set()):
                 self._books.pop(field, None)
                 self._changed.pop(field, None)
-            self._closes.pop(symbol, None)
-        gone = set(symbols)
+            self._closes.forget(symbol)
         self._points = [p for p in self._points if p.symbol not in gone]
 
     def drain(self) -> tuple[list[PaperBook], list[CurvePoint]]:
@@ -86,6 +85,41 @@ class PaperTrader:
         points, self._points, self._changed = self._points, [], {}
         return books, points
 
+    def _receive(self, book: PaperBook, as_of_ms: int, signal: Signal) -> None:
+        """A forecast: acted on at its candle's close, now or once that close is known; late if passed."""
+        if as_of_ms <= book.decided_as_of_ms or any(p.as_of_ms == as_of_ms for p in book.pending):
+            return  # seen already
+        self._changed[book.field] = book
+        if book.marked_open_ms is not None and as_of_ms < book.marked_open_ms:
+            book.decided_as_of_ms = as_of_ms  # the book has moved past its close: never applied in the past
+            book.late_forecasts += 1
+            return
+        waiting = PendingDecision(as_of_ms=as_of_ms, expected_return=signal.expected_return, p_up=signal.p_up,
+                                  p_down=signal.p_down)
+        book.pending = sorted([*book.pending, waiting], key=lambda p: p.as_of_ms)
+        self._advance(book)
+
+    def _advance(self, book: PaperBook) -> None:
+        """Mark the book through the known closes up to each waiting forecast's, and act on it there.
+
+        A book moves only as far as its model's forecasts reach, so the order in which candles and
+        forecasts arrive (a batch, a backlog, a replay) does not change its numbers.
+        """
+        newest = self._closes.newest(book.symbol)
+        self._changed[book.field] = book
+        while book.pending and newest is not None and book.pending[0].as_of_ms <= newest:
+            waiting = book.pending.pop(0)
+            for open_ms, close in self._closes.between(book.symbol, book.marked_open_ms, waiting.as_of_ms):
+                if book.marked_open_ms is None and open_ms != waiting.as_of_ms:
+                    continue  # a book starts at its first forecast's close
+                self._record(book, mark(book, open_ms, open_ms + self._interval_ms, close))
+            if book.marked_open_ms != waiting.as_of_ms:
+                book.late_forecasts += 1  # its candle's close is not known (a gap): not acted on
+                book.decided_as_of_ms = waiting.as_of_ms
+                continue
+            self._record(book, act(book, waiting.as_of_ms,
+                                   Signal(waiting.expected_return, waiting.p_up, waiting.p_down)))
+
     def _ensure(self, model_name: str, model_version: str, symbol: str) -> PaperBook:
         field = book_field(model_name, model_version, symbol)
         book = self._books.get(field)
@@ -93,8 +127,6 @@ class PaperTrader:
             book = PaperBook(model_name=model_name, model_version=model_version, symbol=symbol,
                              fee_bps=self._fee_bps, allow_short=self._allow_short)
             self._add(book)
-            if (newest := self._closes.get(symbol)) is not None:
-                self._record(book, mark(book, newest[0], newest[0] + self._interval_ms, newest[1]))
         return book
 
     def _add(self, book: PaperBook) -> None:
@@ -102,6 +134,5 @@ class PaperTrader:
         self._by_symbol.setdefault(book.symbol, set()).add(book.field)
 
     def _record(self, book: PaperBook, point: PaperPoint | None) -> None:
-        self._changed[book.field] = book  # a forecast waiting for its close changes the book too
         if point is not None:
             self._points.append(CurvePoint(book.model_name, book.model_version, book.symbol, point))
