@@ -69,7 +69,8 @@ class PaperBook(BaseModel):
     trades: int = Field(0, description="Position changes.")
     candles_marked: int = 0
     candles_in_market: int = 0
-    late_forecasts: int = Field(0, description="Forecasts that arrived after the next close: not acted on.")
+    late_forecasts: int = Field(
+        0, description="Forecasts not acted on: their candle's close unknown (a gap) or already passed.")
 
     @property
     def field(self) -> str:
