@@ -93,26 +93,25 @@ def test_hand_checked_book_fees_drawdown_turnover():
     trader = PaperTrader(FEE_BPS, allow_short=False, interval_ms=MINUTE_MS)
     candle(trader, 0, 100.0)
     trader.on_prediction(prediction(0, 0.005))  # edge 0.5 % > 0.2 %: long at 100, fee 0.1 % of 1.0
-    book = book_of(trader)
-    assert book.position == 1 and book.equity == pytest.approx(0.999)
-    assert book.buy_hold_equity == pytest.approx(0.999)  # buy-and-hold pays its entry fee too
+    assert book_of(trader).position == 1 and book_of(trader).equity == pytest.approx(0.999)
+    assert book_of(trader).buy_hold_equity == pytest.approx(0.999)  # buy-and-hold pays its entry fee too
     candle(trader, 1, 110.0)  # +10 %
     trader.on_prediction(prediction(1, 0.001))  # marked to its close, then: below the fee but positive, held
-    assert book.equity == pytest.approx(0.999 * 1.1) and book.position == 1
+    assert book_of(trader).equity == pytest.approx(0.999 * 1.1) and book_of(trader).position == 1
     candle(trader, 2, 99.0)  # -10 %
     trader.on_prediction(prediction(2, -0.01))  # marked (0.98901), then out: fee 0.1 % of 0.98901
-    assert book.position == 0
-    assert book.equity == pytest.approx(0.98901 * 0.999)
+    assert book_of(trader).position == 0
+    assert book_of(trader).equity == pytest.approx(0.98901 * 0.999)
     candle(trader, 3, 120.0)  # flat: the rise is not ours
     trader.on_prediction(prediction(3, -0.01))
-    assert book.equity == pytest.approx(0.98901 * 0.999)
-    assert book.buy_hold_equity == pytest.approx(0.999 * 1.2)
-    assert book.fees_paid == pytest.approx(0.001 + 0.00098901)
-    assert book.turnover == 2 and book.trades == 2
-    assert book.max_drawdown == pytest.approx(1 - 0.98901 * 0.999 / 1.0989)
-    assert book.buy_hold_max_drawdown == pytest.approx(0.1)
-    assert (book.candles_marked, book.candles_in_market) == (3, 2)
-    numbers = figures(book)
+    assert book_of(trader).equity == pytest.approx(0.98901 * 0.999)
+    assert book_of(trader).buy_hold_equity == pytest.approx(0.999 * 1.2)
+    assert book_of(trader).fees_paid == pytest.approx(0.001 + 0.00098901)
+    assert book_of(trader).turnover == 2 and book_of(trader).trades == 2
+    assert book_of(trader).max_drawdown == pytest.approx(1 - 0.98901 * 0.999 / 1.0989)
+    assert book_of(trader).buy_hold_max_drawdown == pytest.approx(0.1)
+    assert (book_of(trader).candles_marked, book_of(trader).candles_in_market) == (3, 2)
+    numbers = figures(book_of(trader))
     assert numbers.strategy_return == pytest.approx(0.98901 * 0.999 - 1)
     assert numbers.buy_hold_return == pytest.approx(0.999 * 1.2 - 1)
     assert numbers.exposure == pytest.approx(2 / 3)
@@ -125,9 +124,8 @@ def test_short_flip_pays_two_sides():
     trader.on_prediction(prediction(0, -0.01))
     candle(trader, 1, 90.0)  # short earns 10 %
     trader.on_prediction(prediction(1, 0.01))  # short -> long: |change| 2
-    book = book_of(trader)
-    assert book.position == 1 and book.turnover == 3 and book.trades == 2
-    assert book.equity == pytest.approx(0.999 * 1.1 * (1 - 0.002))
+    assert book_of(trader).position == 1 and book_of(trader).turnover == 3 and book_of(trader).trades == 2
+    assert book_of(trader).equity == pytest.approx(0.999 * 1.1 * (1 - 0.002))
 
 
 def test_no_look_ahead_a_forecast_earns_from_its_close_onward():
@@ -225,7 +223,7 @@ def run(closes: list[float], edges: list[float], fee_bps: float, allow_short: bo
     points: list[PaperPoint] = []
     for step, close in enumerate(closes):
         if restart_at == step:  # a restart: the stored books taken back, the tail replayed over them
-            stored = [b.model_copy(deep=True) for b in trader.books]
+            stored = trader.books
             trader = PaperTrader(fee_bps, allow_short, MINUTE_MS)
             trader.restore(stored)
             for replayed in range(max(0, step - 3), step):

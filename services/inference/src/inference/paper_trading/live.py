@@ -19,7 +19,6 @@ import redis
 import structlog
 from confluent_kafka import KafkaException
 from tickcast.contracts import Candle, Prediction
-from tickcast.paper_trading import PaperBook
 from tickcast.settings import KafkaSettings
 
 from inference.paper_trading.redis_store import PaperStore
@@ -38,7 +37,7 @@ class PaperTrading:
         self._store = store
         self._interval = interval
         self._interval_ms = interval_ms
-        self._unsent_books: dict[str, PaperBook] = {}
+        self._unsent_books: dict[str, str] = {}  # PaperBook JSON by field: the newest of each
         self._unsent_points: deque[CurvePoint] = deque(maxlen=_UNSENT_POINTS)
         self._redis_down = False
 
@@ -91,10 +90,10 @@ class PaperTrading:
 
     def _flush(self) -> None:
         books, points = self._trader.drain()
-        self._unsent_books.update({book.field: book for book in books})
+        self._unsent_books.update(books)
         self._unsent_points.extend(points)
         try:
-            self._store.write(list(self._unsent_books.values()), list(self._unsent_points))
+            self._store.write(self._unsent_books, list(self._unsent_points))
         except redis.RedisError as error:
             if not self._redis_down:
                 log.warning("paper books not written: redis away; written when it answers", error=str(error))

@@ -6,7 +6,7 @@ point replaces any other at its time. A batch replayed after a crash writes the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import redis
 from tickcast.paper_trading import PaperBook
@@ -23,17 +23,18 @@ class PaperStore:
         self._curve_cap = curve_cap
         self._curve_ttl_seconds = curve_ttl_seconds
 
-    def write(self, books: Sequence[PaperBook], points: Sequence[CurvePoint]) -> None:
+    def write(self, books: Mapping[str, str], points: Sequence[CurvePoint]) -> None:
+        """``books``: ``PaperBook`` JSON by field."""
         if not books and not points:
             return
         pipe = self._client.pipeline(transaction=False)
         if books:
-            pipe.hset(self.keys.paper_books(), mapping={book.field: book.model_dump_json() for book in books})
+            pipe.hset(self.keys.paper_books(), mapping=dict(books))
         curves: set[str] = set()
         for item in points:
             key = self.keys.paper_curve(item.model_name, item.model_version, item.symbol)
             pipe.zremrangebyscore(key, item.point.time_ms, item.point.time_ms)
-            pipe.zadd(key, {item.point.model_dump_json(): item.point.time_ms})
+            pipe.zadd(key, {item.point.to_json(): item.point.time_ms})
             curves.add(key)
         for key in curves:
             pipe.zremrangebyrank(key, 0, -(self._curve_cap + 1))

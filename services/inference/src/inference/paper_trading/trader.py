@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tickcast.contracts import Prediction
-from tickcast.paper_trading import PaperBook, PaperPoint, PendingDecision, book_field
+from tickcast.paper_trading import PaperBook, book_field
 
 from inference.model import BASELINE_NAME, BASELINE_VERSION
-from inference.paper_trading.book import act, mark
+from inference.paper_trading.book import BookState, Point, Waiting, act, mark
 from inference.paper_trading.closes import RecentCloses
 from inference.paper_trading.signal import Signal, signal_of
 
@@ -28,7 +28,7 @@ class CurvePoint:
     model_name: str
     model_version: str
     symbol: str
-    point: PaperPoint
+    point: Point
 
 
 class PaperTrader:
@@ -36,18 +36,20 @@ class PaperTrader:
         self._fee_bps = fee_bps
         self._allow_short = allow_short
         self._interval_ms = interval_ms
-        self._books: dict[str, PaperBook] = {}
+        self._books: dict[str, BookState] = {}
         self._by_symbol: dict[str, set[str]] = {}
         self._closes = RecentCloses(closes_kept)
-        self._changed: dict[str, PaperBook] = {}
+        self._changed: dict[str, BookState] = {}
         self._points: list[CurvePoint] = []
 
     def book(self, model_name: str, model_version: str, symbol: str) -> PaperBook | None:
-        return self._books.get(book_field(model_name, model_version, symbol))
+        """The document of a book as it is now."""
+        book = self._books.get(book_field(model_name, model_version, symbol))
+        return None if book is None else book.document()
 
     @property
     def books(self) -> list[PaperBook]:
-        return list(self._books.values())
+        return [book.document() for book in self._books.values()]
 
     def on_candle(self, symbol: str, open_ms: int, close: float) -> None:
         self._closes.add(symbol, open_ms, close)
@@ -65,7 +67,7 @@ class PaperTrader:
         for book in books:
             if book.field in self._books:
                 continue
-            self._add(book)
+            self._add(BookState.of(book))
             if book.marked_open_ms is not None and book.last_close is not None:
                 if self._closes.at(book.symbol, book.marked_open_ms) is None:
                     self._closes.add(book.symbol, book.marked_open_ms, book.last_close)
@@ -79,13 +81,13 @@ class PaperTrader:
             self._closes.forget(symbol)
         self._points = [p for p in self._points if p.symbol not in gone]
 
-    def drain(self) -> tuple[list[PaperBook], list[CurvePoint]]:
-        """Books changed and curve points made since the last drain (copies: later changes do not leak in)."""
-        books = [book.model_copy(deep=True) for book in self._changed.values()]
+    def drain(self) -> tuple[dict[str, str], list[CurvePoint]]:
+        """The JSON of each book changed, by field, and the curve points made, since the last drain."""
+        books = {field: book.to_json() for field, book in self._changed.items()}
         points, self._points, self._changed = self._points, [], {}
         return books, points
 
-    def _receive(self, book: PaperBook, as_of_ms: int, signal: Signal) -> None:
+    def _receive(self, book: BookState, as_of_ms: int, signal: Signal) -> None:
         """A forecast: acted on at its candle's close, now or once that close is known; late if passed."""
         if as_of_ms <= book.decided_as_of_ms or any(p.as_of_ms == as_of_ms for p in book.pending):
             return  # seen already
@@ -94,12 +96,11 @@ class PaperTrader:
             book.decided_as_of_ms = as_of_ms  # the book has moved past its close: never applied in the past
             book.late_forecasts += 1
             return
-        waiting = PendingDecision(as_of_ms=as_of_ms, expected_return=signal.expected_return, p_up=signal.p_up,
-                                  p_down=signal.p_down)
+        waiting = Waiting(as_of_ms, signal.expected_return, signal.p_up, signal.p_down)
         book.pending = sorted([*book.pending, waiting], key=lambda p: p.as_of_ms)
         self._advance(book)
 
-    def _advance(self, book: PaperBook) -> None:
+    def _advance(self, book: BookState) -> None:
         """Mark the book through the known closes up to each waiting forecast's, and act on it there.
 
         A book moves only as far as its model's forecasts reach, so the order in which candles and
@@ -108,7 +109,7 @@ class PaperTrader:
         newest = self._closes.newest(book.symbol)
         self._changed[book.field] = book
         while book.pending and newest is not None and book.pending[0].as_of_ms <= newest:
-            waiting = book.pending.pop(0)
+            waiting, book.pending = book.pending[0], book.pending[1:]  # replaced, never changed in place
             for open_ms, close in self._closes.between(book.symbol, book.marked_open_ms, waiting.as_of_ms):
                 if book.marked_open_ms is None and open_ms != waiting.as_of_ms:
                     continue  # a book starts at its first forecast's close
@@ -120,19 +121,19 @@ class PaperTrader:
             self._record(book, act(book, waiting.as_of_ms,
                                    Signal(waiting.expected_return, waiting.p_up, waiting.p_down)))
 
-    def _ensure(self, model_name: str, model_version: str, symbol: str) -> PaperBook:
+    def _ensure(self, model_name: str, model_version: str, symbol: str) -> BookState:
         field = book_field(model_name, model_version, symbol)
         book = self._books.get(field)
         if book is None:
-            book = PaperBook(model_name=model_name, model_version=model_version, symbol=symbol,
+            book = BookState(model_name=model_name, model_version=model_version, symbol=symbol,
                              fee_bps=self._fee_bps, allow_short=self._allow_short)
             self._add(book)
         return book
 
-    def _add(self, book: PaperBook) -> None:
+    def _add(self, book: BookState) -> None:
         self._books[book.field] = book
         self._by_symbol.setdefault(book.symbol, set()).add(book.field)
 
-    def _record(self, book: PaperBook, point: PaperPoint | None) -> None:
+    def _record(self, book: BookState, point: Point | None) -> None:
         if point is not None:
             self._points.append(CurvePoint(book.model_name, book.model_version, book.symbol, point))
