@@ -9,7 +9,6 @@ import math
 
 import pytest
 import redis
-
 from inference.model import BASELINE_NAME, BASELINE_VERSION
 from inference.paper_trading.trader import PaperTrader
 from inference.service import InferenceService

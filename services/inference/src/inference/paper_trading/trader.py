@@ -68,9 +68,9 @@ class PaperTrader:
             if book.field in self._books:
                 continue
             self._add(BookState.of(book))
-            if book.marked_open_ms is not None and book.last_close is not None:
-                if self._closes.at(book.symbol, book.marked_open_ms) is None:
-                    self._closes.add(book.symbol, book.marked_open_ms, book.last_close)
+            known = book.marked_open_ms is not None and book.last_close is not None
+            if known and self._closes.at(book.symbol, book.marked_open_ms) is None:  # type: ignore[arg-type]
+                self._closes.add(book.symbol, book.marked_open_ms, book.last_close)  # type: ignore[arg-type]
 
     def forget(self, symbols: Iterable[str]) -> None:
         gone = set(symbols)
