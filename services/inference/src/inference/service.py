@@ -297,8 +297,6 @@ class InferenceService:
         predicted = time.perf_counter()
 
         predictions = [forecast.prediction for forecast in batch.forecasts]
-        if self._paper is not None:  # Redis before the commit, like the rest: a replayed batch changes nothing
-            self._paper.on_batch(scored_candles, [*predictions, *shadow])
         self._producer.begin()
         try:
             for prediction in predictions:
@@ -318,6 +316,8 @@ class InferenceService:
             self._producer.abort()
             raise
         committed = time.perf_counter()
+        if self._paper is not None:  # after the commit, off the predictions' path; a crash before it is
+            self._paper.on_batch(scored_candles, [*predictions, *shadow])  # made good by the replay at restart
 
         self._observe(predictions, scores, in_redis_s, len(inbox.vectors))
         log.debug("batch done", messages=len(messages), vectors=len(inbox.vectors), candles=len(inbox.candles),

@@ -1,7 +1,7 @@
 """Paper trading inside the service: one call per batch, one per rebuild from the topics.
 
-Books live in memory and are written to Redis after every batch (before the batch's Kafka commit,
-like the rest of Redis: a batch replayed after a crash changes nothing). While Redis is away the
+Books live in memory and are written to Redis after every batch (after the batch's Kafka commit: a
+crash before the write is made good by the replay at restart; a batch seen twice changes nothing). While Redis is away the
 newest state of each book and the curve points wait here and are written once it answers.
 
 After a restart (or an assignment) the stored books are taken back and the tails of the candles,
