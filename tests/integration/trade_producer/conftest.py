@@ -13,19 +13,15 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from support.kafka import Record
+from support.shared_data import real_trade_files
 from tickcast.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[3]
-SHARED_TRADES = ROOT / ".." / "shared" / "data" / "binance" / "spot" / "daily" / "trades"
 
 
-@pytest.fixture
-def real_trade_files() -> list[Path]:
-    """The sample BTCUSDT trades files of the shared data folder (skips when absent)."""
-    files = sorted(SHARED_TRADES.glob("*/*-trades-*.csv"))
-    if not files:
-        pytest.skip(f"shared Binance sample data not found under {SHARED_TRADES.resolve()}")
-    return files
+@pytest.fixture(name="real_trade_files")
+def real_trade_files_fixture() -> list[Path]:
+    return real_trade_files()
 
 
 def run_cli(

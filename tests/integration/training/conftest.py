@@ -34,6 +34,18 @@ def fresh_registry_settings(tmp_path: Path, empty_mlflow_db: Path) -> RegistrySe
     return _registry_from(empty_mlflow_db, tmp_path / "mlflow")
 
 
+@pytest.fixture
+def cli_registry_settings(
+    fresh_registry_settings: RegistrySettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> RegistrySettings:
+    """A registry of its own that ``python -m training`` commands run by the test find in their
+    environment, as a deployment sets it; their sessions' output goes under the test's folder."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh_registry_settings.tracking_uri())
+    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", fresh_registry_settings.artifact_root())
+    monkeypatch.setenv("TRAINING_OUTPUT_DIR", str(tmp_path / "sessions"))
+    return fresh_registry_settings
+
+
 def _registry_from(template: Path, root: Path) -> RegistrySettings:
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(template, root / "mlflow.db")
