@@ -124,7 +124,7 @@ def _past_predictions(settings: GatewaySettings) -> PastPredictions:
     symbols = tuple(symbol.strip() for symbol in settings.model_symbols.split(",") if symbol.strip())
     return PastPredictions(PastPredictionSettings(
         interval=settings.interval_list[0],
-        model_name=settings.default_model_name(),
+        model_name=settings.model_name,
         default_horizon=settings.horizon,
         model_symbols=symbols,
         klines_dir=settings.klines_dir,

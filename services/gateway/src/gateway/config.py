@@ -97,14 +97,6 @@ class GatewaySettings(ServiceSettings):
     model_cache_size: int = Field(
         4, ge=1, validation_alias="GATEWAY_MODEL_CACHE_SIZE", description="Models kept loaded for past predictions.")
 
-    def default_model_name(self) -> str:
-        if self.model_name:
-            return self.model_name
-        from tickcast.serving import registered_model_name
-
-        symbols = [symbol.strip() for symbol in self.model_symbols.split(",") if symbol.strip()]
-        return registered_model_name(symbols, self.interval_list[0], self.horizon)
-
     @property
     def interval_list(self) -> list[str]:
         return parse_intervals(self.candle_intervals)

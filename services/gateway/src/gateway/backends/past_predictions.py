@@ -68,7 +68,7 @@ class PastPrediction:
 @dataclass(frozen=True)
 class PastPredictionSettings:
     interval: str
-    model_name: str  # the default model, for the default horizon
+    model_name: str | None  # the served model for the default horizon; None: named from symbols and horizon
     default_horizon: int
     model_symbols: tuple[str, ...]
     klines_dir: Path | None
@@ -132,7 +132,8 @@ class PastPredictions:
     def _model_reference(self, model: str | None, horizon: int | None) -> tuple[str, str | None]:
         """``model=``: a version of the default model (``3``), a model's champion (``name``) or a
         version of a named model (``name:3``)."""
-        if horizon is None or horizon == self._settings.default_horizon:
+        horizon = horizon or self._settings.default_horizon
+        if self._settings.model_name and horizon == self._settings.default_horizon:
             default_name = self._settings.model_name
         else:
             from tickcast.serving import registered_model_name
