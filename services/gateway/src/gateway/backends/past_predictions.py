@@ -177,7 +177,12 @@ class PastPredictions:
                 from tickcast.registry import make_registry
                 from tickcast.registry.settings import RegistrySettings
 
-                self._registry = make_registry(RegistrySettings())
+                settings = RegistrySettings()
+                database = _sqlite_file(settings.tracking_uri()) if settings.backend == "mlflow" else None
+                if database is not None and not database.exists():
+                    # A reader never creates the registry (MLflow would, with an empty schema).
+                    raise PastPredictionError(404, "no model is registered yet: the model registry does not exist")
+                self._registry = make_registry(settings)
             return self._registry
 
     # --- the features -----------------------------------------------------------------------
@@ -321,6 +326,10 @@ def _prediction(symbol: str, interval: str, model: ServableModel, window: Featur
         emitted_ms=now_ms,
         source=window.source,
     )
+
+
+def _sqlite_file(uri: str) -> Path | None:
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
 
 
 def _day(epoch_ms: int) -> date:

@@ -42,6 +42,7 @@ async def prediction_at(
         examples=["2024-01-03T12:00:00Z", "1704283200000"])],
     model: Annotated[str | None, Query(
         max_length=200,
+        pattern=r"^[A-Za-z0-9._-]+(:[0-9]+)?$",
         description="VERSION of the served model, NAME (its champion then) or NAME:VERSION. Default: the "
         "champion at that time, from the registry's champion history, else the current champion.",
         examples=["3"])] = None,
