@@ -55,30 +55,50 @@ def recomputed(klines_dir: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def champion(recomputed: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> tuple[RegistrySettings, object]:
+def champion(
+    recomputed: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[RegistrySettings, object]:
     import lightgbm
 
     root = tmp_path_factory.mktemp("mlflow")
-    settings = RegistrySettings(backend="mlflow", tickcast_home=root, mlflow_tracking_uri=f"sqlite:///{root / 'm.db'}",
-                                mlflow_artifact_root=(root / "artifacts").as_uri())
+    settings = RegistrySettings(
+        backend="mlflow",
+        tickcast_home=root,
+        mlflow_tracking_uri=f"sqlite:///{root / 'm.db'}",
+        mlflow_artifact_root=(root / "artifacts").as_uri(),
+    )
     train = recomputed[recomputed["timestamp_ms"] < AS_OF_MS - 24 * 60 * MINUTE]
     close = train["close"].to_numpy()
     inputs = train[list(FEATURE_NAMES)].iloc[:-HORIZON].astype(np.float32).astype(np.float64)
     target = np.log(close[HORIZON:] / close[:-HORIZON])
     model = lightgbm.LGBMRegressor(n_estimators=30, num_leaves=7, verbose=-1).fit(inputs, target)
-    metadata = BundleMetadata("lightgbm", ["BTCUSDT"], "1m", [HORIZON], 1, list(FEATURE_NAMES), FEATURE_SET_VERSION,
-                              0.0002, flavour=LIGHTGBM)
+    metadata = BundleMetadata(
+        "lightgbm",
+        ["BTCUSDT"],
+        "1m",
+        [HORIZON],
+        1,
+        list(FEATURE_NAMES),
+        FEATURE_SET_VERSION,
+        0.0002,
+        flavour=LIGHTGBM,
+    )
     example = inputs.to_numpy()[:3, None, :]
-    folder = save_bundle(tmp_path_factory.mktemp("bundle"), model, Scaler.identity(list(FEATURE_NAMES), 1),
-                         metadata, example)
+    folder = save_bundle(
+        tmp_path_factory.mktemp("bundle"), model, Scaler.identity(list(FEATURE_NAMES), 1), metadata, example
+    )
     registry = make_registry(settings)
     name = registered_model_name(["BTCUSDT"], "1m", HORIZON)
-    version = registry.register(name, ModelToRegister(folder, {"test_mae": 0.001}, {"kind": "lightgbm"}, example))
+    version = registry.register(
+        name, ModelToRegister(folder, {"test_mae": 0.001}, {"kind": "lightgbm"}, example)
+    )
     registry.set_champion(name, version)
     return settings, model
 
 
-def _client(monkeypatch: pytest.MonkeyPatch, registry: RegistrySettings, klines: Path | None, home: Path) -> TestClient:
+def _client(
+    monkeypatch: pytest.MonkeyPatch, registry: RegistrySettings, klines: Path | None, home: Path
+) -> TestClient:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registry.tracking_uri())
     monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", registry.artifact_root())
     monkeypatch.setenv("FEATURE_STORE", "feast")
@@ -98,14 +118,18 @@ def test_the_answer_is_the_recomputation_from_the_kline_files(
 ) -> None:
     registry, model = champion
     answer = _client(monkeypatch, registry, klines_dir, tmp_path).get(
-        "/predictions/BTCUSDT/at", params={"time": ASKED})
+        "/predictions/BTCUSDT/at", params={"time": ASKED}
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     row, expected_return = _expected(recomputed, model)
 
     features = body["features"]
     assert (features["as_of_ms"], features["known_at_ms"], features["origin"]) == (
-        AS_OF_MS, AS_OF_MS + MINUTE, "kline_files")
+        AS_OF_MS,
+        AS_OF_MS + MINUTE,
+        "kline_files",
+    )
     assert features["feature_set_version"] == FEATURE_SET_VERSION
     for name in FEATURE_NAMES:
         assert features["values"][name] == pytest.approx(row[name], rel=1e-9, abs=1e-12), name
@@ -113,8 +137,9 @@ def test_the_answer_is_the_recomputation_from_the_kline_files(
     prediction = body["prediction"]
     assert prediction["predicted_return"] == pytest.approx(expected_return, rel=1e-9, abs=1e-12)
     assert prediction["predicted_price"] == pytest.approx(row["close"] * math.exp(expected_return), rel=1e-12)
-    assert prediction["direction"] == ("up" if expected_return > 0.0002 else "down" if expected_return < -0.0002
-                                       else "flat")
+    assert prediction["direction"] == (
+        "up" if expected_return > 0.0002 else "down" if expected_return < -0.0002 else "flat"
+    )
     assert (prediction["source"], prediction["target_time_ms"]) == ("binance", AS_OF_MS + HORIZON * MINUTE)
     assert body["model"]["chosen_because"] == "current_champion"  # promoted after 2024: no history then
     assert "champion history" in body["model"]["note"]
@@ -141,13 +166,19 @@ def _rewrite_after(source: Path, folder: Path, after_ms: int) -> Path:
 def test_data_after_the_moment_changes_nothing_but_the_outcome(
     klines_dir: Path, recomputed: pd.DataFrame, champion, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    registry, model = champion
-    original = _client(monkeypatch, registry, klines_dir, tmp_path / "a").get(
-        "/predictions/BTCUSDT/at", params={"time": ASKED}).json()
+    registry, _ = champion
+    original = (
+        _client(monkeypatch, registry, klines_dir, tmp_path / "a")
+        .get("/predictions/BTCUSDT/at", params={"time": ASKED})
+        .json()
+    )
     (tmp_path / "changed").mkdir()
     changed_dir = _rewrite_after(klines_dir, tmp_path / "changed", AS_OF_MS)
-    changed = _client(monkeypatch, registry, changed_dir, tmp_path / "b").get(
-        "/predictions/BTCUSDT/at", params={"time": ASKED}).json()
+    changed = (
+        _client(monkeypatch, registry, changed_dir, tmp_path / "b")
+        .get("/predictions/BTCUSDT/at", params={"time": ASKED})
+        .json()
+    )
     assert changed["features"] == original["features"]
     assert changed["prediction"]["predicted_return"] == original["prediction"]["predicted_return"]
     assert changed["realised"]["close"] == pytest.approx(original["realised"]["close"] * 1.5)
@@ -165,8 +196,9 @@ def test_the_offline_store_answers_first_and_its_later_rows_change_nothing(
     assert first["prediction"]["predicted_return"] == pytest.approx(expected_return, rel=1e-9, abs=1e-12)
 
     later = recomputed[recomputed["timestamp_ms"] > AS_OF_MS]
-    OfflineLog(offline_root(tmp_path / "feast")).write(later.assign(**{name: later[name] * 3 for name in
-                                                                       ("ret_1", "rsi_14", "macd")}))
+    OfflineLog(offline_root(tmp_path / "feast")).write(
+        later.assign(**{name: later[name] * 3 for name in ("ret_1", "rsi_14", "macd")})
+    )
     again = client.get("/predictions/BTCUSDT/at", params={"time": ASKED}).json()
     assert again["features"] == first["features"]
     assert again["prediction"]["predicted_return"] == first["prediction"]["predicted_return"]

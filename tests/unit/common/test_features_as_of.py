@@ -35,12 +35,25 @@ def _candles(n: int, seed: int = 1) -> pd.DataFrame:
     close = 100 * np.exp(np.cumsum(rng.normal(scale=0.001, size=n)))
     volume = rng.uniform(1, 5, n)
     times = T0 + MINUTE * np.arange(n, dtype=np.int64)
-    return pd.DataFrame({
-        "symbol": "BTCUSDT", "interval": "1m", "open_time_ms": times, "close_time_ms": times + MINUTE - 1,
-        "open": close, "high": close * 1.001, "low": close * 0.999, "close": close, "volume": volume,
-        "quote_volume": volume * close, "trade_count": 10, "taker_buy_base_volume": volume / 2,
-        "taker_buy_quote_volume": volume * close / 2, "vwap": close, "is_gap_fill": False,
-    })
+    return pd.DataFrame(
+        {
+            "symbol": "BTCUSDT",
+            "interval": "1m",
+            "open_time_ms": times,
+            "close_time_ms": times + MINUTE - 1,
+            "open": close,
+            "high": close * 1.001,
+            "low": close * 0.999,
+            "close": close,
+            "volume": volume,
+            "quote_volume": volume * close,
+            "trade_count": 10,
+            "taker_buy_base_volume": volume / 2,
+            "taker_buy_quote_volume": volume * close / 2,
+            "vwap": close,
+            "is_gap_fill": False,
+        }
+    )
 
 
 def test_candles_after_the_moment_change_nothing() -> None:
@@ -78,8 +91,9 @@ def test_champion_history_answers_for_a_moment() -> None:
     assert champion_at([], 6_000) is None
 
 
-@pytest.mark.parametrize("text", ["2024-01-03T12:00:00Z", "2024-01-03T12:00:00", "2024-01-03T13:00:00+01:00",
-                                  "1704283200000"])
+@pytest.mark.parametrize(
+    "text", ["2024-01-03T12:00:00Z", "2024-01-03T12:00:00", "2024-01-03T13:00:00+01:00", "1704283200000"]
+)
 def test_time_is_epoch_ms_or_iso_8601(text: str) -> None:
     from gateway.api.routes.prediction_at import _parse_time
 

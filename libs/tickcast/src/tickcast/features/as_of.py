@@ -40,7 +40,9 @@ def features_from_candles(candles: pd.DataFrame, as_of_ms: int) -> pd.DataFrame:
     return compute_history(known)
 
 
-def window_as_of(features: pd.DataFrame, as_of_ms: int, interval: str, lag_window: int) -> pd.DataFrame | None:
+def window_as_of(
+    features: pd.DataFrame, as_of_ms: int, interval: str, lag_window: int
+) -> pd.DataFrame | None:
     """The ``lag_window`` consecutive feature rows ending with the one at ``as_of_ms``, oldest first;
     None when a row is missing (a hole, or not computed)."""
     span = interval_ms(interval)

@@ -10,12 +10,15 @@ from tickcast.contracts import Prediction
 
 
 class FeaturesAsOf(BaseModel):
-    as_of_ms: int = Field(description="Open time of the newest candle closed at the asked time: its features are used.")
+    as_of_ms: int = Field(
+        description="Open time of the newest candle closed at the asked time: its features are used."
+    )
     known_at_ms: int = Field(description="When that candle closed: nothing after it entered the features.")
     feature_set_version: str = Field(examples=["fs-3f2a9c1b"])
     origin: Literal["offline_store", "candles", "kline_files"] = Field(
         description="offline_store: read from the feature store; candles / kline_files: rebuilt by the feature "
-        "code from stored candles or exchange kline files (the 24 hours and more before the moment).")
+        "code from stored candles or exchange kline files (the 24 hours and more before the moment)."
+    )
     lag_window: int = Field(ge=1, description="Consecutive vectors the model reads; `values` is the newest.")
     close: float = Field(description="Close of the as-of candle: the price the return is applied to.")
     values: dict[str, float] = Field(description="The feature vector as of `as_of_ms`, in the model's order.")
@@ -26,7 +29,8 @@ class ModelChoice(BaseModel):
     version: str = Field(examples=["3"])
     chosen_because: Literal["requested", "champion_at_time", "current_champion"] = Field(
         description="requested: `model=` named it; champion_at_time: the registry's champion history says it "
-        "was champion then; current_champion: that history does not reach back so far, so today's champion.")
+        "was champion then; current_champion: that history does not reach back so far, so today's champion."
+    )
     note: str = Field(examples=["champion since 2026-01-01T00:00:00Z"])
 
 
@@ -41,8 +45,11 @@ class PredictionAt(BaseModel):
     time_ms: int = Field(description="The moment asked for, epoch milliseconds.")
     features: FeaturesAsOf
     model: ModelChoice
-    prediction: Prediction = Field(description="As inference would have published it then; `source` labels the "
-                                   "prices (`binance` for kline files, `unknown` for the offline store, which "
-                                   "does not record it).")
+    prediction: Prediction = Field(
+        description="As inference would have published it then; `source` labels the "
+        "prices (`binance` for kline files, `unknown` for the offline store, which "
+        "does not record it)."
+    )
     realised: RealisedOutcome | None = Field(
-        None, description="Present once the target candle has closed and its close is in the data.")
+        None, description="Present once the target candle has closed and its close is in the data."
+    )

@@ -85,8 +85,9 @@ class PastPredictions:
 
     # --- the request ------------------------------------------------------------------------
 
-    def predict_at(self, symbol: str, time_ms: int, model: str | None, horizon: int | None,
-                   now_ms: int | None = None) -> PastPrediction:
+    def predict_at(
+        self, symbol: str, time_ms: int, model: str | None, horizon: int | None, now_ms: int | None = None
+    ) -> PastPrediction:
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         if time_ms > now_ms:
             raise PastPredictionError(422, f"time {_iso(time_ms)} is in the future (now {_iso(now_ms)})")
@@ -98,7 +99,8 @@ class PastPredictions:
         served = chosen.model
         if served.interval != interval:
             raise PastPredictionError(
-                422, f"{served.name} v{served.version} serves {served.interval} candles, not {interval}")
+                422, f"{served.name} v{served.version} serves {served.interval} candles, not {interval}"
+            )
         window = self._features(symbol, as_of_ms, served.lag_window, served.feature_set_version)
         prediction = _prediction(symbol, interval, served, window, now_ms)
         realised = self._realised_close(symbol, prediction.target_time_ms, now_ms, window.origin)
@@ -115,19 +117,27 @@ class PastPredictions:
 
         change = champion_at(registry.champion_history(name), time_ms)
         if change is not None and change.version is not None:
-            return ChosenModel(self._load(name, change.version), "champion_at_time",
-                               f"champion since {_iso(change.at_ms)}")
+            return ChosenModel(
+                self._load(name, change.version), "champion_at_time", f"champion since {_iso(change.at_ms)}"
+            )
         current = registry.champion_version(name)
         if current is None:
             known = [summary.version for summary in registry.versions(name)]
             if not known:
-                raise PastPredictionError(404, f"unknown model {name!r}: nothing is registered under that name")
+                raise PastPredictionError(
+                    404, f"unknown model {name!r}: nothing is registered under that name"
+                )
             raise PastPredictionError(
-                404, f"{name} has no champion; ask for one of its versions with model= ({', '.join(known)})")
-        why = ("no champion was recorded at that time" if change is not None
-               else "the registry holds no champion history for that time")
-        return ChosenModel(self._load(name, current), "current_champion",
-                           f"{why}: the current champion answers")
+                404, f"{name} has no champion; ask for one of its versions with model= ({', '.join(known)})"
+            )
+        why = (
+            "no champion was recorded at that time"
+            if change is not None
+            else "the registry holds no champion history for that time"
+        )
+        return ChosenModel(
+            self._load(name, current), "current_champion", f"{why}: the current champion answers"
+        )
 
     def _model_reference(self, model: str | None, horizon: int | None) -> tuple[str, str | None]:
         """``model=``: a version of the default model (``3``), a model's champion (``name``) or a
@@ -138,7 +148,9 @@ class PastPredictions:
         else:
             from tickcast.serving import registered_model_name
 
-            default_name = registered_model_name(self._settings.model_symbols, self._settings.interval, horizon)
+            default_name = registered_model_name(
+                self._settings.model_symbols, self._settings.interval, horizon
+            )
         if model is None or not model.strip():
             return default_name, None
         model = model.strip()
@@ -181,24 +193,32 @@ class PastPredictions:
                 database = _sqlite_file(settings.tracking_uri()) if settings.backend == "mlflow" else None
                 if database is not None and not database.exists():
                     # A reader never creates the registry (MLflow would, with an empty schema).
-                    raise PastPredictionError(404, "no model is registered yet: the model registry does not exist")
+                    raise PastPredictionError(
+                        404, "no model is registered yet: the model registry does not exist"
+                    )
                 self._registry = make_registry(settings)
             return self._registry
 
     # --- the features -----------------------------------------------------------------------
 
-    def _features(self, symbol: str, as_of_ms: int, lag_window: int, feature_set_version: str) -> FeatureWindow:
+    def _features(
+        self, symbol: str, as_of_ms: int, lag_window: int, feature_set_version: str
+    ) -> FeatureWindow:
         # The feature code (TA-Lib, pandas) is imported with the first request that needs it.
         from tickcast.features.as_of import features_from_candles, rebuild_start_ms, window_as_of
 
         interval = self._settings.interval
         span = interval_ms(interval)
-        stored = self._offline_store().read([symbol], interval, as_of_ms - (lag_window - 1) * span, as_of_ms + span)
+        stored = self._offline_store().read(
+            [symbol], interval, as_of_ms - (lag_window - 1) * span, as_of_ms + span
+        )
         rows = window_as_of(stored, as_of_ms, interval, lag_window)
         if rows is not None and (rows["feature_set_version"] == feature_set_version).all():
             # The offline store keeps no price source; its rows come from the pipeline's candles.
             return FeatureWindow(rows, "offline_store", "unknown")
-        candles = self._kline_candles(symbol, rebuild_start_ms(as_of_ms, interval, lag_window), as_of_ms + span)
+        candles = self._kline_candles(
+            symbol, rebuild_start_ms(as_of_ms, interval, lag_window), as_of_ms + span
+        )
         if not candles.empty:
             rows = window_as_of(features_from_candles(candles, as_of_ms), as_of_ms, interval, lag_window)
             if rows is not None:
@@ -210,21 +230,28 @@ class PastPredictions:
         built = str(window.rows["feature_set_version"].iloc[-1])
         if built != feature_set_version:
             raise PastPredictionError(
-                422, f"the model reads feature set {feature_set_version}, the feature code computes {built}")
+                422, f"the model reads feature set {feature_set_version}, the feature code computes {built}"
+            )
         return window
 
     def _missing(self, symbol: str, as_of_ms: int, lag_window: int) -> PastPredictionError:
         spans = [span for span in (self._stored_span(symbol), self._kline_span(symbol)) if span is not None]
         if not spans:
             return PastPredictionError(
-                404, f"unknown symbol {symbol!r}: no {self._settings.interval} features in the offline store "
-                f"and no kline files{'' if self._settings.klines_dir else ' (GATEWAY_KLINES_DIR is not set)'}")
+                404,
+                f"unknown symbol {symbol!r}: no {self._settings.interval} features in the offline store "
+                f"and no kline files{'' if self._settings.klines_dir else ' (GATEWAY_KLINES_DIR is not set)'}",
+            )
         first = min(span[0] for span in spans)
         if as_of_ms < first:
-            return PastPredictionError(422, f"time is before the data of {symbol}: its first candle is {_iso(first)}")
+            return PastPredictionError(
+                422, f"time is before the data of {symbol}: its first candle is {_iso(first)}"
+            )
         return PastPredictionError(
-            422, f"missing history for {symbol}: the {lag_window} candle(s) up to {_iso(as_of_ms)} and the 24 hours "
-            "before them are neither in the offline store nor in the kline files")
+            422,
+            f"missing history for {symbol}: the {lag_window} candle(s) up to {_iso(as_of_ms)} and the 24 hours "
+            "before them are neither in the offline store nor in the kline files",
+        )
 
     def _offline_store(self) -> Any:
         with self._lock:
@@ -276,7 +303,9 @@ class PastPredictions:
 
     # --- the outcome ------------------------------------------------------------------------
 
-    def _realised_close(self, symbol: str, target_ms: int, now_ms: int, origin: FeatureOrigin) -> float | None:
+    def _realised_close(
+        self, symbol: str, target_ms: int, now_ms: int, origin: FeatureOrigin
+    ) -> float | None:
         """Close of the candle the prediction is about, once it has closed; None otherwise."""
         span = interval_ms(self._settings.interval)
         if target_ms + span > now_ms:
@@ -301,7 +330,9 @@ class _StoreReader:
         return self._store.read_offline(symbols, interval, start_ms, end_ms)
 
 
-def _prediction(symbol: str, interval: str, model: ServableModel, window: FeatureWindow, now_ms: int) -> Prediction:
+def _prediction(
+    symbol: str, interval: str, model: ServableModel, window: FeatureWindow, now_ms: int
+) -> Prediction:
     import numpy as np
 
     rows = window.rows
@@ -309,7 +340,9 @@ def _prediction(symbol: str, interval: str, model: ServableModel, window: Featur
     inputs = rows[list(model.feature_names)].to_numpy(np.float32)[None, :, :]
     log_return = float(np.asarray(model.predict(inputs), dtype=np.float64).reshape(-1)[0])
     if not math.isfinite(log_return):
-        raise PastPredictionError(422, f"{model.name} v{model.version} returned {log_return} for these features")
+        raise PastPredictionError(
+            422, f"{model.name} v{model.version} returned {log_return} for these features"
+        )
     close = float(rows["close"].iloc[-1])
     as_of_ms = int(rows["timestamp_ms"].iloc[-1])
     return Prediction(
@@ -345,4 +378,8 @@ def _file_first_day(path: Path) -> date:
 
 
 def _iso(epoch_ms: int) -> str:
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)).isoformat().replace("+00:00", "Z")
+    return (
+        (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms))
+        .isoformat()
+        .replace("+00:00", "Z")
+    )

@@ -21,9 +21,14 @@ from tickcast.intervals import interval_ms
 router = APIRouter(prefix="/predictions", tags=["predictions"])
 
 _ERRORS = {
-    404: {"model": ErrorMessage, "description": "Unknown symbol (no data anywhere) or unknown model or version."},
-    422: {"model": ErrorMessage, "description": "A time in the future or before the data, missing history, "
-          "or a malformed parameter."},
+    404: {
+        "model": ErrorMessage,
+        "description": "Unknown symbol (no data anywhere) or unknown model or version.",
+    },
+    422: {
+        "model": ErrorMessage,
+        "description": "A time in the future or before the data, missing history, or a malformed parameter.",
+    },
 }
 
 
@@ -36,18 +41,28 @@ _ERRORS = {
 async def prediction_at(
     symbol: SymbolPath,
     request: Request,
-    time: Annotated[str, Query(
-        description="The moment: epoch milliseconds, or ISO 8601 (UTC when no offset is given). The features are "
-        "those of the last candle closed by then; nothing after it is read.",
-        examples=["2024-01-03T12:00:00Z", "1704283200000"])],
-    model: Annotated[str | None, Query(
-        max_length=200,
-        pattern=r"^[A-Za-z0-9._-]+(:[0-9]+)?$",
-        description="VERSION of the served model, NAME (its champion then) or NAME:VERSION. Default: the "
-        "champion at that time, from the registry's champion history, else the current champion.",
-        examples=["3"])] = None,
-    horizon: Annotated[int | None, Query(
-        ge=1, le=10_000, description="Candles ahead: picks the registered model for that horizon.")] = None,
+    time: Annotated[
+        str,
+        Query(
+            description="The moment: epoch milliseconds, or ISO 8601 (UTC when no offset is given). The features are "
+            "those of the last candle closed by then; nothing after it is read.",
+            examples=["2024-01-03T12:00:00Z", "1704283200000"],
+        ),
+    ],
+    model: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^[A-Za-z0-9._-]+(:[0-9]+)?$",
+            description="VERSION of the served model, NAME (its champion then) or NAME:VERSION. Default: the "
+            "champion at that time, from the registry's champion history, else the current champion.",
+            examples=["3"],
+        ),
+    ] = None,
+    horizon: Annotated[
+        int | None,
+        Query(ge=1, le=10_000, description="Candles ahead: picks the registered model for that horizon."),
+    ] = None,
 ) -> PredictionAt:
     """Features as of ``time`` from the offline feature store, or rebuilt by the feature code from
     exchange kline files when the store lacks them; the chosen model predicts; the realised close
@@ -68,7 +83,7 @@ def _parse_time(text: str) -> int:
         value = int(text)
     else:
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text)  # Python 3.11 reads a trailing Z
         except ValueError:
             raise HTTPException(422, f"time={text!r}: expected epoch milliseconds or ISO 8601") from None
         if moment.tzinfo is None:
@@ -101,8 +116,12 @@ def _response(symbol: str, answer: PastPrediction) -> PredictionAt:
             close=float(newest["close"]),
             values={name: float(newest[name]) for name in served.feature_names},
         ),
-        model=ModelChoice(name=served.name, version=served.version, chosen_because=answer.chosen.choice,
-                          note=answer.chosen.note),
+        model=ModelChoice(
+            name=served.name,
+            version=served.version,
+            chosen_because=answer.chosen.choice,
+            note=answer.chosen.note,
+        ),
         prediction=prediction,
         realised=realised,
     )
