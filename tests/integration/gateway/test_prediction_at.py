@@ -220,3 +220,35 @@ def test_clear_errors(klines_dir: Path, champion, monkeypatch: pytest.MonkeyPatc
         answer = client.get(f"/predictions/{symbol}/at", params=params)
         assert answer.status_code == status, (symbol, moment, model, answer.text)
         assert reason in answer.json()["detail"], answer.text
+
+
+def test_the_champion_of_the_time_answers_by_default(
+    klines_dir: Path, champion, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A model of another horizon whose champion history reaches back to before the asked moment."""
+    from tickcast.registry.champion_history import change_tag
+    from tickcast.registry.mlflow_support import mlflow_client
+
+    registry_settings, model = champion
+    registry = make_registry(registry_settings)
+    name = registered_model_name(["BTCUSDT"], "1m", 7)
+    metadata = BundleMetadata(
+        "lightgbm", ["BTCUSDT"], "1m", [7], 1, list(FEATURE_NAMES), FEATURE_SET_VERSION, 0.0002, flavour=LIGHTGBM
+    )
+    example = np.zeros((2, 1, len(FEATURE_NAMES)))
+    folder = save_bundle(tmp_path / "bundle", model, Scaler.identity(list(FEATURE_NAMES), 1), metadata, example)
+    first = registry.register(name, ModelToRegister(folder, {}, {}, example))
+    second = registry.register(name, ModelToRegister(folder, {}, {}, example))
+    registry.set_champion(name, second)  # recorded now, after the asked moment
+    assert [change.version for change in registry.champion_history(name)] == [second]
+    # As if the history had been recorded since 2024: version 1 champion from a day before the moment.
+    key, value = change_tag(AS_OF_MS - 24 * 60 * MINUTE, first)
+    mlflow_client(registry_settings).set_registered_model_tag(name, key, value)
+
+    client = _client(monkeypatch, registry_settings, klines_dir, tmp_path)
+    then = client.get("/predictions/BTCUSDT/at", params={"time": ASKED, "horizon": 7}).json()
+    assert (then["model"]["name"], then["model"]["version"]) == (name, first)
+    assert then["model"]["chosen_because"] == "champion_at_time"
+    assert then["prediction"]["target_time_ms"] == AS_OF_MS + 7 * MINUTE
+    asked = client.get("/predictions/BTCUSDT/at", params={"time": ASKED, "model": f"{name}:{second}"}).json()
+    assert (asked["model"]["version"], asked["model"]["chosen_because"]) == (second, "requested")
