@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tickcast.features import FEATURE_NAMES
-from tickcast.features.as_of import features_from_candles, last_closed_open_ms, rebuild_start_ms, window_as_of
+from tickcast.features.as_of import features_from_candles, rebuild_start_ms, window_as_of
+from tickcast.intervals import last_closed_open_ms
 from tickcast.features.definitions import HOUR_MS
 from tickcast.registry.champion_history import ChampionChange, champion_at, change_tag, history_from_tags
 
@@ -94,7 +97,16 @@ def test_champion_history_answers_for_a_moment() -> None:
 @pytest.mark.parametrize(
     "text", ["2024-01-03T12:00:00Z", "2024-01-03T12:00:00", "2024-01-03T13:00:00+01:00", "1704283200000"]
 )
-def test_time_is_epoch_ms_or_iso_8601(text: str) -> None:
-    from gateway.api.routes.prediction_at import _parse_time
+def test_time_is_iso_8601_or_epoch_ms(text: str) -> None:
+    from fastapi import FastAPI, Query
+    from fastapi.testclient import TestClient
 
-    assert _parse_time(text) == 1_704_283_200_000
+    from gateway.api.routes.prediction_at import _epoch_ms
+
+    app = FastAPI()
+
+    @app.get("/")
+    def read(time: datetime = Query()) -> int:  # the route's parameter type, then its conversion
+        return _epoch_ms(time)
+
+    assert TestClient(app).get("/", params={"time": text}).json() == 1_704_283_200_000

@@ -16,12 +16,6 @@ from tickcast.features.definitions import HOUR_MS, HOURLY_CLOSES, MIN_CANDLES, W
 from tickcast.intervals import interval_ms
 
 
-def last_closed_open_ms(time_ms: int, interval: str) -> int:
-    """Open time of the newest candle closed at ``time_ms`` (its close time is before ``time_ms``)."""
-    span = interval_ms(interval)
-    return (time_ms // span) * span - span
-
-
 def rebuild_start_ms(as_of_ms: int, interval: str, lag_window: int) -> int:
     """First candle a rebuild reads: the 24 completed hours the hourly feature needs plus the hour
     under way, at least the warm-up and longest lookback in candles, for each of the ``lag_window``

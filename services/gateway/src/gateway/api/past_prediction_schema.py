@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -53,3 +53,9 @@ class PredictionAt(BaseModel):
     realised: RealisedOutcome | None = Field(
         None, description="Present once the target candle has closed and its close is in the data."
     )
+
+
+class RefusedRequest(BaseModel):
+    """A 422: the reason as text, or FastAPI's list of malformed parameters."""
+
+    detail: str | list[dict[str, Any]] = Field(examples=["time 2999-01-01T00:00:00Z is in the future"])

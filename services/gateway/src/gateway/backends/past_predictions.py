@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from tickcast.contracts import DataSource, Prediction
+from tickcast.contracts import MIN_EPOCH_MS, DataSource, Prediction
 from tickcast.directions import direction_of
-from tickcast.intervals import interval_ms
+from tickcast.intervals import interval_ms, last_closed_open_ms
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,10 +89,10 @@ class PastPredictions:
         self, symbol: str, time_ms: int, model: str | None, horizon: int | None, now_ms: int | None = None
     ) -> PastPrediction:
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        if time_ms < MIN_EPOCH_MS:
+            raise PastPredictionError(404, f"time {_iso(time_ms)} is before the data of any symbol")
         if time_ms > now_ms:
-            raise PastPredictionError(422, f"time {_iso(time_ms)} is in the future (now {_iso(now_ms)})")
-        from tickcast.features.as_of import last_closed_open_ms
-
+            raise PastPredictionError(404, f"no data yet: time {_iso(time_ms)} is in the future (now {_iso(now_ms)})")
         interval = self._settings.interval
         as_of_ms = last_closed_open_ms(time_ms, interval)
         chosen = self._choose_model(model, horizon, time_ms)
@@ -245,10 +245,10 @@ class PastPredictions:
         first = min(span[0] for span in spans)
         if as_of_ms < first:
             return PastPredictionError(
-                422, f"time is before the data of {symbol}: its first candle is {_iso(first)}"
+                404, f"time is before the data of {symbol}: its first candle is {_iso(first)}"
             )
         return PastPredictionError(
-            422,
+            404,
             f"missing history for {symbol}: the {lag_window} candle(s) up to {_iso(as_of_ms)} and the 24 hours "
             "before them are neither in the offline store nor in the kline files",
         )

@@ -11,11 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.dependencies import SymbolPath
 from gateway.api.examples import json_example
-from gateway.api.past_prediction_schema import FeaturesAsOf, ModelChoice, PredictionAt, RealisedOutcome
+from gateway.api.past_prediction_schema import FeaturesAsOf, ModelChoice, PredictionAt, RealisedOutcome, RefusedRequest
 from gateway.api.schemas import ErrorMessage
 from gateway.backends.past_predictions import PastPrediction, PastPredictionError, PastPredictions
 from gateway.api import examples
-from tickcast.contracts import MAX_EPOCH_MS, MIN_EPOCH_MS
 from tickcast.intervals import interval_ms
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])
@@ -23,11 +22,13 @@ router = APIRouter(prefix="/predictions", tags=["predictions"])
 _ERRORS = {
     404: {
         "model": ErrorMessage,
-        "description": "Unknown symbol (no data anywhere) or unknown model or version.",
+        "description": "No data at that time (in the future, before the data, missing history), unknown "
+        "symbol (no data anywhere), unknown model or version; the detail says which.",
     },
     422: {
-        "model": ErrorMessage,
-        "description": "A time in the future or before the data, missing history, or a malformed parameter.",
+        "model": RefusedRequest,
+        "description": "A malformed parameter, or a model that cannot read these features (other interval "
+        "or feature set).",
     },
 }
 
@@ -42,11 +43,11 @@ async def prediction_at(
     symbol: SymbolPath,
     request: Request,
     time: Annotated[
-        str,
+        datetime,
         Query(
-            description="The moment: epoch milliseconds, or ISO 8601 (UTC when no offset is given). The features are "
+            description="The moment: ISO 8601 (UTC when no offset is given) or epoch milliseconds. The features are "
             "those of the last candle closed by then; nothing after it is read.",
-            examples=["2024-01-03T12:00:00Z", "1704283200000"],
+            examples=["2024-01-03T12:00:00Z"],
         ),
     ],
     model: Annotated[
@@ -67,7 +68,7 @@ async def prediction_at(
     """Features as of ``time`` from the offline feature store, or rebuilt by the feature code from
     exchange kline files when the store lacks them; the chosen model predicts; the realised close
     is added once the target candle has closed."""
-    time_ms = _parse_time(time)
+    time_ms = _epoch_ms(time)
     past: PastPredictions = request.app.state.past_predictions
     try:
         # Parquet reads, kline files and the model: all blocking, none on the event loop.
@@ -77,21 +78,11 @@ async def prediction_at(
     return _response(symbol, answer)
 
 
-def _parse_time(text: str) -> int:
-    text = text.strip()
-    if text.lstrip("-").isdigit():
-        value = int(text)
-    else:
-        try:
-            moment = datetime.fromisoformat(text)  # Python 3.11 reads a trailing Z
-        except ValueError:
-            raise HTTPException(422, f"time={text!r}: expected epoch milliseconds or ISO 8601") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        value = int(moment.timestamp() * 1000)
-    if not MIN_EPOCH_MS <= value < MAX_EPOCH_MS:
-        raise HTTPException(422, f"time={text!r} is outside the supported range of epoch milliseconds")
-    return value
+def _epoch_ms(moment: datetime) -> int:
+    """A moment without an offset is UTC (pydantic reads epoch milliseconds as UTC already)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def _response(symbol: str, answer: PastPrediction) -> PredictionAt:
