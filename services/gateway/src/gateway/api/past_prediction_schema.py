@@ -15,9 +15,9 @@ class FeaturesAsOf(BaseModel):
     )
     known_at_ms: int = Field(description="When that candle closed: nothing after it entered the features.")
     feature_set_version: str = Field(examples=["fs-3f2a9c1b"])
-    origin: Literal["offline_store", "candles", "kline_files"] = Field(
-        description="offline_store: read from the feature store; candles / kline_files: rebuilt by the feature "
-        "code from stored candles or exchange kline files (the 24 hours and more before the moment)."
+    origin: Literal["offline_store", "kline_files"] = Field(
+        description="offline_store: read from the feature store; kline_files: rebuilt by the feature code from "
+        "exchange kline files (the 24 completed hours and the warm-up before the moment)."
     )
     lag_window: int = Field(ge=1, description="Consecutive vectors the model reads; `values` is the newest.")
     close: float = Field(description="Close of the as-of candle: the price the return is applied to.")

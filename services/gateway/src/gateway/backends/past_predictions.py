@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _PERIOD = re.compile(r"-(\d{4}-\d{2}(?:-\d{2})?)\.(?:zip|csv)$")
 
-FeatureOrigin = Literal["offline_store", "candles", "kline_files"]
+FeatureOrigin = Literal["offline_store", "kline_files"]
 ModelChoice = Literal["requested", "champion_at_time", "current_champion"]
 
 
