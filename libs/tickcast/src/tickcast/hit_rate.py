@@ -1,0 +1,26 @@
+"""A hit rate with its Wilson score interval (statsmodels), so a short window does not look certain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from statsmodels.stats.proportion import proportion_confint
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class HitRate:
+    rate: float
+    low: float  # Wilson interval at CONFIDENCE
+    high: float
+    hits: int
+    count: int
+
+
+def hit_rate(hits: int, count: int, confidence: float = CONFIDENCE) -> HitRate | None:
+    """None before anything was scored."""
+    if count <= 0:
+        return None
+    low, high = proportion_confint(hits, count, alpha=1 - confidence, method="wilson")
+    return HitRate(hits / count, float(low), float(high), hits, count)
