@@ -74,6 +74,20 @@ class Settings(ServiceSettings):
         256, ge=1, description="Unscored predictions kept per symbol (oldest dropped first)."
     )
 
+    # The live leaderboard and live promotion.
+    leaderboard_window: int = Field(
+        20_000, ge=10, description="Matured (symbol, target time) rows the live leaderboard is computed on, all "
+        "symbols together.")
+    leaderboard_seconds: float = Field(
+        10.0, gt=0, description="How often the leaderboard (and any live-promotion decision) is computed.")
+    live_promotion: bool = Field(
+        False, description="Opt-in: make a challenger champion when its live MAE beats the champion's on the same "
+        "matured predictions, significantly (Diebold-Mariano).")
+    live_promotion_min_count: int = Field(
+        500, ge=10, description="Paired matured predictions a challenger needs before a decision, and between two.")
+    live_promotion_alpha: float = Field(
+        0.05, gt=0, lt=1, description="Significance over every decision on a pair (spent look by look).")
+
     @property
     def symbol_list(self) -> list[str]:
         return [part.strip().upper() for part in self.symbols.split(",") if part.strip()]

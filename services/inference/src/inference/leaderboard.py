@@ -12,10 +12,11 @@ prediction twice, never counts an outcome twice.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -73,13 +74,15 @@ class Standing:
 
 
 class Leaderboard:
+    """The newest ``window`` matured rows of every symbol together (a window of rows, not of time)."""
+
     def __init__(self, window: int, max_pending_per_symbol: int, dead_band: float) -> None:
         self._window = window
         self._max_pending = max_pending_per_symbol
         self._dead_band = dead_band
         self._waiting: dict[str, OrderedDict[int, _Waiting]] = {}
         self._closes: dict[str, OrderedDict[int, float]] = {}
-        self._rows: dict[str, deque[MaturedRow]] = {}
+        self._rows: deque[MaturedRow] = deque()  # the newest ``window`` matured rows, all symbols
         self._by_target: dict[tuple[str, int], MaturedRow] = {}
         self._evicted_through: dict[str, int] = {}  # newest target time of a row that left the window
         self.matured_total = 0  # rows matured since start: a clock for decisions taken every N rows
@@ -126,13 +129,12 @@ class Leaderboard:
     def _mature(self, symbol: str, target: int, close: float) -> None:
         waiting = self._waiting[symbol].pop(target)
         row = MaturedRow(symbol, target, math.log(close / waiting.base_close), waiting.predicted)
-        rows = self._rows.setdefault(symbol, deque())
-        rows.append(row)
+        self._rows.append(row)
         self._by_target[(symbol, target)] = row
-        while len(rows) > self._window:
-            gone = rows.popleft()
-            del self._by_target[(symbol, gone.target_time_ms)]
-            self._evicted_through[symbol] = max(self._evicted_through.get(symbol, -1), gone.target_time_ms)
+        while len(self._rows) > self._window:
+            gone = self._rows.popleft()
+            del self._by_target[(gone.symbol, gone.target_time_ms)]
+            self._evicted_through[gone.symbol] = max(self._evicted_through.get(gone.symbol, -1), gone.target_time_ms)
         self.matured_total += 1
 
     # ------------------------------------------------------------------ output
@@ -140,7 +142,7 @@ class Leaderboard:
     def shared_rows(self, models: Iterable[ModelKey]) -> list[MaturedRow]:
         """Matured rows holding a prediction of every one of ``models``, in target-time order."""
         wanted = [m for m in models if m != PERSISTENCE]
-        rows = [row for rows in self._rows.values() for row in rows if all(m in row.predicted for m in wanted)]
+        rows = [row for row in self._rows if all(m in row.predicted for m in wanted)]
         return sorted(rows, key=lambda row: (row.target_time_ms, row.symbol))
 
     def losses(self, model: ModelKey, rows: Sequence[MaturedRow]) -> np.ndarray:
@@ -176,3 +178,15 @@ class Leaderboard:
     @staticmethod
     def _predicted(model: ModelKey, row: MaturedRow) -> float:
         return 0.0 if model == PERSISTENCE else row.predicted[model]
+
+
+def leaderboard_document(standings: Sequence[Standing], champion: ModelKey | None, window: int,
+                         live_promotion: dict[str, object], now_ms: int) -> str:
+    """The JSON inference writes to Redis for ``GET /models``."""
+    return json.dumps({
+        "updated_ms": now_ms,
+        "window": window,
+        "champion": None if champion is None else {"model_name": champion[0], "model_version": champion[1]},
+        "live_promotion": live_promotion,
+        "standings": [asdict(s) | {"label": s.label} for s in standings],
+    }, allow_nan=False)
