@@ -76,3 +76,12 @@ def test_baseline_predictions_score_persistence_only():
     (persistence,) = board.standings(None, [])
     assert (persistence.model_name, persistence.model_version) == PERSISTENCE
     assert persistence.skill == 0.0
+
+
+@pytest.mark.parametrize(("hits", "count"), [(0, 6), (6, 6), (3, 6), (1, 1)])
+def test_the_wilson_interval_always_holds_the_rate(hits: int, count: int):
+    from tickcast.hit_rate import hit_rate
+
+    rate = hit_rate(hits, count)
+    assert rate is not None and rate.low <= rate.rate <= rate.high
+    assert 0.0 <= rate.low and rate.high <= 1.0

@@ -22,5 +22,7 @@ def hit_rate(hits: int, count: int, confidence: float = CONFIDENCE) -> HitRate |
     """None before anything was scored."""
     if count <= 0:
         return None
+    rate = hits / count
     low, high = proportion_confint(hits, count, alpha=1 - confidence, method="wilson")
-    return HitRate(hits / count, float(low), float(high), hits, count)
+    # At 0 or 1 hits the bound is the rate itself, up to rounding: never on the wrong side of it.
+    return HitRate(rate, min(float(low), rate), max(float(high), rate), hits, count)

@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from tickcast import persistence_baseline
 from tickcast.contracts import Prediction
 from tickcast.hit_rate import hit_rate
 
@@ -31,7 +32,7 @@ Role = Literal["champion", "challenger", "baseline"]
 ModelKey = tuple[str, str]  # (model_name, model_version)
 
 # The persistence baseline's key in the standings: it needs no prediction, it is in every row.
-PERSISTENCE: ModelKey = ("persistence", "")
+PERSISTENCE: ModelKey = (persistence_baseline.NAME, persistence_baseline.VERSION)
 
 
 def key_of(prediction: Prediction) -> ModelKey:
@@ -155,7 +156,7 @@ class Leaderboard:
         rows = self.shared_rows(served)
         if not rows:
             return []
-        persistence_mae = float(np.mean([abs(row.realised) for row in rows]))
+        persistence_mae = float(self.losses(PERSISTENCE, rows).mean())
         roles: list[tuple[ModelKey, Role]] = [(m, "champion" if m == champion else "challenger") for m in served]
         standings = [self._standing(model, role, rows, persistence_mae)
                      for model, role in [*roles, (PERSISTENCE, "baseline")]]
@@ -177,16 +178,17 @@ class Leaderboard:
 
     @staticmethod
     def _predicted(model: ModelKey, row: MaturedRow) -> float:
-        return 0.0 if model == PERSISTENCE else row.predicted[model]
+        return persistence_baseline.PREDICTED_RETURN if model == PERSISTENCE else row.predicted[model]
 
 
-def leaderboard_document(standings: Sequence[Standing], champion: ModelKey | None, window: int,
-                         live_promotion: dict[str, object], now_ms: int) -> str:
+def leaderboard_document(standings: Sequence[Standing], champion: ModelKey | None, challengers: Sequence[ModelKey],
+                         window: int, live_promotion: dict[str, object], now_ms: int) -> str:
     """The JSON inference writes to Redis for ``GET /models``."""
     return json.dumps({
         "updated_ms": now_ms,
         "window": window,
         "champion": None if champion is None else {"model_name": champion[0], "model_version": champion[1]},
+        "challengers": [{"model_name": name, "model_version": version} for name, version in challengers],
         "live_promotion": live_promotion,
         "standings": [asdict(s) | {"label": s.label} for s in standings],
     }, allow_nan=False)

@@ -360,7 +360,7 @@ class InferenceService:
                     log.exception("live promotion decision not applied", version=decision.challenger_version)
         settings = {"enabled": self._promotion is not None, "min_count": self._settings.live_promotion_min_count,
                     "alpha": self._settings.live_promotion_alpha}
-        return leaderboard_document(self._leaderboard.standings(champion, challengers), champion,
+        return leaderboard_document(self._leaderboard.standings(champion, challengers), champion, challengers,
                                     self._settings.leaderboard_window, settings, now_ms)
 
     def _with_distributions(self, vectors: list[FeatureVector], batch: ForecastBatch) -> ForecastBatch:
