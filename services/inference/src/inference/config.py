@@ -76,8 +76,8 @@ class Settings(ServiceSettings):
 
     # The live leaderboard and live promotion.
     leaderboard_window: int = Field(
-        20_000, ge=10, description="Matured (symbol, target time) rows the live leaderboard is computed on, all "
-        "symbols together.")
+        5_000, ge=10, description="Matured (symbol, target time) rows the live leaderboard is computed on, all "
+        "symbols together (its cost in the consume loop grows with it).")
     leaderboard_seconds: float = Field(
         10.0, gt=0, description="How often the leaderboard (and any live-promotion decision) is computed.")
     live_promotion: bool = Field(

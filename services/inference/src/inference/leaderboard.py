@@ -25,7 +25,6 @@ from tickcast import persistence_baseline
 from tickcast.contracts import Prediction
 from tickcast.hit_rate import hit_rate
 
-from inference.forecasting import direction_of
 from inference.model import BASELINE_NAME
 
 Role = Literal["champion", "challenger", "baseline"]
@@ -142,13 +141,13 @@ class Leaderboard:
 
     def shared_rows(self, models: Iterable[ModelKey]) -> list[MaturedRow]:
         """Matured rows holding a prediction of every one of ``models``, in target-time order."""
-        wanted = [m for m in models if m != PERSISTENCE]
-        rows = [row for row in self._rows if all(m in row.predicted for m in wanted)]
+        wanted = {m for m in models if m != PERSISTENCE}
+        rows = [row for row in self._rows if wanted <= row.predicted.keys()]
         return sorted(rows, key=lambda row: (row.target_time_ms, row.symbol))
 
     def losses(self, model: ModelKey, rows: Sequence[MaturedRow]) -> np.ndarray:
         """Absolute errors of ``model`` on ``rows`` (each must hold its prediction)."""
-        return np.array([abs(self._predicted(model, row) - row.realised) for row in rows], dtype=np.float64)
+        return np.abs(self._predictions([model], rows)[:, 0] - _realised(rows))
 
     def standings(self, champion: ModelKey | None, challengers: Sequence[ModelKey]) -> list[Standing]:
         """The served models and persistence on their shared rows, best MAE first; empty before any row."""
@@ -156,29 +155,43 @@ class Leaderboard:
         rows = self.shared_rows(served)
         if not rows:
             return []
-        persistence_mae = float(self.losses(PERSISTENCE, rows).mean())
-        roles: list[tuple[ModelKey, Role]] = [(m, "champion" if m == champion else "challenger") for m in served]
-        standings = [self._standing(model, role, rows, persistence_mae)
-                     for model, role in [*roles, (PERSISTENCE, "baseline")]]
+        models: list[tuple[ModelKey, Role]] = [(m, "champion" if m == champion else "challenger") for m in served]
+        models.append((PERSISTENCE, "baseline"))
+        # Vectorised: the leaderboard runs in the consume loop, over tens of thousands of rows.
+        predicted = self._predictions([model for model, _ in models], rows)
+        realised = _realised(rows)
+        maes = np.abs(predicted - realised[:, None]).mean(axis=0)
+        hits = (_directions(predicted, self._dead_band) == _directions(realised, self._dead_band)[:, None]).sum(axis=0)
+        persistence_mae = float(maes[-1])
+        standings = []
+        for (model, role), mae, hit_count in zip(models, maes, hits, strict=True):
+            rate = hit_rate(int(hit_count), len(rows))
+            assert rate is not None  # rows is not empty
+            standings.append(Standing(
+                model_name=model[0], model_version=model[1], role=role, count=len(rows), mae=float(mae),
+                persistence_mae=persistence_mae, skill=1.0 - float(mae) / persistence_mae if persistence_mae > 0 else None,
+                hit_rate=rate.rate, hit_rate_low=rate.low, hit_rate_high=rate.high,
+                last_target_time_ms=rows[-1].target_time_ms,
+            ))
         return sorted(standings, key=lambda s: (s.mae, s.role != "champion"))
 
-    def _standing(self, model: ModelKey, role: Role, rows: list[MaturedRow], persistence_mae: float) -> Standing:
-        losses = self.losses(model, rows)
-        hits = sum(direction_of(self._predicted(model, row), self._dead_band)
-                   == direction_of(row.realised, self._dead_band) for row in rows)
-        rate = hit_rate(hits, len(rows))
-        assert rate is not None  # rows is not empty
-        mae = float(losses.mean())
-        return Standing(
-            model_name=model[0], model_version=model[1], role=role, count=len(rows), mae=mae,
-            persistence_mae=persistence_mae, skill=1.0 - mae / persistence_mae if persistence_mae > 0 else None,
-            hit_rate=rate.rate, hit_rate_low=rate.low, hit_rate_high=rate.high,
-            last_target_time_ms=rows[-1].target_time_ms,
-        )
+    def _predictions(self, models: Sequence[ModelKey], rows: Sequence[MaturedRow]) -> np.ndarray:
+        """(rows, models) predicted log returns."""
+        return np.array([[self._predicted(model, row) for model in models] for row in rows],
+                        dtype=np.float64).reshape(len(rows), len(models))
 
     @staticmethod
     def _predicted(model: ModelKey, row: MaturedRow) -> float:
         return persistence_baseline.PREDICTED_RETURN if model == PERSISTENCE else row.predicted[model]
+
+
+def _realised(rows: Sequence[MaturedRow]) -> np.ndarray:
+    return np.fromiter((row.realised for row in rows), dtype=np.float64, count=len(rows))
+
+
+def _directions(log_returns: np.ndarray, dead_band: float) -> np.ndarray:
+    """1 up, -1 down, 0 flat: ``inference.forecasting.direction_of`` over an array."""
+    return np.where(log_returns > dead_band, 1, np.where(log_returns < -dead_band, -1, 0))
 
 
 def leaderboard_document(standings: Sequence[Standing], champion: ModelKey | None, challengers: Sequence[ModelKey],

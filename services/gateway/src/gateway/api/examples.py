@@ -98,7 +98,7 @@ MODELS = ModelsOverview(
     ],
     leaderboard=Leaderboard(
         updated_ms=_AS_OF_MS,
-        window=20_000,
+        window=5_000,
         entries=[
             LeaderboardEntry(label="tickcast-btcusdt-1m-h5 v4", model_name="tickcast-btcusdt-1m-h5", model_version="4",
                              role="challenger", model="4", count=1_200, mae=0.00040, persistence_mae=0.00046,
