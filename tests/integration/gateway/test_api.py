@@ -114,8 +114,10 @@ def test_symbols_lists_every_symbol_in_the_store(http: httpx.Client, store_write
 
 
 def test_models_shows_the_champion_versions_and_live_metrics(http: httpx.Client, store_writer) -> None:
-    assert http.get("/models").json() == {"champion": None, "versions": [], "live_metrics": [],
-                                          "forecast_live_scores": []}
+    assert http.get("/models").json() == {
+        "champion": None, "versions": [], "live_metrics": [], "forecast_live_scores": [],
+        "leaderboard": {"updated_ms": None, "window": None, "entries": [], "live_promotion": None, "decisions": []},
+        "models": ["champion", "persistence"]}
 
     store_writer.set_served_model("tickcast-1m-h5", "3", {"mae": 0.0004, "skill": 0.05}, horizon=5)
     store_writer.add_predictions(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.evaluation.gate import decide, diebold_mariano
+from tickcast.diebold_mariano import diebold_mariano
+from training.evaluation.gate import decide
 
 RNG = np.random.default_rng(42)
 ACTUAL = RNG.standard_t(df=4, size=4000) * 0.001  # fat tails, like minute returns

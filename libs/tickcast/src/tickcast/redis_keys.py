@@ -21,6 +21,27 @@ class RedisKeys:
         """Sorted set: Prediction JSON scored by as_of_ms, capped and with a TTL."""
         return f"{self.prefix}prediction:history:{symbol}"
 
+    def model_latest_prediction(self, model_version: str, symbol: str) -> str:
+        """String: the newest Prediction JSON of one challenger version (shadow) for a symbol."""
+        return f"{self.prefix}prediction:model:{model_version}:latest:{symbol}"
+
+    def model_prediction_history(self, model_version: str, symbol: str) -> str:
+        """Sorted set: one challenger version's Prediction JSON scored by as_of_ms, capped and with a TTL."""
+        return f"{self.prefix}prediction:model:{model_version}:history:{symbol}"
+
+    def challenger_predictions_channel(self) -> str:
+        """Pub/sub channel: every new challenger Prediction JSON, all symbols and versions."""
+        return f"{self.prefix}predictions:challengers:live"
+
+    def leaderboard(self) -> str:
+        """String: JSON of the live leaderboard (champion, challengers, persistence on the same matured
+        predictions) and the live-promotion settings."""
+        return f"{self.prefix}model:leaderboard"
+
+    def live_promotion_decisions(self) -> str:
+        """List: JSON of the newest live-promotion decisions, newest first (the registry tags keep them all)."""
+        return f"{self.prefix}model:live-promotion-decisions"
+
     def predictions_channel(self) -> str:
         """Pub/sub channel: every new Prediction JSON, all symbols."""
         return f"{self.prefix}predictions:live"

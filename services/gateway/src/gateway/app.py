@@ -100,6 +100,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         keys.predictions_channel(),
         app.state.fanout,
         app.state.latest,
+        challengers_channel=keys.challenger_predictions_channel(),
     )
     app.state.latest_reads = LatestReads(app.state.latest, app.state.store)
     app.state.symbol_requester = SymbolRequester(settings.kafka, settings.kafka_timeout_s)

@@ -40,7 +40,9 @@ def run() -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    run_supervised(settings, RegistryChampions(_model_name(settings)), stop, _forecaster_sets(settings))
+    champions = RegistryChampions(_model_name(settings))
+    promotions = champions.registry() if settings.live_promotion else None
+    run_supervised(settings, champions, stop, _forecaster_sets(settings), promotions)
 
 
 def _forecaster_sets(settings: Settings) -> object:

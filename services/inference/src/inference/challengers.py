@@ -92,6 +92,11 @@ class Challengers:
         return [forecaster.served.label for forecaster in self._forecasters.values()]
 
     @property
+    def keys(self) -> list[tuple[str, str]]:
+        """(model name, version) of each challenger served now."""
+        return [(f.served.model.name, f.served.model.version) for f in self._forecasters.values()]
+
+    @property
     def lag_window(self) -> int:
         """The longest lag window served (0 with no challengers): what a restore must refill."""
         return max((f.served.model.lag_window for f in self._forecasters.values()), default=0)

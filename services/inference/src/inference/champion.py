@@ -15,6 +15,8 @@ import numpy as np
 import structlog
 
 from tickcast import serving
+from tickcast.registry import make_registry
+from tickcast.registry.base import ModelRegistry
 from tickcast.registry.settings import RegistrySettings
 
 from inference import metrics
@@ -60,6 +62,10 @@ class RegistryChampions:
 
     def load_version(self, version: str) -> Servable:
         return serving.load_version(self._settings, self.model_name, version)
+
+    def registry(self) -> ModelRegistry:
+        """The registry itself: live promotion moves its champion alias and tags its versions."""
+        return make_registry(self._settings)
 
 
 def served(model: Servable) -> ServedModel:

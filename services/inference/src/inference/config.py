@@ -81,6 +81,19 @@ class Settings(ServiceSettings):
         "position is entered only when the forecast's expected edge beats twice this.")
     paper_allow_short: bool = Field(False, description="Let paper portfolios go short (long/flat otherwise).")
     paper_curve_cap: int = Field(1440, ge=1, description="Equity-curve points kept per paper book in Redis.")
+    # The live leaderboard and live promotion.
+    leaderboard_window: int = Field(
+        5_000, ge=10, description="Matured (symbol, target time) rows the live leaderboard is computed on, all "
+        "symbols together (its cost in the consume loop grows with it).")
+    leaderboard_seconds: float = Field(
+        10.0, gt=0, description="How often the leaderboard (and any live-promotion decision) is computed.")
+    live_promotion: bool = Field(
+        False, description="Opt-in: make a challenger champion when its live MAE beats the champion's on the same "
+        "matured predictions, significantly (Diebold-Mariano).")
+    live_promotion_min_count: int = Field(
+        500, ge=10, description="Paired matured predictions a challenger needs before a decision, and between two.")
+    live_promotion_alpha: float = Field(
+        0.05, gt=0, lt=1, description="Significance over every decision on a pair (spent look by look).")
 
     @property
     def symbol_list(self) -> list[str]:

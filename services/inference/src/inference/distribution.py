@@ -10,7 +10,6 @@ inputs give no forecast: its predictions carry none until the history fills).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np

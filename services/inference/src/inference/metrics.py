@@ -75,3 +75,5 @@ def record_forecast_scores(changes: list[ForecastLiveScore]) -> None:
     for change in changes:
         for score, value in (change.scores | {"count": float(change.count)}).items():
             FORECAST_LIVE.labels(change.symbol, str(change.horizon), change.target, change.forecaster, score).set(value)
+LIVE_PROMOTION_DECISIONS = Counter(
+    "inference_live_promotion_decisions_total", "Live-promotion decisions on challengers.", ["decision"])

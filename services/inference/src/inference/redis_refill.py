@@ -25,7 +25,7 @@ from inference.scoring import LiveScore
 
 log = structlog.get_logger(__name__)
 
-_Batch = tuple[list[Prediction], list[Candle], list[LiveScore], list[ForecastLiveScore]]
+_Batch = tuple[list[Prediction], list[Candle], list[LiveScore], list[ForecastLiveScore], list[Prediction], str | None]
 
 
 class RefillingRedisWriter:
@@ -45,12 +45,14 @@ class RefillingRedisWriter:
 
     def write_batch(
         self, predictions: Sequence[Prediction], candles: Iterable[Candle], scores: Iterable[LiveScore],
-        forecast_scores: Iterable[ForecastLiveScore] = (),
+        forecast_scores: Iterable[ForecastLiveScore] = (), shadow: Sequence[Prediction] = (),
+        leaderboard: str | None = None,
     ) -> int:
         """Write this batch (after any backlog); return how many predictions were new, 0 if Redis is away."""
         if len(self._backlog) == self._backlog.maxlen:
             metrics.REDIS_BACKLOG_DROPPED.inc()
-        self._backlog.append((list(predictions), list(candles), list(scores), list(forecast_scores)))
+        self._backlog.append((list(predictions), list(candles), list(scores), list(forecast_scores), list(shadow),
+                              leaderboard))
         if not self._flush():
             return 0
         return self._last_new
@@ -77,7 +79,9 @@ class RefillingRedisWriter:
             refilled = len(self._backlog) - 1
             self._last_new = 0
             while self._backlog:
-                self._last_new = self._store.write_batch(*self._backlog[0])
+                predictions, candles, scores, forecast_scores, shadow, leaderboard = self._backlog[0]
+                self._last_new = self._store.write_batch(predictions, candles, scores, forecast_scores,
+                                                         shadow=shadow, leaderboard=leaderboard)
                 self._backlog.popleft()
         except redis.RedisError as error:
             if self._down_since is None:

@@ -93,15 +93,22 @@ class RedisStore:
         forecast_scores: Sequence[ForecastLiveScore] = (),
         *,
         publish: bool = True,
+        shadow: Sequence[Prediction] = (),
+        leaderboard: str | None = None,
     ) -> int:
-        """Write one batch in a single round trip; return how many predictions were new.
+        """Write one batch in a single round trip; return how many (champion) predictions were new.
 
         ``publish=False`` (a rebuild from the topics) does not announce old predictions as new ones.
+        ``shadow``: challengers' predictions, kept per version; ``leaderboard``: its JSON document.
         """
         pipe = self._client.pipeline(transaction=False)
         chunks = range(0, len(predictions), _CHUNK)
         for start in chunks:
             self._queue_predictions(pipe, predictions[start : start + _CHUNK], publish)
+        for start in range(0, len(shadow), _CHUNK):
+            self._queue_predictions(pipe, shadow[start : start + _CHUNK], publish, per_model=True)
+        if leaderboard is not None:
+            pipe.set(self.keys.leaderboard(), leaderboard)
         self._queue_candles(pipe, candles)
         for score in scores:
             pipe.hset(self.keys.live_metrics(score.model_name, score.symbol), mapping=live_score_fields(score))
@@ -173,13 +180,25 @@ class RedisStore:
         """The served forecaster set, one JSON field of the served-model hash (``/models`` shows it)."""
         self._client.hset(self.keys.served_model(), "forecasters", json.dumps(summary, sort_keys=True))
 
+    def record_promotion_decision(self, decision_json: str, keep: int = 50) -> None:
+        pipe = self._client.pipeline(transaction=False)
+        pipe.lpush(self.keys.live_promotion_decisions(), decision_json)
+        pipe.ltrim(self.keys.live_promotion_decisions(), 0, keep - 1)
+        pipe.execute()
+
     def _queue_predictions(self, pipe: redis.client.Pipeline, predictions: Sequence[Prediction],
-                           publish: bool) -> None:
+                           publish: bool, per_model: bool = False) -> None:
         keys = [self.keys.symbols()]
+        channel = self.keys.challenger_predictions_channel() if per_model else self.keys.predictions_channel()
         args: list[str | int] = [self._retention.history_cap, self._retention.history_ttl_seconds,
-                                 self.keys.predictions_channel(), 1 if publish else 0]
+                                 channel, 1 if publish else 0]
         for prediction in predictions:
-            keys += [self.keys.latest_prediction(prediction.symbol), self.keys.prediction_history(prediction.symbol)]
+            if per_model:
+                keys += [self.keys.model_latest_prediction(prediction.model_version, prediction.symbol),
+                         self.keys.model_prediction_history(prediction.model_version, prediction.symbol)]
+            else:
+                keys += [self.keys.latest_prediction(prediction.symbol),
+                         self.keys.prediction_history(prediction.symbol)]
             args += [prediction.model_dump_json(), prediction.as_of_ms, prediction.model_name,
                      prediction.model_version, prediction.symbol]
         self._write_predictions(keys=keys, args=args, client=pipe)

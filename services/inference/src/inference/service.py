@@ -29,7 +29,7 @@ from tickcast.supervise import RestartSettings, supervise
 from tickcast.topics import Topic, TopicNames
 from tickcast.transactions import TransactionalProducer, next_offsets
 
-from inference import metrics
+from inference import metrics, promoter
 from inference.challengers import Challengers
 from inference.champion import ChampionSource, ChampionWatcher
 from inference.config import Settings
@@ -38,8 +38,10 @@ from inference.distribution_scoring import DistributionScorer, ForecastLiveScore
 from inference.forecaster_sets import ForecasterSetFollower, ForecasterSetSource
 from inference.forecaster_sets import summary as forecaster_set_summary
 from inference.forecasting import Forecaster, ForecastBatch
-from inference.model import PersistenceBaseline, ServedModel
-from inference.paper_trading.live import PaperTrading, read_challenger_predictions
+from inference.leaderboard import Leaderboard, ModelKey, leaderboard_document
+from inference.live_promotion import LivePromotion
+from inference.model import PersistenceBaseline, ServedModel, is_baseline
+from inference.paper_trading.live import PaperTrading
 from inference.paper_trading.redis_store import PaperStore
 from inference.paper_trading.trader import PaperTrader
 from inference.redis_refill import RefillingRedisWriter
@@ -60,13 +62,14 @@ RECOVERABLE = (KafkaException, DeliveryError)
 
 
 def run_supervised(settings: Settings, source: ChampionSource, stop: threading.Event,
-                   forecaster_sets: ForecasterSetSource | None = None) -> None:
+                   forecaster_sets: ForecasterSetSource | None = None,
+                   promotions: promoter.PromotionRegistry | None = None) -> None:
     """Serve until ``stop``; after a Kafka failure, serve again with fresh clients from the last commit.
 
     Each batch commits its offsets in the transaction that publishes its predictions, so a fresh
     service (new consumer, new transactional producer fencing the old one) resumes exactly there.
     """
-    supervise(SERVICE, lambda: InferenceService(settings, source, forecaster_sets).run(stop), RECOVERABLE,
+    supervise(SERVICE, lambda: InferenceService(settings, source, forecaster_sets, promotions).run(stop), RECOVERABLE,
               RestartSettings().policy(), stop=stop)
 
 
@@ -83,7 +86,9 @@ class _Inbox:
 
 class InferenceService:
     def __init__(self, settings: Settings, source: ChampionSource,
-                 forecaster_sets: ForecasterSetSource | None = None) -> None:
+                 forecaster_sets: ForecasterSetSource | None = None,
+                 promotions: promoter.PromotionRegistry | None = None) -> None:
+        """``promotions``: where live promotion moves the champion alias (needed with INFERENCE_LIVE_PROMOTION)."""
         self._settings = settings
         self._sets = None if forecaster_sets is None else ForecasterSetFollower(
             forecaster_sets, settings.interval, settings.champion_poll_seconds)
@@ -110,6 +115,14 @@ class InferenceService:
             PaperTrader(settings.paper_fee_bps, settings.paper_allow_short, settings.interval_ms),
             PaperStore(settings.redis, settings.paper_curve_cap, settings.candles_ttl_seconds),
             settings.interval, settings.interval_ms) if settings.paper_trading else None
+        self._leaderboard = Leaderboard(settings.leaderboard_window, settings.max_pending_per_symbol,
+                                        settings.direction_dead_band)
+        self._promotion = LivePromotion(settings.live_promotion_min_count, settings.live_promotion_alpha,
+                                        settings.horizon) if settings.live_promotion else None
+        if self._promotion is not None and promotions is None:
+            raise ValueError("live promotion is on but no registry was given to promote in")
+        self._promotions = promotions
+        self._next_leaderboard = 0.0
         self._forecaster: Forecaster | None = None
         self._consumer: Consumer | None = None
         self._producer: TransactionalProducer | None = None
@@ -210,6 +223,7 @@ class InferenceService:
         self._scorer.forget(gone)
         if self._paper is not None:
             self._paper.forget(gone)
+        self._leaderboard.forget(gone)
         log.info("partitions revoked", partitions=[(p.topic, p.partition) for p in partitions])
 
     # ------------------------------------------------------------------ the loop
@@ -294,6 +308,7 @@ class InferenceService:
         for forecast in batch.forecasts:
             self._scorer.on_prediction(forecast.prediction, forecast.base_close)
         scores = self._scorer.drain_changes()
+        leaderboard = self._rank(scored_candles, batch, shadow)
         predicted = time.perf_counter()
 
         predictions = [forecast.prediction for forecast in batch.forecasts]
@@ -306,7 +321,8 @@ class InferenceService:
             for message, reason, error_type in inbox.refused:
                 self._refuse(message, reason, error_type)
             forecast_scores, self._forecast_scores = self._forecast_scores, []
-            new_in_redis = self._redis.write_batch(predictions, inbox.candles, scores, forecast_scores)
+            new_in_redis = self._redis.write_batch(predictions, inbox.candles, scores, forecast_scores,
+                                                   shadow=shadow, leaderboard=leaderboard)
             in_redis_s = time.time()
             in_redis = time.perf_counter()
             self._producer.commit(self._consumer, next_offsets(messages))
@@ -324,6 +340,40 @@ class InferenceService:
                   refused=len(inbox.refused), repeats=len(predictions) - new_in_redis, predict_ms=round((predicted - started) * 1000, 1),
                   redis_ms=round((in_redis - predicted) * 1000, 1),
                   commit_ms=round((committed - in_redis) * 1000, 1))
+
+    def _rank(self, candles: list[Candle], batch: ForecastBatch, shadow: list[Prediction]) -> str | None:
+        """Feed the leaderboard; every ``leaderboard_seconds``, its JSON (and any live-promotion decision)."""
+        for candle in candles:
+            self._leaderboard.on_candle(candle.symbol, candle.open_time_ms, candle.close)
+        for forecast in batch.forecasts:
+            self._leaderboard.on_prediction(forecast.prediction, forecast.base_close)
+        for prediction in shadow:
+            self._leaderboard.on_prediction(prediction, base_close_of(prediction))
+        now = time.monotonic()
+        if now < self._next_leaderboard:
+            return None
+        self._next_leaderboard = now + self._settings.leaderboard_seconds
+        return self._leaderboard_now()
+
+    def _served_keys(self) -> tuple[ModelKey | None, list[ModelKey]]:
+        assert self._forecaster is not None
+        model = self._forecaster.served.model
+        champion = None if is_baseline(model) else (model.name, model.version)
+        return champion, self._challengers.keys
+
+    def _leaderboard_now(self) -> str:
+        champion, challengers = self._served_keys()
+        now_ms = int(time.time() * 1000)
+        if self._promotion is not None and self._promotions is not None and champion is not None:
+            for decision in self._promotion.decisions(self._leaderboard, champion, challengers, now_ms):
+                try:
+                    promoter.apply(decision, self._promotions, self._store)
+                except Exception:  # noqa: BLE001 - a registry away must not stop serving; decided again later
+                    log.exception("live promotion decision not applied", version=decision.challenger_version)
+        settings = {"enabled": self._promotion is not None, "min_count": self._settings.live_promotion_min_count,
+                    "alpha": self._settings.live_promotion_alpha}
+        return leaderboard_document(self._leaderboard.standings(champion, challengers), champion, challengers,
+                                    self._settings.leaderboard_window, settings, now_ms)
 
     def _with_distributions(self, vectors: list[FeatureVector], batch: ForecastBatch) -> ForecastBatch:
         """The batch with each prediction's distribution forecasts, all symbols in one call per forecaster."""
@@ -389,12 +439,11 @@ class InferenceService:
             return
         started = time.perf_counter()
         history = read_recent_history(self._settings.kafka, self._candles_topic, partitions,
-                                      self._predictions_topic, self._settings.rebuild_budget)
+                                      self._predictions_topic, self._settings.rebuild_budget,
+                                      challengers_topic=self._challengers_topic)
         self._seed_scores(history)
         if self._paper is not None:
-            self._paper.rebuild(history, read_challenger_predictions(
-                self._settings.kafka, self._candles_topic, partitions, self._challengers_topic,
-                self._settings.rebuild_budget))
+            self._paper.rebuild(history, history.challenger_predictions)
         self._to_seed.difference_update(partitions)
         written = False
         if in_store is not None:
@@ -430,12 +479,16 @@ class InferenceService:
             for candle in history.candles if candle.interval == self._settings.interval
         ]
         events += [(p.as_of_ms + interval_ms, 1, p) for p in history.predictions]
+        events += [(p.as_of_ms + interval_ms, 2, p) for p in history.challenger_predictions]
         events.sort(key=lambda event: (event[0], event[1]))
-        for _, _, item in events:
+        for _, kind, item in events:
             if isinstance(item, Candle):
                 self._scorer.on_candle(item.symbol, item.open_time_ms, item.close)
-            else:
+                self._leaderboard.on_candle(item.symbol, item.open_time_ms, item.close)
+                continue
+            if kind == 1:
                 self._scorer.on_prediction(item, base_close_of(item))
+            self._leaderboard.on_prediction(item, base_close_of(item))  # the windows continue where they were
         self._scorer.mark_recovered(history.symbols)
         self._scorer.drain_changes()  # written below with every other score of these symbols
         metrics.record_live(self._scorer.summaries(history.symbols))
@@ -451,15 +504,16 @@ class InferenceService:
         """Write the live scores, and for partitions Redis lost, the candles, predictions and served model."""
         scores = self._scorer.summaries(history.symbols)
         forecast_scores = self._distribution_scorer.snapshot()
+        leaderboard = self._leaderboard_now() if self._forecaster is not None else None
         if not missing:
-            self._store.write_batch([], [], scores, forecast_scores, publish=False)
+            self._store.write_batch([], [], scores, forecast_scores, publish=False, leaderboard=leaderboard)
             return
-        candles, predictions = history.candles, history.predictions
+        candles, predictions, shadow = history.candles, history.predictions, history.challenger_predictions
         step = 5000
-        for start in range(0, max(len(candles), len(predictions)), step):
+        for start in range(0, max(len(candles), len(predictions), len(shadow)), step):
             self._store.write_batch(predictions[start : start + step], candles[start : start + step], [],
-                                    publish=False)
-        self._store.write_batch([], [], scores, forecast_scores, publish=False)
+                                    publish=False, shadow=shadow[start : start + step])
+        self._store.write_batch([], [], scores, forecast_scores, publish=False, leaderboard=leaderboard)
         if self._forecaster is not None:
             self._store.write_served_model(self._forecaster.served)
         if self._sets is not None:

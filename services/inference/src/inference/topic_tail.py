@@ -27,6 +27,7 @@ class RecentHistory:
 
     candles: list[Candle] = field(default_factory=list)
     predictions: list[Prediction] = field(default_factory=list)
+    challenger_predictions: list[Prediction] = field(default_factory=list)
 
     @property
     def symbols(self) -> set[str]:
@@ -40,11 +41,13 @@ def read_recent_history(
     predictions_topic: str,
     budget: int,
     timeout_s: float = 60.0,
+    challengers_topic: str | None = None,
 ) -> RecentHistory:
     """The last ``budget`` messages of the given candles partitions and of the predictions topic.
 
     Predictions are kept only for the symbols of those candle partitions: an instance rebuilds
-    what it serves, not what another instance of the group serves.
+    what it serves, not what another instance of the group serves. With ``challengers_topic``, the
+    challengers' predictions are read back the same way (into ``challenger_predictions``).
     """
     history = RecentHistory()
     if not candle_partitions or budget <= 0:
@@ -54,6 +57,10 @@ def read_recent_history(
         metadata = reader.list_topics(predictions_topic, timeout=10).topics[predictions_topic]
         wanted = [TopicPartition(candles_topic, p) for p in candle_partitions]
         wanted += [TopicPartition(predictions_topic, p) for p in sorted(metadata.partitions)]
+        if challengers_topic is not None:
+            found = reader.list_topics(challengers_topic, timeout=10).topics.get(challengers_topic)
+            partitions = sorted(found.partitions) if found is not None and found.error is None else []
+            wanted += [TopicPartition(challengers_topic, p) for p in partitions]
         spans: dict[tuple[str, int], int] = {}  # (topic, partition) -> offset one past the last to read
         starts: list[TopicPartition] = []
         for tp in wanted:
@@ -63,16 +70,17 @@ def read_recent_history(
                 starts.append(TopicPartition(tp.topic, tp.partition, max(low, high - budget)))
         if starts:
             reader.assign(starts)
-            _read(reader, spans, candles_topic, history, timeout_s)
+            _read(reader, spans, candles_topic, challengers_topic, history, timeout_s)
     finally:
         reader.close()
     symbols = {candle.symbol for candle in history.candles}
     history.predictions = [p for p in history.predictions if p.symbol in symbols]
+    history.challenger_predictions = [p for p in history.challenger_predictions if p.symbol in symbols]
     return history
 
 
-def _read(reader: Consumer, spans: dict[tuple[str, int], int], candles_topic: str, history: RecentHistory,
-          timeout_s: float) -> None:
+def _read(reader: Consumer, spans: dict[tuple[str, int], int], candles_topic: str, challengers_topic: str | None,
+          history: RecentHistory, timeout_s: float) -> None:
     open_spans = set(spans)
     deadline = time.monotonic() + timeout_s
     while open_spans and time.monotonic() < deadline:
@@ -91,6 +99,8 @@ def _read(reader: Consumer, spans: dict[tuple[str, int], int], candles_topic: st
             try:
                 if where[0] == candles_topic:
                     history.candles.append(Candle.parse(message.value() or b""))
+                elif where[0] == challengers_topic:
+                    history.challenger_predictions.append(Prediction.parse(message.value() or b""))
                 else:
                     history.predictions.append(Prediction.parse(message.value() or b""))
             except ContractError:

@@ -25,7 +25,8 @@ from training.evaluation.baselines import ema_drift, persistence
 from training.config import TrainingSettings
 from training.data.dataset import NEXT_RETURN_COLUMN, PreparedDataset, add_labels, build_samples, prepare_dataset
 from training.evaluation.measures import Evaluation, evaluate
-from training.evaluation.gate import DieboldMariano, GateDecision, decide, diebold_mariano
+from tickcast.diebold_mariano import DieboldMariano, diebold_mariano
+from training.evaluation.gate import GateDecision, decide
 from training.models.networks import FitSettings
 from training.pipeline import champion_errors, validation_mae
 from training.evaluation.report import ReportRow, comparison_table, format_table

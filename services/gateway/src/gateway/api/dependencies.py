@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 
+from gateway.api.model_choice import MODEL_PATTERN
 from gateway.live.fanout import SYMBOL_PATTERN
 from gateway.live.latest_cache import LatestPredictions
 from gateway.api.schemas import ErrorMessage
@@ -34,6 +35,13 @@ SymbolPath = Annotated[
     Path(pattern=SYMBOL_PATTERN, description="Exchange symbol, upper case.", examples=["BTCUSDT"]),
 ]
 
+ModelQuery = Annotated[
+    str | None,
+    Query(pattern=MODEL_PATTERN, description="Whose predictions: 'champion' (the default), a challenger's "
+          "version, or 'persistence' (the no-change baseline). GET /models lists them.", examples=["champion"]),
+]
+
 # Documented answers shared by the routes that read Redis.
 STORE_UNAVAILABLE = {503: {"model": ErrorMessage, "description": "Redis did not answer; retry later."}}
-UNKNOWN_SYMBOL = {404: {"model": ErrorMessage, "description": "The store has no data for this symbol."}}
+UNKNOWN_SYMBOL = {404: {"model": ErrorMessage,
+                         "description": "The store has no data for this symbol, or no such model is served."}}

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.past_prediction_schema import FeaturesAsOf, ModelChoice, PredictionAt, RealisedOutcome
-from gateway.api.schemas import LiveMetrics, ModelsOverview, ModelVersion, ServedModel
+from gateway.api.schemas import (
+    Leaderboard,
+    LeaderboardEntry,
+    LiveMetrics,
+    LivePromotionSettings,
+    ModelsOverview,
+    ModelVersion,
+    ServedModel,
+)
 from tickcast.contracts import Candle, DistributionForecast, Prediction
 
 _AS_OF_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -89,6 +97,26 @@ MODELS = ModelsOverview(
             count=1_440,
         )
     ],
+    leaderboard=Leaderboard(
+        updated_ms=_AS_OF_MS,
+        window=5_000,
+        entries=[
+            LeaderboardEntry(label="tickcast-btcusdt-1m-h5 v4", model_name="tickcast-btcusdt-1m-h5", model_version="4",
+                             role="challenger", model="4", count=1_200, mae=0.00040, persistence_mae=0.00046,
+                             skill=0.13, hit_rate=0.55, hit_rate_low=0.522, hit_rate_high=0.578,
+                             last_target_time_ms=_AS_OF_MS),
+            LeaderboardEntry(label="tickcast-btcusdt-1m-h5 v3", model_name="tickcast-btcusdt-1m-h5", model_version="3",
+                             role="champion", model="champion", count=1_200, mae=0.00043, persistence_mae=0.00046,
+                             skill=0.065, hit_rate=0.54, hit_rate_low=0.512, hit_rate_high=0.568,
+                             last_target_time_ms=_AS_OF_MS),
+            LeaderboardEntry(label="persistence", model_name="persistence", model_version="baseline",
+                             role="baseline", model="persistence", count=1_200, mae=0.00046,
+                             persistence_mae=0.00046, skill=0.0, hit_rate=0.08, hit_rate_low=0.066,
+                             hit_rate_high=0.097, last_target_time_ms=_AS_OF_MS),
+        ],
+        live_promotion=LivePromotionSettings(enabled=False, min_count=500, alpha=0.05),
+    ),
+    models=["champion", "4", "persistence"],
 )
 
 

@@ -10,7 +10,17 @@ import structlog
 
 from pydantic import ValidationError
 
-from gateway.api.schemas import ForecastLiveScore, LiveMetrics, ModelVersion, ServedModel
+from gateway.api.model_choice import CHAMPION
+from gateway.api.schemas import (
+    ForecastLiveScore,
+    Leaderboard,
+    LeaderboardEntry,
+    LiveMetrics,
+    LivePromotionDecision,
+    LivePromotionSettings,
+    ModelVersion,
+    ServedModel,
+)
 from tickcast.contracts import Prediction
 
 log = structlog.get_logger(__name__)
@@ -134,3 +144,30 @@ def forecast_live_scores(documents: Iterable[bytes | str]) -> list[ForecastLiveS
         except (json.JSONDecodeError, TypeError, ValidationError) as error:
             log.warning("unreadable live forecast score", value=str(document)[:200], error=str(error)[:200])
     return sorted(scores, key=lambda s: (s.symbol, s.horizon, s.target, s.forecaster))
+
+
+def leaderboard(document: bytes | str | None, decisions: Iterable[bytes | str]) -> Leaderboard:
+    """Inference's leaderboard document and its newest live-promotion decisions; unreadable parts are logged and
+    left out (the document is rewritten every few seconds)."""
+    board = Leaderboard()
+    try:
+        value = json.loads(document) if document else {}
+        entries = [LeaderboardEntry.model_validate(s | {"model": _follow_with(s)}) for s in value.get("standings", [])]
+        promotion = value.get("live_promotion")
+        board = Leaderboard(updated_ms=value.get("updated_ms"), window=value.get("window"), entries=entries,
+                            live_promotion=None if promotion is None else LivePromotionSettings.model_validate(promotion))
+    except (json.JSONDecodeError, TypeError, AttributeError, ValidationError) as error:
+        log.warning("unreadable leaderboard", value=str(document)[:200], error=str(error)[:200])
+    for text in decisions:
+        try:
+            board.decisions.append(LivePromotionDecision.model_validate_json(text))
+        except ValidationError as error:
+            log.warning("unreadable live-promotion decision", value=str(text)[:200], error=str(error)[:200])
+    return board
+
+
+def _follow_with(standing: dict) -> str:
+    """The ``model=`` value that follows this entry's predictions."""
+    role = standing.get("role")
+    return CHAMPION if role == "champion" else standing.get("model_name", "") if role == "baseline" \
+        else str(standing.get("model_version", ""))

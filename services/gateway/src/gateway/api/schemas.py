@@ -161,6 +161,65 @@ class ModelVersion(BaseModel):
     last_prediction_ms: EpochMs = Field(description="as_of_ms of its newest prediction.")
 
 
+class LeaderboardEntry(BaseModel):
+    """One served model (or the persistence baseline) scored live on the predictions every model shares."""
+
+    label: str = Field(examples=["tickcast-btcusdt-1m-h5 v4"])
+    model_name: str = Field(examples=["tickcast-btcusdt-1m-h5"])
+    model_version: str = Field(examples=["4"])
+    role: Literal["champion", "challenger", "baseline"]
+    model: str = Field(description="What to pass as ``model=`` to the prediction routes and the WebSocket to "
+                       "follow it: 'champion', a challenger's version, or 'persistence'.", examples=["4"])
+    count: int = Field(ge=0, description="Matured predictions scored, the same ones for every model.")
+    mae: float = Field(description="Mean absolute error of the predicted log return.", examples=[0.00041])
+    persistence_mae: float = Field(description="The same error of persistence (no change) on the same predictions.")
+    skill: float | None = Field(None, description="1 - mae / persistence_mae; above 0 beats persistence.")
+    hit_rate: float = Field(ge=0, le=1, description="Share of predictions with the right direction (up, down, flat).")
+    hit_rate_low: float = Field(ge=0, le=1, description="Lower end of the hit rate's 95% Wilson interval.")
+    hit_rate_high: float = Field(ge=0, le=1, description="Upper end of the hit rate's 95% Wilson interval.")
+    last_target_time_ms: EpochMs = Field(description="Target time of the newest scored prediction.")
+
+
+class LivePromotionSettings(BaseModel):
+    """Inference's live promotion: off unless ``INFERENCE_LIVE_PROMOTION`` is set."""
+
+    enabled: bool
+    min_count: int = Field(description="Paired matured predictions a challenger needs before a decision.")
+    alpha: float = Field(description="Significance of the Diebold-Mariano test, spent over every decision.")
+
+
+class LivePromotionDecision(BaseModel):
+    """A decision on a challenger: promoted to champion, or kept, and why (also tagged on its version)."""
+
+    promote: bool
+    reason: str = Field(examples=[("live MAE 0.00038 beats champion v3 0.00041 on 640 matured predictions "
+                                   "(DM p=0.002)")])
+    model_name: str
+    challenger_version: str
+    champion_version: str
+    count: int = Field(ge=0, description="Paired matured predictions compared.")
+    min_count: int
+    challenger_mae: float | None
+    champion_mae: float | None
+    alpha: float
+    look: int = Field(ge=1, description="How many decisions were taken on this pair so far, this one included.")
+    alpha_at_look: float = Field(description="The share of alpha this decision was tested at.")
+    dm_statistic: float | None = Field(None, description="Negative when the challenger's losses are smaller.")
+    p_value: float | None
+    decided_at_ms: EpochMs
+
+
+class Leaderboard(BaseModel):
+    """Every served model and the persistence baseline, scored on the same matured predictions, best MAE first."""
+
+    updated_ms: EpochMs | None = Field(None, description="When inference last computed it.")
+    window: int | None = Field(None, description="Matured (symbol, target time) rows it covers at most.")
+    entries: list[LeaderboardEntry] = Field(default_factory=list)
+    live_promotion: LivePromotionSettings | None = None
+    decisions: list[LivePromotionDecision] = Field(
+        default_factory=list, description="The newest live-promotion decisions, newest first.")
+
+
 class ModelsOverview(BaseModel):
     """What is served, which versions are predicting, and how well they do, offline and live."""
 
@@ -169,3 +228,7 @@ class ModelsOverview(BaseModel):
     live_metrics: list[LiveMetrics]
     forecast_live_scores: list[ForecastLiveScore] = Field(
         default_factory=list, description="Live scores of the distribution, volatility and p_up forecasters.")
+    leaderboard: Leaderboard = Field(default_factory=Leaderboard, description="The live leaderboard.")
+    models: list[str] = Field(
+        default_factory=list, description="What ``model=`` accepts now: 'champion', each challenger's version, "
+        "'persistence'.", examples=[["champion", "4", "5", "persistence"]])

@@ -162,6 +162,26 @@ class PredictionStore:
                 hashes = await pipe.execute()
         return [(key.decode(), fields) for key, fields in zip(keys, hashes, strict=True) if fields]
 
+    async def leaderboard(self) -> bytes | None:
+        """Inference's live leaderboard document (JSON), None before its first."""
+        with _answering("leaderboard"):
+            return await self._redis.get(self.keys.leaderboard())
+
+    async def promotion_decisions(self, limit: int = 20) -> list[bytes]:
+        """The newest live-promotion decisions (JSON), newest first."""
+        with _answering("live-promotion decisions"):
+            return await self._redis.lrange(self.keys.live_promotion_decisions(), 0, limit - 1)
+
+    async def model_latest_prediction(self, version: str, symbol: str) -> bytes | None:
+        """A challenger version's newest prediction for ``symbol``."""
+        with _answering("latest prediction of a model"):
+            return await self._redis.get(self.keys.model_latest_prediction(version, symbol))
+
+    async def model_prediction_history(self, version: str, symbol: str, since_ms: int | None, limit: int) -> Series:
+        """A challenger version's predictions, like ``prediction_history``."""
+        key = self.keys.model_prediction_history(version, symbol)
+        return await self._series(symbol, key, since_ms, limit, "prediction history of a model")
+
     async def forecast_live_scores(self) -> list[bytes]:
         """The JSON of every live forecast score (one field each of one hash)."""
         with _answering("live forecast scores"):

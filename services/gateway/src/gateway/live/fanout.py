@@ -31,16 +31,23 @@ def parse_symbol_filter(text: str | None, max_symbols: int = 100) -> frozenset[s
     return frozenset(symbols)
 
 
+CHAMPION = "champion"
+
+
 @dataclass(eq=False)
 class ClientFeed:
-    """What one WebSocket client receives: predictions for its symbols (all if none given)."""
+    """What one WebSocket client receives: one model's predictions for its symbols (all if none given).
+
+    ``model``: ``champion`` (the default), a challenger's version, or ``persistence``.
+    """
 
     symbols: frozenset[str]
     queue: asyncio.Queue[str]
     dropped: int = field(default=0)
+    model: str = CHAMPION
 
-    def wants(self, symbol: str) -> bool:
-        return not self.symbols or symbol in self.symbols
+    def wants(self, symbol: str, model: str = CHAMPION) -> bool:
+        return model == self.model and (not self.symbols or symbol in self.symbols)
 
     def offer(self, payload: str) -> bool:
         """Queue a payload; when full, drop the oldest one. Returns False if something was dropped."""
@@ -66,19 +73,23 @@ class PredictionFanout:
     def client_count(self) -> int:
         return len(self._feeds)
 
-    def subscribe(self, symbols: frozenset[str]) -> ClientFeed:
-        feed = ClientFeed(symbols=symbols, queue=asyncio.Queue(maxsize=self._queue_size))
+    def subscribe(self, symbols: frozenset[str], model: str = CHAMPION) -> ClientFeed:
+        feed = ClientFeed(symbols=symbols, queue=asyncio.Queue(maxsize=self._queue_size), model=model)
         self._feeds.add(feed)
         return feed
 
     def unsubscribe(self, feed: ClientFeed) -> None:
         self._feeds.discard(feed)
 
-    def deliver(self, symbol: str, payload: str) -> tuple[int, int]:
-        """Offer ``payload`` to every client that wants ``symbol``: (clients reached, of those, lossy)."""
+    def follows(self, model: str) -> bool:
+        """Does any client follow ``model``? (Persistence's predictions are made only then.)"""
+        return any(feed.model == model for feed in self._feeds)
+
+    def deliver(self, symbol: str, payload: str, model: str = CHAMPION) -> tuple[int, int]:
+        """Offer ``model``'s ``payload`` to every client that wants it for ``symbol``: (clients reached, lossy)."""
         reached = dropped = 0
         for feed in self._feeds:
-            if feed.wants(symbol):
+            if feed.wants(symbol, model):
                 reached += 1
                 if not feed.offer(payload):
                     dropped += 1

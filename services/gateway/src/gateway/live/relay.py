@@ -19,7 +19,9 @@ from gateway.live.fanout import PredictionFanout
 from gateway.live.latest_cache import LatestPredictions
 from gateway.metrics import PREDICTIONS_REFUSED, PREDICTIONS_RELAYED, RELAY_RECONNECTS, WS_MESSAGES_DROPPED
 from gateway.backends.documents import with_source
+from tickcast import persistence_baseline
 from tickcast.contracts import ContractError, Prediction
+from tickcast.persistence_baseline import persistence_of
 from tickcast.rate_limited_log import RateLimitedLog
 
 log = structlog.get_logger(__name__)
@@ -36,10 +38,13 @@ class PredictionRelay:
     """Subscribes to the predictions channel; hands each valid Prediction to the fanout and the cache."""
 
     def __init__(
-        self, redis: Redis, channel: str, fanout: PredictionFanout, latest: LatestPredictions
+        self, redis: Redis, channel: str, fanout: PredictionFanout, latest: LatestPredictions,
+        challengers_channel: str | None = None,
     ) -> None:
+        """``challengers_channel``: challengers' predictions, relayed to the clients following their version."""
         self._redis = redis
         self._channel = channel
+        self._challengers_channel = challengers_channel
         self._fanout = fanout
         self._latest = latest
         self._task: asyncio.Task[None] | None = None
@@ -77,7 +82,7 @@ class PredictionRelay:
     async def _listen(self) -> None:
         pubsub = self._redis.pubsub()
         try:
-            await pubsub.subscribe(self._channel)
+            await pubsub.subscribe(*[c for c in (self._channel, self._challengers_channel) if c is not None])
             while True:
                 message = await pubsub.get_message(timeout=_POLL_S)
                 REFUSED_LOG.flush()
@@ -87,16 +92,19 @@ class PredictionRelay:
                 if message["type"] == "subscribe":
                     self.listening.set()
                     self._latest.subscription_up()
-                    log.info("listening for predictions", channel=self._channel)
+                    log.info("listening for predictions", channel=_text(message["channel"]))
                 elif message["type"] == "message":
-                    self._relay(message["data"])
+                    channel = message["channel"]
+                    challenger = self._challengers_channel is not None and channel in (
+                        self._challengers_channel, self._challengers_channel.encode())
+                    self._relay(message["data"], challenger)
         finally:
             self.listening.clear()
             self._latest.subscription_down()
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()
 
-    def _relay(self, data: bytes) -> None:
+    def _relay(self, data: bytes, challenger: bool = False) -> None:
         try:
             prediction = Prediction.parse(data)
         except ContractError as exc:
@@ -105,8 +113,19 @@ class PredictionRelay:
             return
         PREDICTIONS_RELAYED.inc()
         data = with_source(data, prediction)  # a publisher older than the field: say "unknown"
-        self._latest.offer_published(prediction.symbol, prediction.as_of_ms, data)
-        _reached, dropped = self._fanout.deliver(prediction.symbol, data.decode())
+        if challenger:
+            _reached, dropped = self._fanout.deliver(prediction.symbol, data.decode(), prediction.model_version)
+        else:
+            self._latest.offer_published(prediction.symbol, prediction.as_of_ms, data)
+            _reached, dropped = self._fanout.deliver(prediction.symbol, data.decode())
+            if self._fanout.follows(persistence_baseline.NAME):
+                baseline = persistence_of(prediction).to_json_bytes().decode()
+                _, lost = self._fanout.deliver(prediction.symbol, baseline, persistence_baseline.NAME)
+                dropped += lost
         if dropped:
             WS_MESSAGES_DROPPED.inc(dropped)
             DROPPED_LOG.record(prediction.symbol, clients=dropped)
+
+
+def _text(channel: bytes | str) -> str:
+    return channel.decode() if isinstance(channel, bytes) else channel

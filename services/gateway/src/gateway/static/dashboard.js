@@ -9,6 +9,7 @@ const FRESHNESS_CHECK_MS = 10_000;
 
 const state = {
   symbol: null,
+  model: "champion", // whose predictions are shown: "champion", a challenger's version or "persistence"
   predictions: new Map(), // as_of_ms -> Prediction, for the selected symbol
   candleSources: new Set(), // every source among the selected symbol's candles shown
   candleCount: 0,
@@ -329,6 +330,21 @@ function drawModels(overview) {
     ["predictions scored", m.count == null ? "–" : integer(m.count)],
   ]), "none yet");
   forecastView.drawCalibration(overview, state.symbol);
+  const followed = leaderboardView.fillPicker(overview, state.model);
+  leaderboardView.draw(overview, followed);
+  if (followed !== state.model) { // the model followed is no longer served
+    notice(`Model ${state.model} is no longer served: showing the champion's predictions.`);
+    chooseModel(followed);
+  }
+}
+
+function chooseModel(model) {
+  state.model = model;
+  const url = new URL(window.location);
+  if (model === "champion") url.searchParams.delete("model");
+  else url.searchParams.set("model", model);
+  window.history.replaceState(null, "", url);
+  if (state.symbol) loadSymbol(state.symbol).catch((error) => notice(error.message));
 }
 
 // ---- data freshness ------------------------------------------------------------------------
@@ -370,7 +386,8 @@ async function loadSymbol(symbol) {
   const encoded = encodeURIComponent(symbol);
   const [candles, predictions, models] = await Promise.all([
     getJSON(`/candles/${encoded}?interval=1m&limit=${CANDLE_LIMIT}`).catch(notFoundAsEmpty),
-    getJSON(`/predictions/${encoded}?limit=${PREDICTION_LIMIT}`).catch(notFoundAsEmpty),
+    getJSON(`/predictions/${encoded}?limit=${PREDICTION_LIMIT}&model=${encodeURIComponent(state.model)}`)
+      .catch(notFoundAsEmpty),
     getJSON("/models"),
   ]);
   if (symbol !== state.symbol) return; // another symbol was chosen meanwhile
@@ -443,7 +460,8 @@ function openFeed(symbol) {
   }
   setFeed(false, "connecting");
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${window.location.host}/ws/predictions?symbols=${encodeURIComponent(symbol)}`);
+  const socket = new WebSocket(`${scheme}://${window.location.host}/ws/predictions?symbols=${encodeURIComponent(symbol)}`
+    + `&model=${encodeURIComponent(state.model)}`);
   state.socket = socket;
   socket.onopen = () => {
     state.reconnectDelayMs = 500;
@@ -476,6 +494,8 @@ async function start() {
   const wanted = new URL(window.location).searchParams.get("symbol");
   select.value = symbols.includes(wanted) ? wanted : symbols[0];
   select.onchange = () => loadSymbol(select.value).catch((error) => notice(error.message));
+  state.model = new URL(window.location).searchParams.get("model") ?? "champion";
+  $("model").onchange = (event) => chooseModel(event.target.value);
   forecastView.onHorizonChange(() => drawPredictedLine());
   await loadSymbol(select.value).catch((error) => notice(error.message));
   setInterval(checkFreshness, FRESHNESS_CHECK_MS);

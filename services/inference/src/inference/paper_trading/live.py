@@ -17,13 +17,11 @@ from collections.abc import Iterable, Sequence
 
 import redis
 import structlog
-from confluent_kafka import KafkaException
 from tickcast.contracts import Candle, Prediction
-from tickcast.settings import KafkaSettings
 
 from inference.paper_trading.redis_store import PaperStore
 from inference.paper_trading.trader import CurvePoint, PaperTrader
-from inference.topic_tail import RecentHistory, read_recent_history
+from inference.topic_tail import RecentHistory
 
 log = structlog.get_logger(__name__)
 
@@ -102,13 +100,3 @@ class PaperTrading:
         self._redis_down = False
         self._unsent_books.clear()
         self._unsent_points.clear()
-
-
-def read_challenger_predictions(kafka: KafkaSettings, candles_topic: str, partitions: list[int],
-                                challengers_topic: str, budget: int) -> list[Prediction]:
-    """The tail of the challenger-predictions topic for the symbols of these candle partitions."""
-    try:
-        return read_recent_history(kafka, candles_topic, partitions, challengers_topic, budget).predictions
-    except (KafkaException, KeyError) as error:
-        log.warning("challenger predictions not read back: their paper books start afresh", error=str(error))
-        return []

@@ -8,18 +8,11 @@ HAC variance because overlapping H-candle returns make errors autocorrelated), a
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
 
-
-@dataclass(frozen=True)
-class DieboldMariano:
-    statistic: float  # negative when the first forecast has the smaller losses
-    p_value: float  # one-sided: probability of a statistic this low if both were equally good
-    lag: int
+from tickcast.diebold_mariano import diebold_mariano
 
 
 @dataclass(frozen=True)
@@ -51,28 +44,6 @@ class GateDecision:
             "champion_mae": "" if self.champion_mae is None else f"{self.champion_mae:.8g}",
         }
         return {f"{prefix}{key}": value for key, value in values.items()}
-
-
-def diebold_mariano(losses_a: np.ndarray, losses_b: np.ndarray, horizon: int) -> DieboldMariano:
-    """Is forecast A's loss smaller than B's? Newey-West variance of the loss difference.
-
-    The lag covers at least the H-1 overlap of H-candle returns and grows with n,
-    since absolute errors also cluster with volatility.
-    """
-    difference = np.asarray(losses_a, dtype=np.float64) - np.asarray(losses_b, dtype=np.float64)
-    n = len(difference)
-    if n < 10:
-        return DieboldMariano(float("nan"), 1.0, 0)
-    lag = min(n - 1, max(horizon - 1, int(4 * (n / 100) ** (2 / 9))))
-    centred = difference - difference.mean()
-    variance = float(centred @ centred) / n
-    for k in range(1, lag + 1):
-        weight = 1 - k / (lag + 1)  # Bartlett kernel keeps the variance positive
-        variance += 2 * weight * float(centred[k:] @ centred[:-k]) / n
-    if variance <= 0:
-        return DieboldMariano(float("nan"), 1.0, lag)
-    statistic = difference.mean() / math.sqrt(variance / n)
-    return DieboldMariano(float(statistic), float(norm.cdf(statistic)), lag)
 
 
 def decide(

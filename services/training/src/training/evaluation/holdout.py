@@ -14,7 +14,7 @@ import pandas as pd
 from training.evaluation.baselines import ema_drift, persistence
 from training.data.dataset import NEXT_RETURN_COLUMN, add_labels, build_samples, single_feature_set_version
 from training.evaluation.measures import Evaluation, evaluate
-from training.evaluation.gate import DieboldMariano, diebold_mariano
+from tickcast.diebold_mariano import DieboldMariano, diebold_mariano
 from training.evaluation.report import ReportRow, comparison_table
 from tickcast.serving import ServableModel
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from training.evaluation.gate import diebold_mariano
+from tickcast.diebold_mariano import diebold_mariano
 
 COVERAGE_CHECKED = (0.8, 0.9)
 

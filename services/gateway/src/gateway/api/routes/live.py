@@ -8,6 +8,8 @@ import contextlib
 import structlog
 from fastapi import APIRouter, WebSocket, status
 
+from gateway.api.model_choice import ModelChoice, UnknownModel, choose, served_now
+from gateway.backends.store import PredictionStore, StoreUnavailable
 from gateway.live.fanout import BadSymbols, ClientFeed, PredictionFanout, parse_symbol_filter
 from gateway.metrics import WS_CLIENTS
 
@@ -16,23 +18,30 @@ log = structlog.get_logger(__name__)
 
 
 @router.websocket("/ws/predictions")
-async def prediction_feed(websocket: WebSocket, symbols: str | None = None) -> None:
+async def prediction_feed(websocket: WebSocket, symbols: str | None = None, model: str | None = None) -> None:
     """Each text message is one ``Prediction`` as JSON (the schema of ``GET /predictions/{symbol}/latest``).
 
     ``symbols`` is a comma-separated filter (``BTCUSDT,ETHUSDT``); without it, every symbol.
-    A malformed filter closes the connection with code 1008 and the reason.
+    ``model``: whose predictions: ``champion`` (the default), a challenger's version, or ``persistence``.
+    A malformed filter or a model not served closes the connection with code 1008 and the reason.
     """
+    store: PredictionStore = websocket.app.state.store
     try:
         wanted = parse_symbol_filter(symbols)
-    except BadSymbols as exc:
+        choice = choose(model, served_now(await store.leaderboard())) if model is not None else ModelChoice("champion")
+    except (BadSymbols, UnknownModel) as exc:
         # Accepted first, so that the client receives the reason in the close frame.
         await websocket.accept()
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=str(exc)[:120])
         return
+    except StoreUnavailable as exc:  # which models are served is not known: try again later
+        await websocket.accept()
+        await websocket.close(code=status.WS_1013_TRY_AGAIN_LATER, reason=str(exc)[:120])
+        return
     fanout: PredictionFanout = websocket.app.state.fanout
     # Registered before the handshake completes: a client that sees the socket open
     # misses no prediction published after that.
-    feed = fanout.subscribe(wanted)
+    feed = fanout.subscribe(wanted, choice.version or choice.kind)
     WS_CLIENTS.inc()
     try:
         await websocket.accept()

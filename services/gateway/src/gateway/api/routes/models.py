@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from gateway.api import examples, model_info
 from gateway.api.dependencies import STORE_UNAVAILABLE, Store
 from gateway.api.examples import json_example
+from gateway.api.model_choice import served_now
 from gateway.backends.documents import valid_documents
 from gateway.api.schemas import ModelsOverview
 from tickcast.contracts import Prediction
@@ -17,12 +18,17 @@ router = APIRouter(tags=["models"])
 @router.get(
     "/models",
     responses={200: json_example(examples.MODELS), **STORE_UNAVAILABLE},
-    summary="Served model and its metrics",
+    summary="Served models, their metrics and the live leaderboard",
 )
 async def models(store: Store) -> ModelsOverview:
     """The model inference serves (the champion) with its offline metrics, the model versions
     behind each symbol's newest prediction, the live metrics of every model on every symbol, and the
-    live scores (coverage, pinball, QLIKE, Brier) of the forecasters behind the distribution forecasts."""
+    live scores (coverage, pinball, QLIKE, Brier) of the forecasters behind the distribution forecasts.
+
+    ``leaderboard``: the champion, every challenger and the persistence baseline scored live on the
+    same matured predictions (MAE, skill against persistence, hit rate with its 95% Wilson interval),
+    best first, with the newest live-promotion decisions; ``models``: what ``model=`` takes on the
+    prediction routes and the WebSocket."""
     champion = model_info.served_model(await store.served_model())
     symbols = await store.symbols()
     latest = [
@@ -34,5 +40,8 @@ async def models(store: Store) -> ModelsOverview:
         if (parts := model_info.split_live_metrics_key(key, store.keys.prefix)) is not None:
             live.append(model_info.live_metrics(*parts, fields))
     forecast_scores = model_info.forecast_live_scores(await store.forecast_live_scores())
+    document = await store.leaderboard()
+    board = model_info.leaderboard(document, await store.promotion_decisions())
     return ModelsOverview(champion=champion, versions=model_info.versions_in_use(latest), live_metrics=live,
-                          forecast_live_scores=forecast_scores)
+                          forecast_live_scores=forecast_scores, leaderboard=board,
+                          models=served_now(document).choices)
