@@ -167,6 +167,21 @@ def find_kline_files(root: Path | str, symbol: str, interval: str, start: date, 
     return found
 
 
+KLINE_FIELDS = (
+    "open_time_ms",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time_ms",
+    "quote_volume",
+    "trade_count",
+    "taker_buy_base_volume",
+    "taker_buy_quote_volume",
+)
+
+
 def read_klines(path: Path) -> dict[int, dict[str, float | int]]:
     """The exchange's klines of a dump file (12 columns), by open time; for comparing candles."""
     klines: dict[int, dict[str, float | int]] = {}
