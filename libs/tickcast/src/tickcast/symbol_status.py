@@ -83,7 +83,7 @@ class SymbolStatusBoard:
     """
 
     def __init__(self, kafka: KafkaSettings, redis_settings: RedisSettings | None, reported_by: str,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, create_topic: bool = True) -> None:
         self._topic = TopicNames(kafka)(Topic.SYMBOL_STATUS)
         self._kafka = kafka
         self._keys = RedisKeys(redis_settings.key_prefix) if redis_settings is not None else None
@@ -91,6 +91,8 @@ class SymbolStatusBoard:
                        if redis_settings is not None else None)
         self._reported_by = reported_by
         self._timeout_s = timeout_s
+        # A caller answering a request (the gateway) does not wait on topic creation: the stack creates it.
+        self._create_topic = create_topic
         self._producer: CheckedProducer | None = None
         self._known: dict[str, SymbolStatus] = {}
 
@@ -144,8 +146,11 @@ class SymbolStatusBoard:
         try:
             if self._producer is None:
                 # Idempotent: a stack started before the topic existed gets it at the first report.
-                ensure_topics(self._kafka, [s for s in TopicNames(self._kafka).specs() if s.name == self._topic])
-                self._producer = CheckedProducer(self._kafka, **{"linger.ms": 0})
+                if self._create_topic:
+                    ensure_topics(self._kafka, [s for s in TopicNames(self._kafka).specs() if s.name == self._topic])
+                timeout_ms = max(1, int(self._timeout_s * 1000))
+                self._producer = CheckedProducer(self._kafka, **{"linger.ms": 0, "delivery.timeout.ms": timeout_ms,
+                                                                 "request.timeout.ms": min(timeout_ms, 30_000)})
             self._producer.send(self._topic, status)
             self._producer.flush(self._timeout_s)
         except (DeliveryError, KafkaException) as error:

@@ -92,7 +92,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.latest_reads = LatestReads(app.state.latest, app.state.store)
     app.state.symbol_requester = SymbolRequester(settings.kafka, settings.kafka_timeout_s)
-    app.state.symbol_status_board = SymbolStatusBoard(settings.kafka, settings.redis, "gateway")
+    app.state.symbol_status_board = SymbolStatusBoard(
+        settings.kafka, settings.redis, "gateway", timeout_s=settings.kafka_timeout_s, create_topic=False)
     app.state.trade_tail = TradeTail(
         settings.kafka, TopicNames(settings.kafka)(Topic.TRADES), settings.trade_tail, settings.freshness_interval_s
     )

@@ -61,25 +61,33 @@ async def request_symbol(
     except StoreUnavailable:
         # The request goes to Kafka, not Redis: a Redis outage must not block it.
         already_known = False
+    requested_at_ms = int(time.time() * 1000)
+    if not already_known:
+        # Written before the request is produced: the producer's first report must come after it.
+        await asyncio.to_thread(board.report, body.symbol, "requested", requested_at_ms=requested_at_ms,
+                                detail="on the symbol-requests topic; waiting for the trade producer")
     try:
-        sent = await requester.request(body.symbol, body.lookback_minutes)
+        sent = await requester.request(body.symbol, body.lookback_minutes, requested_at_ms)
     except NoListener as exc:
         SYMBOL_REQUESTS.labels("no_listener").inc()
+        await _refused(board, body.symbol, already_known, str(exc))
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except RequestNotDelivered as exc:
         SYMBOL_REQUESTS.labels("not_delivered").inc()
+        await _refused(board, body.symbol, already_known, f"{exc}; ask again later")
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     SYMBOL_REQUESTS.labels("accepted").inc()
-    if not already_known:
-        # Before the producer's first report, so the status never says nothing about an accepted request.
-        await asyncio.to_thread(board.report, sent.symbol, "requested", requested_at_ms=sent.requested_at_ms,
-                                detail="on the symbol-requests topic; waiting for the trade producer")
     return SymbolRequestAccepted(
         symbol=sent.symbol,
         requested_at_ms=sent.requested_at_ms,
         lookback_minutes=sent.lookback_minutes,
         already_known=already_known,
     )
+
+
+async def _refused(board: SymbolStatusBoard, symbol: str, already_known: bool, reason: str) -> None:
+    if not already_known:
+        await asyncio.to_thread(board.report, symbol, "refused", detail=reason)
 
 
 def status_view(raw: bytes, now_ms: int) -> SymbolStatusView:
