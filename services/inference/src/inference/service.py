@@ -311,7 +311,7 @@ class InferenceService:
             raise
         committed = time.perf_counter()
         self._symbol_progress.report(serving_reports(
-            predictions, self._forecaster.served.model.feature_names, self._settings.symbol_list()))
+            predictions, self._forecaster.served.model.feature_names, self._settings.symbol_list))
 
         self._observe(predictions, scores, in_redis_s, len(inbox.vectors))
         log.debug("batch done", messages=len(messages), vectors=len(inbox.vectors), candles=len(inbox.candles),
