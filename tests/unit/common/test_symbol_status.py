@@ -60,3 +60,9 @@ def test_progress_forwards_only_what_changed() -> None:
     assert progress.changes(batch) == []
     assert progress.changes([("SOLUSDT", "serving", {"model": "m v2"})]) == [
         ("SOLUSDT", "serving", {"model": "m v2"})]
+
+
+def test_a_new_request_taken_by_the_producer_starts_afresh_even_after_streaming() -> None:
+    streaming = next_status(None, "SOLUSDT", "streaming", T, "trade_producer", source="binance")
+    again = next_status(streaming, "SOLUSDT", "validating", T + 1, "trade_producer", requested_at_ms=T + 1)
+    assert again is not None and (again.stage, again.stage_since_ms, again.source) == ("validating", T + 1, "unknown")

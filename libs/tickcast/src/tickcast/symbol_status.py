@@ -26,9 +26,9 @@ log = structlog.get_logger(__name__)
 MIRROR_ERROR_LOG = RateLimitedLog(log, "symbol status not mirrored to Redis (the topic has it)")
 TOPIC_ERROR_LOG = RateLimitedLog(log, "symbol status not written to its topic")
 
-# A new request starts the way again; any other report only moves forward (a late "warming" from the
-# feature pipeline never hides "serving" from inference).
-RESTARTING: frozenset[SymbolStage] = frozenset({"requested"})
+# A new request starts the way again (the gateway's "requested", the producer's "validating" of the request
+# it took); any other report only moves forward (a late "warming" never hides "serving").
+RESTARTING: frozenset[SymbolStage] = frozenset({"requested", "validating"})
 
 
 def stage_rank(stage: SymbolStage) -> int:
@@ -49,7 +49,7 @@ def next_status(
     (requested time, source, model) are carried over from the previous record.
     """
     if previous is not None and stage not in RESTARTING:
-        if previous.stage == "refused" and stage != "validating":
+        if previous.stage == "refused":
             return None
         if stage != "refused" and previous.stage != "refused" and stage_rank(stage) < stage_rank(previous.stage):
             return None
@@ -57,7 +57,7 @@ def next_status(
     if previous is not None:
         carried = {"requested_at_ms": previous.requested_at_ms, "source": previous.source, "model": previous.model}
         if stage in RESTARTING:
-            carried = {}
+            carried = {"requested_at_ms": previous.requested_at_ms} if stage != "requested" else {}
     merged = {**carried, **{k: v for k, v in fields.items() if v is not None}}
     merged.setdefault("detail", "")
     since = previous.stage_since_ms if previous is not None and previous.stage == stage else now_ms
