@@ -30,8 +30,13 @@ install_python() {
     python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
     export PATH="$HOME/.local/bin:$PATH"
   fi
-  say "syncing the Python environment (uv sync --frozen)"
-  uv sync --frozen --quiet
+  say "syncing the Python environment (uv sync --frozen --compile-bytecode)"
+  # Bytecode written once here: where PYTHONDONTWRITEBYTECODE is set (CI images often set it) every
+  # process, pytest and each service a test starts, would otherwise compile TensorFlow, MLflow and the
+  # rest from source on every import (pytest's collection alone: ~85 s instead of ~25 s on 2 cores).
+  # A later sync with nothing new is quick. The workspace's own packages are editable: compiled too.
+  uv sync --frozen --quiet --compile-bytecode
+  uv run --frozen python -m compileall -q -j 0 libs services tests >/dev/null
 }
 
 install_kafka() {

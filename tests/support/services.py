@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
+from support.registries import mlflow_registry_settings
 from tickcast.contracts import Contract, Trade
 from tickcast.kafka import CheckedProducer
 from tickcast.settings import KafkaSettings
@@ -182,8 +183,8 @@ class Stack:
             "SESSION_TIMEOUT_S": "6",
             # training and the registry inference reads
             "TICKCAST_HOME": str(workdir / "home"),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{mlflow / 'mlflow.db'}",
-            "MLFLOW_ARTIFACT_ROOT": (mlflow / "artifacts").as_uri(),
+            "MLFLOW_TRACKING_URI": mlflow_registry_settings(mlflow).tracking_uri(),
+            "MLFLOW_ARTIFACT_ROOT": mlflow_registry_settings(mlflow).artifact_root(),
             "TRAINING_OUTPUT_DIR": str(workdir / "training"),
             # inference
             "INFERENCE_GROUP_ID": f"{namespace}inference",

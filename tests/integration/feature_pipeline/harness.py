@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support.shared_data import BTCUSDT_1M_KLINES
 from confluent_kafka import Consumer, TopicPartition
 
 from support.kafka import consume
@@ -24,7 +25,7 @@ from tickcast.kafka import CheckedProducer
 from tickcast.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[3]
-KLINES_DIR = ROOT / ".." / "shared" / "data" / "binance" / "spot" / "daily" / "klines" / "BTCUSDT" / "1m"
+KLINES_DIR = BTCUSDT_1M_KLINES
 
 
 def real_klines(pattern: str) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
 from tickcast.registry.settings import RegistrySettings
 from tickcast.registry import make_registry
+from support.registries import mlflow_registry_settings
 
 
 @pytest.fixture
@@ -40,8 +41,7 @@ def registry_settings(tmp_path_factory: pytest.TempPathFactory) -> RegistrySetti
     Creating the database takes seconds; tests use their own model names, so one registry serves all.
     """
     root: Path = tmp_path_factory.mktemp("mlflow")
-    settings = RegistrySettings(backend="mlflow", tickcast_home=root, mlflow_tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
-                                mlflow_artifact_root=(root / "artifacts").as_uri())
+    settings = mlflow_registry_settings(root)
     make_registry(settings)
     return settings
 

@@ -13,12 +13,13 @@ import pytest
 
 from tickcast.registry.settings import RegistrySettings
 from tickcast.registry.mlflow_support import mlflow_client
+from support.registries import mlflow_registry_settings
 
 
 @pytest.fixture(scope="session")
 def empty_mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("mlflow-template")
-    mlflow_client(_settings_in(root)).search_experiments()  # creates the schema
+    mlflow_client(mlflow_registry_settings(root)).search_experiments()  # creates the schema
     return root / "mlflow.db"
 
 
@@ -34,16 +35,19 @@ def fresh_registry_settings(tmp_path: Path, empty_mlflow_db: Path) -> RegistrySe
     return _registry_from(empty_mlflow_db, tmp_path / "mlflow")
 
 
+@pytest.fixture
+def cli_registry_settings(
+    fresh_registry_settings: RegistrySettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> RegistrySettings:
+    """A registry of its own that ``python -m training`` commands run by the test find in their
+    environment, as a deployment sets it; their sessions' output goes under the test's folder."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh_registry_settings.tracking_uri())
+    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", fresh_registry_settings.artifact_root())
+    monkeypatch.setenv("TRAINING_OUTPUT_DIR", str(tmp_path / "sessions"))
+    return fresh_registry_settings
+
+
 def _registry_from(template: Path, root: Path) -> RegistrySettings:
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(template, root / "mlflow.db")
-    return _settings_in(root)
-
-
-def _settings_in(root: Path) -> RegistrySettings:
-    return RegistrySettings(
-        backend="mlflow",
-        tickcast_home=root,
-        mlflow_tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
-        mlflow_artifact_root=(root / "artifacts").as_uri(),
-    )
+    return mlflow_registry_settings(root)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.shared_data import SHARED_BINANCE as SHARED_KLINES
 from typer.testing import CliRunner
 
 from tickcast.registry.mlflow_support import experiment_id, mlflow_client
@@ -25,7 +26,6 @@ from training.data.sources import from_kline_files, utc_ms
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-SHARED_KLINES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "binance"
 DAY_MS = 86_400_000
 START, END = date(2024, 1, 5), date(2024, 1, 8)  # three sessions of one day, each on the two days before
 
@@ -78,11 +78,8 @@ def test_each_session_sees_only_its_past_and_what_is_served_follows_the_gate(kli
 
 
 def test_backtest_command_reports_one_mlflow_run(
-    klines_frame, fresh_registry_settings: RegistrySettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    klines_frame, cli_registry_settings: RegistrySettings, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh_registry_settings.tracking_uri())
-    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", fresh_registry_settings.artifact_root())
-    monkeypatch.setenv("TRAINING_OUTPUT_DIR", str(tmp_path / "out"))
     result = CliRunner().invoke(app, [
         "backtest", "--source", "klines", "--klines-dir", str(SHARED_KLINES), "--start", "2024-01-06",
         "--end", "2024-01-08", "--every", "1d", "--lookback", "2d", "--models", "ridge",
@@ -90,8 +87,8 @@ def test_backtest_command_reports_one_mlflow_run(
     assert result.exit_code == 0, result.output
     assert "replayed retraining, 2 sessions" in result.output and "served vs persistence" in result.output
 
-    client = mlflow_client(fresh_registry_settings)
-    (run,) = client.search_runs([experiment_id(fresh_registry_settings)], "tags.`tickcast.kind` = 'replayed-retraining'")
+    client = mlflow_client(cli_registry_settings)
+    (run,) = client.search_runs([experiment_id(cli_registry_settings)], "tags.`tickcast.kind` = 'replayed-retraining'")
     assert run.info.status == "FINISHED"
     assert run.data.params["every"] == "1d" and run.data.params["source"] == "klines"
     assert {"replay_served_skill", "replay_persistence_mae", "replay_ridge_ungated_mae", "dm_p_value"} <= set(

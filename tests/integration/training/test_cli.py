@@ -25,13 +25,10 @@ NAME = "tickcast-btcusdt-1m-h5"
 
 
 @pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, fresh_registry_settings: RegistrySettings, tmp_path: Path) -> RegistrySettings:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh_registry_settings.tracking_uri())
-    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", fresh_registry_settings.artifact_root())
-    monkeypatch.setenv("TRAINING_OUTPUT_DIR", str(tmp_path / "sessions"))
+def cli_env(monkeypatch: pytest.MonkeyPatch, cli_registry_settings: RegistrySettings) -> RegistrySettings:
     for key, value in {"EPOCHS": "3", "MODELS": "mlp", "LAG_WINDOW": "4", "BATCH_SIZE": "128"}.items():
         monkeypatch.setenv(f"TRAINING_{key}", value)
-    return fresh_registry_settings
+    return cli_registry_settings
 
 
 def _run(*args: str) -> str:

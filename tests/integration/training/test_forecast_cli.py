@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.shared_data import SHARED_BINANCE as SHARED_KLINES
 from typer.testing import CliRunner
 
 from tickcast.forecast.history import History
@@ -18,17 +19,13 @@ from tickcast.registry.mlflow_support import mlflow_client
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-SHARED_KLINES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "binance"
 
 
 def test_forecast_then_evaluate_on_later_days(
-    fresh_registry_settings: RegistrySettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    cli_registry_settings: RegistrySettings, tmp_path: Path
 ) -> None:
     if not SHARED_KLINES.is_dir():
         pytest.skip(f"shared kline data not found at {SHARED_KLINES} (it sits beside the repository in CI)")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh_registry_settings.tracking_uri())
-    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", fresh_registry_settings.artifact_root())
-    monkeypatch.setenv("TRAINING_OUTPUT_DIR", str(tmp_path / "sessions"))
     runner = CliRunner()
     result = runner.invoke(app, ["forecast", "--klines-dir", str(SHARED_KLINES), "--start", "2024-01-02",
                                  "--end", "2024-01-16", "--horizons", "1,5"], catch_exceptions=False)
@@ -42,7 +39,7 @@ def test_forecast_then_evaluate_on_later_days(
                  "garch", "har_features", "mlp_volatility", "trailing_frequency", "vol_conditional"):
         assert re.search(rf"^\s+\*? +{name} ", out, re.MULTILINE), name
 
-    client = mlflow_client(fresh_registry_settings)
+    client = mlflow_client(cli_registry_settings)
     run_id = re.search(r"MLflow run ([0-9a-f]{32})", out).group(1)  # type: ignore[union-attr]
     run = client.get_run(run_id)
     assert run.data.tags["forecast.h5.volatility.served"] in {"last_hour", "log_har", "garch", "har_features",
@@ -54,7 +51,7 @@ def test_forecast_then_evaluate_on_later_days(
     assert len(decisions) == 6  # one per horizon and target, each with its numbers
 
     # What inference loads: the champion set, forecasting a window of the last day's returns.
-    forecaster_set = load_forecaster_set(fresh_registry_settings.tracking_uri(), forecast_set_name(["BTCUSDT"], "1m"))
+    forecaster_set = load_forecaster_set(cli_registry_settings.tracking_uri(), forecast_set_name(["BTCUSDT"], "1m"))
     assert forecaster_set is not None and forecaster_set.version == "1" and forecaster_set.horizons == [1, 5]
     returns = np.random.default_rng(0).normal(0, 5e-4, (3, 1440))
     forecasts = forecaster_set.forecast(History.windows(returns, np.full(3, 1_705_363_200_000), 60_000))

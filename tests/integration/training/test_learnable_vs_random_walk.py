@@ -13,14 +13,14 @@ import pytest
 
 from tickcast.registry.settings import RegistrySettings
 from training.config import TrainingSettings
-from training.data.dataset import PreparedDataset, prepare_dataset
+from training.data.dataset import PreparedDataset
 from training.evaluation.holdout import evaluate_on_period
-from training.pipeline import run_session
+from training.pipeline import SessionResult, run_session
 from tickcast.registry import make_registry
 from tickcast.serving import champion_version, load_champion
 from training.tracking import RunTracker
 
-from .frames import generated_feature_frame
+from .frames import generated_feature_frame, prepared_dataset
 
 pytestmark = pytest.mark.slow
 
@@ -28,27 +28,27 @@ CANDLES = 1440 + 7000  # a warm-up day, then ~7,000 rows of features
 
 
 def _settings(registry: RegistrySettings, tmp_path: Path) -> TrainingSettings:
+    # No wall-clock cut: on a loaded machine a 60 s budget stopped the fits at different epochs, and the
+    # "same seed, same data, same model" check below then saw two different models.
     return TrainingSettings(
-        horizons="5", lag_window=8, epochs=12, batch_size=128, patience=3, time_budget_s=60,
+        horizons="5", lag_window=8, epochs=12, batch_size=128, patience=3, time_budget_s=3600,
         output_dir=tmp_path / "out", registry=registry,
     )
 
 
-def _prepared(settings: TrainingSettings, process: str) -> PreparedDataset:
-    frame = generated_feature_frame(process, CANDLES)  # type: ignore[arg-type]
-    return prepare_dataset(
-        frame, settings.horizon_list(), settings.dead_band, settings.interval, settings.interval_ms(),
-        settings.lag_window, settings.validation_fraction, settings.test_fraction, settings.excluded_features(),
-    )
+def _session(settings: TrainingSettings, data: PreparedDataset, shuffle_labels: bool = False) -> SessionResult:
+    """One training session of an MLP in ``settings``' registry."""
+    registry = make_registry(settings.registry)
+    return run_session(settings, data, registry, RunTracker(settings.registry), kinds=["mlp"],
+                       shuffle_labels=shuffle_labels, show_progress=False)
 
 
 def test_learnable_signal_beats_persistence_becomes_champion_and_loads_back(
     fresh_registry_settings: RegistrySettings, tmp_path: Path
 ) -> None:
     settings = _settings(fresh_registry_settings, tmp_path)
-    data = _prepared(settings, "ar1")
-    registry = make_registry(fresh_registry_settings)
-    result = run_session(settings, data, registry, RunTracker(fresh_registry_settings), kinds=["mlp"], show_progress=False)
+    data = prepared_dataset(settings, "ar1", CANDLES)
+    result = _session(settings, data)
 
     (candidate,) = result.candidates
     persistence = next(row.evaluation for row in result.rows if row.name == "persistence")
@@ -72,7 +72,7 @@ def test_learnable_signal_beats_persistence_becomes_champion_and_loads_back(
     assert [row.name for row in unseen.rows] == ["persistence", "ema_drift", "mlp"]
 
     # The same session again: a new candidate must beat this champion on the same rows.
-    again = run_session(settings, data, registry, RunTracker(fresh_registry_settings), kinds=["mlp"], show_progress=False)
+    again = _session(settings, data)
     assert again.decision is not None and again.decision.champion_version == candidate.version
     assert again.decision.champion_mae == pytest.approx(candidate.evaluation.mae, rel=1e-9)
     # Same seed, same data: identical model, not strictly better, so the champion stays.
@@ -84,22 +84,17 @@ def test_random_walk_is_not_beaten_and_nothing_is_promoted(
     fresh_registry_settings: RegistrySettings, tmp_path: Path
 ) -> None:
     settings = _settings(fresh_registry_settings, tmp_path)
-    data = _prepared(settings, "random_walk")
-    registry = make_registry(fresh_registry_settings)
-    result = run_session(settings, data, registry, RunTracker(fresh_registry_settings), kinds=["mlp"], show_progress=False)
+    data = prepared_dataset(settings, "random_walk", CANDLES)
+    result = _session(settings, data)
     assert result.decision is not None and not result.decision.promote, result.decision
     assert result.candidates[0].evaluation.skill < 0.01
     assert champion_version(fresh_registry_settings, result.model_name) is None
-    assert registry.versions(result.model_name)[-1].tags["gate.decision"] == "keep"
+    assert make_registry(fresh_registry_settings).versions(result.model_name)[-1].tags["gate.decision"] == "keep"
 
 
 def test_shuffled_labels_do_not_beat_persistence(fresh_registry_settings: RegistrySettings, tmp_path: Path) -> None:
     settings = _settings(fresh_registry_settings, tmp_path)
-    data = _prepared(settings, "ar1")  # a learnable series: only the shuffling removes the signal
-    registry = make_registry(fresh_registry_settings)
-    result = run_session(
-        settings, data, registry, RunTracker(fresh_registry_settings), kinds=["mlp"], shuffle_labels=True,
-        show_progress=False,
-    )
+    data = prepared_dataset(settings, "ar1", CANDLES)  # a learnable series: only the shuffling removes the signal
+    result = _session(settings, data, shuffle_labels=True)
     assert result.candidates[0].evaluation.skill < 0.005  # at best a hair either side of "no change"
     assert result.decision is not None and not result.decision.promote, result.decision

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.shared_data import SHARED_BINANCE as SHARED_KLINES
 from typer.testing import CliRunner
 
 from feature_pipeline.backfill import run_backfill
@@ -25,7 +26,6 @@ from training.data.sources import from_feature_store, from_kline_files, utc_ms
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-SHARED_KLINES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "binance"
 FIRST, AFTER = date(2024, 1, 2), date(2024, 1, 5)  # three days of 1-minute candles
 
 
@@ -59,13 +59,10 @@ def test_store_rows_are_the_features_of_the_kline_files(backfilled_store: Featur
 
 def test_report_of_every_model_against_the_baselines(
     backfilled_store: FeatureSettings,
-    fresh_registry_settings: RegistrySettings,
+    cli_registry_settings: RegistrySettings,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh_registry_settings.tracking_uri())
-    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", fresh_registry_settings.artifact_root())
-    monkeypatch.setenv("TRAINING_OUTPUT_DIR", str(tmp_path / "sessions"))
     monkeypatch.setenv("TRAINING_LAG_WINDOW", "8")
     result = CliRunner().invoke(
         app,
@@ -79,7 +76,7 @@ def test_report_of_every_model_against_the_baselines(
         assert re.search(rf"^{name} ", table, re.MULTILINE), table
     assert "gate:" not in table  # a report promotes nothing
 
-    client = mlflow_client(fresh_registry_settings)
+    client = mlflow_client(cli_registry_settings)
     run_id = re.search(r"MLflow run ([0-9a-f]{32})", table).group(1)  # type: ignore[union-attr]
     session = client.get_run(run_id)
     metrics = session.data.metrics

@@ -30,12 +30,9 @@ NAME = "tickcast-btcusdt-1m-h5"
 
 
 @pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, fresh_registry_settings: RegistrySettings, tmp_path: Path) -> RegistrySettings:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", fresh_registry_settings.tracking_uri())
-    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", fresh_registry_settings.artifact_root())
-    monkeypatch.setenv("TRAINING_OUTPUT_DIR", str(tmp_path / "sessions"))
+def cli_env(monkeypatch: pytest.MonkeyPatch, cli_registry_settings: RegistrySettings) -> RegistrySettings:
     monkeypatch.setenv("TRAINING_LAG_WINDOW", "4")
-    return fresh_registry_settings
+    return cli_registry_settings
 
 
 def _cli(*args: str) -> tuple[int, str]:

@@ -17,13 +17,13 @@ from tickcast.registry import make_registry
 from tickcast.registry.settings import RegistrySettings
 from tickcast.serving import load_champion
 from training.config import TrainingSettings
-from training.data.dataset import PreparedDataset, prepare_dataset
+from training.data.dataset import PreparedDataset
 from training.evaluation.gate import decide
 from training.pipeline import run_session
 from training.models.tabular import TABULAR_KINDS
 from training.tracking import RunTracker
 
-from .frames import generated_feature_frame
+from .frames import prepared_dataset
 
 pytestmark = pytest.mark.slow
 
@@ -32,14 +32,6 @@ CANDLES = 1440 + 7000
 
 def _settings(registry: RegistrySettings, tmp_path: Path) -> TrainingSettings:
     return TrainingSettings(horizons="5", lag_window=8, output_dir=tmp_path / "out", registry=registry)
-
-
-def _prepared(settings: TrainingSettings, process: str) -> PreparedDataset:
-    frame = generated_feature_frame(process, CANDLES)  # type: ignore[arg-type]
-    return prepare_dataset(
-        frame, settings.horizon_list(), settings.dead_band, settings.interval, settings.interval_ms(),
-        settings.lag_window, settings.validation_fraction, settings.test_fraction, settings.excluded_features(),
-    )
 
 
 def _gate_alone(settings: TrainingSettings, data: PreparedDataset, errors: np.ndarray) -> bool:
@@ -52,7 +44,7 @@ def test_every_tabular_kind_learns_a_learnable_process_and_is_served_in_its_flav
     fresh_registry_settings: RegistrySettings, tmp_path: Path
 ) -> None:
     settings = _settings(fresh_registry_settings, tmp_path)
-    data = _prepared(settings, "ar1")
+    data = prepared_dataset(settings, "ar1", CANDLES)
     registry = make_registry(fresh_registry_settings)
     result = run_session(settings, data, registry, RunTracker(fresh_registry_settings), kinds=list(TABULAR_KINDS),
                          show_progress=False)
@@ -81,7 +73,7 @@ def test_no_tabular_kind_passes_the_gate_on_a_random_walk(
     fresh_registry_settings: RegistrySettings, tmp_path: Path
 ) -> None:
     settings = _settings(fresh_registry_settings, tmp_path)
-    data = _prepared(settings, "random_walk")
+    data = prepared_dataset(settings, "random_walk", CANDLES)
     registry = make_registry(fresh_registry_settings)
     result = run_session(settings, data, registry, RunTracker(fresh_registry_settings), kinds=list(TABULAR_KINDS),
                          show_progress=False)

@@ -8,11 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.shared_data import BINANCE_DAILY
 from tickcast.binance_files.klines import KLINE_DECIMAL_COLUMNS
 from tickcast.contracts import Candle, Trade
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-BINANCE_DAILY = SHARED_DATA / "binance" / "spot" / "daily"
 
 T0 = 1_609_545_600_000  # 2021-01-02 00:00:00 UTC, a minute (and hour) boundary
 MINUTE = 60_000

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.images import SHARED_DOCKERFILE, built_package, dockerfile_of, entry_module
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY_CHECK = ROOT / "infra" / "deploy-check"
@@ -42,14 +43,15 @@ def test_every_built_service_has_its_dockerfile():
 
 def test_every_service_package_has_a_dockerfile_and_joins_the_stack():
     services = load_compose()["services"]
-    dockerfiles = {spec["build"]["dockerfile"] for spec in services.values() if "build" in spec}
+    built = {built_package(spec["build"]): spec["build"] for spec in services.values() if "build" in spec}
     for package in SERVICES:
-        dockerfile = ROOT / "services" / package / "Dockerfile"
-        assert dockerfile.is_file(), f"services/{package} has no Dockerfile"
+        dockerfile = dockerfile_of(package)
         text = dockerfile.read_text()
         assert "USER tickcast" in text, f"{package} image must not run as root"
         assert text.count("FROM ") >= 2, f"{package} image must be multi-stage"
-        assert f"services/{package}/Dockerfile" in dockerfiles, f"{package} is not in docker-compose.yml"
+        assert package in built, f"{package} is not in docker-compose.yml"
+        assert ROOT / built[package]["dockerfile"] == dockerfile, f"{package} is built from another Dockerfile"
+        assert entry_module(package) == package, f"{package} image runs another module"
 
 
 def test_dependencies_name_existing_services():
@@ -157,7 +159,8 @@ def test_repository_compose_and_dockerfiles_pass_docker_s_own_checks(deploy_chec
     )
     assert result.returncode == 0, result.stdout + result.stderr
     for package in SERVICES:
-        assert f"services/{package}/Dockerfile" in result.stdout
+        assert dockerfile_of(package).relative_to(ROOT).as_posix() in result.stdout
+    assert SHARED_DOCKERFILE.relative_to(ROOT).as_posix() in result.stdout
     assert "profiles [monitoring]" in result.stdout
 
 

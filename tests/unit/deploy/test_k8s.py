@@ -21,6 +21,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from support.images import dockerfile_of
+from support.images import entry_module as image_entry_module
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -329,9 +331,10 @@ def test_every_container_requests_resources_within_its_limits(name):
 
 
 def dockerfile_user_id(package: str) -> int:
-    text = (ROOT / "services" / package / "Dockerfile").read_text()
+    dockerfile = dockerfile_of(package)
+    text = dockerfile.read_text()
     match = re.search(r"useradd\b[^\n]*--uid\s+(\d+)\s+tickcast", text)
-    assert match and "USER tickcast" in text, f"services/{package}/Dockerfile: no tickcast user"
+    assert match and "USER tickcast" in text, f"{dockerfile}: no tickcast user"
     return int(match[1])
 
 
@@ -359,7 +362,7 @@ def image_package(image: str) -> str:
     repository = image.partition(":")[0]
     assert repository.startswith("tickcast/"), image
     package = repository.removeprefix("tickcast/").replace("-", "_")
-    assert (ROOT / "services" / package / "Dockerfile").is_file(), image
+    assert dockerfile_of(package).is_file(), image
     return package
 
 
@@ -369,10 +372,7 @@ def entry_module(container: dict[str, Any]) -> tuple[str, list[str]]:
         command = container["command"]
         assert command[:2] == ["python", "-m"], command
         return command[2], [*command[3:], *container.get("args", [])]
-    text = (ROOT / "services" / image_package(container["image"]) / "Dockerfile").read_text()
-    entrypoint = re.search(r'^ENTRYPOINT \["python", "-m", "(\w+)"\]$', text, re.MULTILINE)
-    assert entrypoint, f"{container['image']}: unexpected ENTRYPOINT"
-    return entrypoint[1], container.get("args", [])
+    return image_entry_module(image_package(container["image"])), container.get("args", [])
 
 
 @pytest.mark.parametrize("name", [*SERVICES, "training"])

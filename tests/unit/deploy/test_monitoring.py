@@ -20,6 +20,7 @@ from typing import Any
 import promql_parser
 import pytest
 import yaml
+from support.images import built_package
 
 ROOT = Path(__file__).resolve().parents[3]
 MONITORING = ROOT / "infra" / "monitoring"
@@ -406,16 +407,11 @@ def test_every_scrape_target_is_a_compose_service():
         assert host in services, f"{target}: no compose service {host!r}"
 
 
-def built_package(service: dict[str, Any]) -> str | None:
-    match = re.fullmatch(r"services/(\w+)/Dockerfile", service.get("build", {}).get("dockerfile", ""))
-    return match[1] if match else None
-
-
 def test_every_long_running_tickcast_service_is_scraped():
     hosts = {host for host, _, _ in scrape_targets().values()}
     for name, service in compose()["services"].items():
         one_shot = "entrypoint" in service  # topic-init runs another module once
-        if built_package(service) and not one_shot:
+        if built_package(service.get("build", {})) and not one_shot:
             assert name in hosts, f"compose service {name} is not scraped"
 
 
@@ -423,7 +419,7 @@ def _target_params() -> list[Any]:
     params = []
     for target, (host, port, path) in sorted(scrape_targets().items()):
         service = compose()["services"].get(host, {})
-        if not built_package(service):
+        if not built_package(service.get("build", {})):
             continue
         params.append(pytest.param(host, port, path, id=target))
     return params
@@ -432,7 +428,7 @@ def _target_params() -> list[Any]:
 @pytest.mark.parametrize(("host", "port", "path"), _target_params())
 def test_each_service_serves_metrics_on_its_scraped_port(host, port, path, monkeypatch, tmp_path):
     service = compose()["services"][host]
-    package = built_package(service)
+    package = built_package(service.get("build", {}))
     assert path == "/metrics"
     if package == "gateway":
         command = service["command"]
@@ -451,7 +447,7 @@ def test_local_config_scrapes_the_same_services_on_distinct_local_ports():
     compose_jobs = {job["job_name"] for job in prometheus_config()["scrape_configs"]}
     local_jobs = {job["job_name"] for job in local["scrape_configs"]}
     services = compose()["services"]
-    tickcast_jobs = {job for job in compose_jobs if built_package(services.get(job, {}))}
+    tickcast_jobs = {job for job in compose_jobs if built_package(services.get(job, {}).get("build", {}))}
     assert local_jobs == tickcast_jobs  # the broker runs without a metrics endpoint locally
     targets = [target for job in local["scrape_configs"] for static in job["static_configs"]
                for target in static["targets"]]

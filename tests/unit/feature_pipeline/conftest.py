@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support.shared_data import BTCUSDT_1M_KLINES
 
 from tickcast.binance_files.klines import read_kline_files
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-KLINES_DIR = SHARED_DATA / "binance" / "spot" / "daily" / "klines" / "BTCUSDT" / "1m"
+KLINES_DIR = BTCUSDT_1M_KLINES
 
 
 @pytest.fixture(scope="session")

@@ -5,16 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.shared_data import real_trade_files
 
-SHARED_TRADES = (
-    Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "binance" / "spot" / "daily" / "trades"
-)
-
-
-@pytest.fixture
-def real_trade_files() -> list[Path]:
-    """The sample BTCUSDT trades files of the shared data folder (skips when absent)."""
-    files = sorted(SHARED_TRADES.glob("*/*-trades-*.csv"))
-    if not files:
-        pytest.skip(f"shared Binance sample data not found under {SHARED_TRADES.resolve()}")
-    return files
+@pytest.fixture(name="real_trade_files")
+def real_trade_files_fixture() -> list[Path]:
+    return real_trade_files()

@@ -19,6 +19,11 @@ def window_start(timestamp_ms: int, interval: str) -> int:
     return timestamp_ms - timestamp_ms % span
 
 
+def last_closed_open_ms(time_ms: int, interval: str) -> int:
+    """Open time of the newest candle closed at ``time_ms`` (the one whose window ended by then)."""
+    return window_start(time_ms, interval) - interval_ms(interval)
+
+
 def parse_intervals(text: str) -> list[str]:
     """``"1m,5m,1h"`` -> ``["1m", "5m", "1h"]``, each checked."""
     intervals = [part.strip() for part in text.split(",") if part.strip()]

@@ -20,8 +20,9 @@ from gateway.live.fanout import PredictionFanout
 from gateway.live.latest_cache import LatestPredictions
 from gateway.metrics import RequestMetricsMiddleware
 from gateway.live.relay import PredictionRelay
-from gateway.api.routes import candles, dashboard, docs, health, live, models, predictions, symbols
+from gateway.api.routes import candles, dashboard, docs, health, live, models, prediction_at, predictions, symbols
 from gateway.backends.store import PredictionStore, RedisTimeouts, StoreUnavailable, connect, connection_name
+from gateway.backends.past_predictions import PastPredictions, PastPredictionSettings
 from gateway.backends.symbol_requests import SymbolRequester
 from gateway.live.trade_tail import TradeTail
 from tickcast.redis_keys import RedisKeys
@@ -123,6 +124,18 @@ def _without_password(url: str) -> str:
     return f"{scheme}://{'***@' if at and credentials else ''}{host}"
 
 
+def _past_predictions(settings: GatewaySettings) -> PastPredictions:
+    symbols = tuple(symbol.strip() for symbol in settings.model_symbols.split(",") if symbol.strip())
+    return PastPredictions(PastPredictionSettings(
+        interval=settings.interval_list[0],
+        model_name=settings.model_name,
+        default_horizon=settings.horizon,
+        model_symbols=symbols,
+        klines_dir=settings.klines_dir,
+        model_cache_size=settings.model_cache_size,
+    ))
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """The gateway for ``settings`` (by default, from the environment)."""
     app = FastAPI(
@@ -136,6 +149,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings or GatewaySettings()
+    app.state.past_predictions = _past_predictions(app.state.settings)
     app.add_exception_handler(StoreUnavailable, errors.store_unavailable)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(RequestValidationError, errors.invalid_request)
@@ -144,6 +158,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = app.state.settings
     routers = [
         predictions.router,
+        prediction_at.router,
         candles.make_router(settings.interval_list),
         symbols.make_router(keys_required=bool(settings.api_keys)),
         *(module.router for module in (models, health, live, dashboard, docs)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -81,6 +82,20 @@ class GatewaySettings(ServiceSettings):
         description="The candle builder's intervals (the same variable): GET /candles serves these; the first "
         "one measures freshness.",
     )
+
+    # GET /predictions/{symbol}/at: which model, and where past candles are when the store lacks them.
+    model_name: str | None = Field(
+        None, validation_alias="INFERENCE_MODEL_NAME",
+        description="The served model (inference's variable); default from INFERENCE_SYMBOLS, interval and horizon.")
+    model_symbols: str = Field(
+        "BTCUSDT", validation_alias="INFERENCE_SYMBOLS", description="Symbols the served model was trained on.")
+    horizon: int = Field(5, ge=1, validation_alias="INFERENCE_HORIZON", description="The served model's horizon.")
+    klines_dir: Path | None = Field(
+        None, validation_alias="GATEWAY_KLINES_DIR",
+        description="Folder of exchange kline files (data-dump layout) to rebuild past features from when "
+        "the offline store lacks them; unset: the offline store only.")
+    model_cache_size: int = Field(
+        4, ge=1, validation_alias="GATEWAY_MODEL_CACHE_SIZE", description="Models kept loaded for past predictions.")
 
     @property
     def interval_list(self) -> list[str]:

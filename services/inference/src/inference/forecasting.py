@@ -14,19 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tickcast.contracts import Direction, FeatureVector, Prediction
+from tickcast.contracts import FeatureVector, Prediction
+from tickcast.directions import direction_of
 from tickcast.intervals import interval_ms
 
 from inference.model import PersistenceBaseline, Servable, ServedModel, is_baseline
 from inference.windows import FeatureWindows
-
-
-def direction_of(log_return: float, dead_band: float) -> Direction:
-    if log_return > dead_band:
-        return "up"
-    if log_return < -dead_band:
-        return "down"
-    return "flat"
 
 
 @dataclass(frozen=True)

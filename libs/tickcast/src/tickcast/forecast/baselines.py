@@ -16,6 +16,7 @@ from scipy import stats
 
 from tickcast.forecast.fitdata import FitData
 from tickcast.forecast.history import History
+from tickcast.forecast.json_form import JsonForm
 from tickcast.forecast.quantiles import LEVELS, monotone
 from tickcast.forecast.seasonal import SeasonalProfile
 
@@ -35,7 +36,7 @@ def finite_rows(data: FitData, *arrays: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class LastHourVolatility:
+class LastHourVolatility(JsonForm):
     """The mean r^2 of the last hour's candles, carried forward over the horizon."""
 
     kind: ClassVar[str] = "last_hour"
@@ -49,16 +50,9 @@ class LastHourVolatility:
     def variance(self, history: History) -> np.ndarray:
         return history.trailing_variance(self.window)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "window": self.window}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> LastHourVolatility:
-        return cls(int(data["horizon"]), int(data["window"]))
-
 
 @dataclass(frozen=True)
-class LogHarVolatility:
+class LogHarVolatility(JsonForm):
     """Corsi's HAR in logs: ln RV on ln of the trailing 1-candle, 1-hour and 1-day variances.
 
     Inputs and target are divided by the time-of-day profile (fitted on the fit rows), and the
@@ -101,19 +95,9 @@ class LogHarVolatility:
         design, seasonal = self._design(history)
         return self.scale * seasonal * np.exp(design @ self.coefficients)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "windows": list(self.windows),
-                "coefficients": self.coefficients.tolist(), "floor": self.floor, "scale": self.scale,
-                "profile": self.profile.to_json()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> LogHarVolatility:
-        return cls(int(data["horizon"]), tuple(data["windows"]), np.asarray(data["coefficients"]),
-                   float(data["floor"]), float(data["scale"]), SeasonalProfile.from_json(data["profile"]))
-
 
 @dataclass(frozen=True)
-class GarchVolatility:
+class GarchVolatility(JsonForm):
     """GARCH(1,1) with zero mean, fitted by the ``arch`` package; served by the same recursion in numpy."""
 
     kind: ClassVar[str] = "garch"
@@ -147,20 +131,12 @@ class GarchVolatility:
         decay = (1 - persistence**self.horizon) / (self.horizon * (1 - persistence))
         return unconditional + decay * (next_variance - unconditional)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "omega": self.omega, "alpha": self.alpha,
-                "beta": self.beta}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> GarchVolatility:
-        return cls(int(data["horizon"]), float(data["omega"]), float(data["alpha"]), float(data["beta"]))
-
 
 # --- distribution -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ClimatologicalQuantiles:
+class ClimatologicalQuantiles(JsonForm):
     """Empirical quantiles of the horizon returns of the trailing ``days`` of the fit period, for every row."""
 
     kind: ClassVar[str] = "climatology"
@@ -177,16 +153,9 @@ class ClimatologicalQuantiles:
     def quantiles_for(self, history: History) -> np.ndarray:
         return np.broadcast_to(self.quantiles, (history.rows, len(LEVELS))).copy()
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "quantiles": self.quantiles.tolist(), "days": self.days}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> ClimatologicalQuantiles:
-        return cls(int(data["horizon"]), np.asarray(data["quantiles"]), float(data["days"]))
-
 
 @dataclass(frozen=True)
-class ScaledStudentT:
+class ScaledStudentT(JsonForm):
     """A Student-t (zero location) scaled by a baseline volatility: quantile = t_q(df) * scale * sqrt(H v).
 
     ``df`` and ``scale`` are fitted by maximum likelihood on the fit rows' standardised returns.
@@ -211,21 +180,12 @@ class ScaledStudentT:
         sigma = np.sqrt(self.horizon * self.volatility.variance(history))
         return sigma[:, None] * (self.scale * stats.t.ppf(LEVELS, self.df))[None, :]
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "volatility": self.volatility.to_json(),
-                "df": self.df, "scale": self.scale}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> ScaledStudentT:
-        return cls(int(data["horizon"]), load(data["volatility"]), float(data["df"]),
-                   float(data["scale"]))
-
 
 # --- p_up / p_down ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class TrailingFrequency:
+class TrailingFrequency(JsonForm):
     """How often the horizon return ended above +dead band / below -dead band in the trailing days."""
 
     kind: ClassVar[str] = "trailing_frequency"
@@ -244,15 +204,6 @@ class TrailingFrequency:
 
     def probabilities_for(self, history: History) -> np.ndarray:
         return np.broadcast_to(np.array([self.p_up, self.p_down]), (history.rows, 2)).copy()
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "dead_band": self.dead_band, "p_up": self.p_up,
-                "p_down": self.p_down, "days": self.days}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> TrailingFrequency:
-        return cls(int(data["horizon"]), float(data["dead_band"]), float(data["p_up"]), float(data["p_down"]),
-                   float(data["days"]))
 
 
 def _subset(history: History, rows: np.ndarray) -> History:

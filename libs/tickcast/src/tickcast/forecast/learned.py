@@ -21,6 +21,7 @@ import numpy as np
 from tickcast.forecast.baselines import VARIANCE_FLOOR_RATIO, _subset, finite_rows
 from tickcast.forecast.fitdata import FitData
 from tickcast.forecast.history import DAY_MS, History
+from tickcast.forecast.json_form import JsonForm
 from tickcast.forecast.quantiles import LEVELS, monotone
 from tickcast.forecast.seasonal import SeasonalProfile
 
@@ -31,7 +32,7 @@ _SATURDAY_MS = 2 * DAY_MS
 
 
 @dataclass(frozen=True)
-class HarFeaturesVolatility:
+class HarFeaturesVolatility(JsonForm):
     kind: ClassVar[str] = "har_features"
     horizon: int
     coefficients: np.ndarray
@@ -92,17 +93,6 @@ class HarFeaturesVolatility:
         x = np.column_stack([np.ones(history.rows), (raw - self.mean) / self.std])
         return self.scale * seasonal * np.exp(x @ self.coefficients)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "coefficients": self.coefficients.tolist(),
-                "mean": self.mean.tolist(), "std": self.std.tolist(), "floor": self.floor, "scale": self.scale,
-                "profile": self.profile.to_json(), "garch": list(self.garch), "ridge": self.ridge}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> HarFeaturesVolatility:
-        return cls(int(data["horizon"]), np.asarray(data["coefficients"]), np.asarray(data["mean"]),
-                   np.asarray(data["std"]), float(data["floor"]), float(data["scale"]),
-                   SeasonalProfile.from_json(data["profile"]), tuple(data["garch"]), float(data["ridge"]))
-
 
 def qlike_regression(x: np.ndarray, y: np.ndarray, ridge: float, steps: int = 12) -> np.ndarray:
     """Coefficients b minimising mean QLIKE of forecasts exp(x b) for realized variances y (+ ridge).
@@ -134,7 +124,7 @@ def standardized(data: FitData, volatility: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class StandardizedQuantiles:
+class StandardizedQuantiles(JsonForm):
     kind: ClassVar[str] = "standardized_quantiles"
     horizon: int
     volatility: Any
@@ -149,17 +139,9 @@ class StandardizedQuantiles:
         sigma = np.sqrt(self.horizon * self.volatility.variance(history))
         return monotone(sigma[:, None] * self.z_quantiles[None, :])
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "volatility": self.volatility.to_json(),
-                "z_quantiles": self.z_quantiles.tolist()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> StandardizedQuantiles:
-        return cls(int(data["horizon"]), load(data["volatility"]), np.asarray(data["z_quantiles"]))
-
 
 @dataclass(frozen=True)
-class VolConditionalProbability:
+class VolConditionalProbability(JsonForm):
     kind: ClassVar[str] = "vol_conditional"
     horizon: int
     dead_band: float
@@ -183,13 +165,3 @@ class VolConditionalProbability:
         tiny = 1.0 / (len(self.probabilities) * 10)
         p_up, p_down = np.clip(1.0 - below_up, tiny, 1 - tiny), np.clip(below_down, tiny, 1 - tiny)
         return np.column_stack([p_up, p_down])
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "dead_band": self.dead_band,
-                "volatility": self.volatility.to_json(), "z_grid": self.z_grid.tolist(),
-                "probabilities": self.probabilities.tolist()}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> VolConditionalProbability:
-        return cls(int(data["horizon"]), float(data["dead_band"]), load(data["volatility"]),
-                   np.asarray(data["z_grid"]), np.asarray(data["probabilities"]))

@@ -17,12 +17,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tickcast.forecast.history import History
+from tickcast.forecast.json_form import JsonForm
 from tickcast.forecast.learned import HarFeaturesVolatility
 from tickcast.forecast.quantiles import monotone
 
 
 @dataclass(frozen=True)
-class Dense:
+class Dense(JsonForm):
     weights: np.ndarray
     bias: np.ndarray
     activation: str  # "relu" or "linear"
@@ -30,13 +31,6 @@ class Dense:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         y = x @ self.weights + self.bias
         return np.maximum(y, 0.0) if self.activation == "relu" else y
-
-    def to_json(self) -> dict[str, Any]:
-        return {"weights": self.weights.tolist(), "bias": self.bias.tolist(), "activation": self.activation}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> Dense:
-        return cls(np.asarray(data["weights"]), np.asarray(data["bias"]), str(data["activation"]))
 
 
 def forward(layers: list[Dense], x: np.ndarray) -> np.ndarray:
@@ -62,7 +56,7 @@ def standardized_inputs(features: HarFeaturesVolatility, history: History) -> np
 
 
 @dataclass(frozen=True)
-class MlpVolatility:
+class MlpVolatility(JsonForm):
     kind: ClassVar[str] = "mlp_volatility"
     horizon: int
     features: HarFeaturesVolatility  # inputs and time-of-day profile
@@ -74,18 +68,9 @@ class MlpVolatility:
         seasonal = self.features.profile.over_horizon(history, self.horizon)
         return self.scale * seasonal * np.exp(forward(self.layers, x)[:, 0])
 
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "features": self.features.to_json(),
-                "layers": [layer.to_json() for layer in self.layers], "scale": self.scale}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> MlpVolatility:
-        return cls(int(data["horizon"]), HarFeaturesVolatility.from_json(data["features"]),
-                   [Dense.from_json(layer) for layer in data["layers"]], float(data["scale"]))
-
 
 @dataclass(frozen=True)
-class MlpQuantiles:
+class MlpQuantiles(JsonForm):
     kind: ClassVar[str] = "mlp_quantiles"
     horizon: int
     volatility: Any  # the forecast volatility that standardises the return
@@ -96,12 +81,3 @@ class MlpQuantiles:
         sigma = np.sqrt(self.horizon * self.volatility.variance(history))
         z = non_crossing(forward(self.layers, standardized_inputs(self.features, history)))
         return monotone(sigma[:, None] * z)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "horizon": self.horizon, "volatility": self.volatility.to_json(),
-                "features": self.features.to_json(), "layers": [layer.to_json() for layer in self.layers]}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], load: Any = None) -> MlpQuantiles:
-        return cls(int(data["horizon"]), load(data["volatility"]),
-                   HarFeaturesVolatility.from_json(data["features"]), [Dense.from_json(x) for x in data["layers"]])

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from tickcast.model_bundle.servable import ServableModel
+from tickcast.registry.champion_history import ChampionChange
 
 # The registry alias (MLflow) or tag flag (Hopsworks) naming the version inference serves.
 CHAMPION_ALIAS = "champion"
@@ -64,6 +65,10 @@ class ModelRegistry(Protocol):
 
     def clear_champion(self, name: str) -> None:
         """Leave ``name`` without a champion."""
+        ...
+
+    def champion_history(self, name: str) -> list[ChampionChange]:
+        """Every recorded move of the champion, oldest first; empty when none was recorded."""
         ...
 
     def challenger_versions(self, name: str) -> list[str]:

@@ -21,6 +21,7 @@ from tickcast.extras import import_extra
 from tickcast.model_bundle.bundle import find_bundle
 from tickcast.registry.base import ModelToRegister, VersionSummary
 from tickcast.model_bundle.servable import ServableModel
+from tickcast.registry.champion_history import ChampionChange
 
 if TYPE_CHECKING:
     from tickcast.registry.settings import RegistrySettings
@@ -77,6 +78,10 @@ class HopsworksRegistry:
         for found in self._all(name):
             if _tags(found).get(CHAMPION_KEY) is True:
                 found.add_tag(TAG, {**_tags(found), CHAMPION_KEY: False})
+
+    def champion_history(self, name: str) -> list[ChampionChange]:
+        """Not recorded on Hopsworks: a flag in the version tags has no time of its own."""
+        return []
 
     def challenger_versions(self, name: str) -> list[str]:
         return sorted((str(found.version) for found in self._all(name) if _tags(found).get(CHALLENGER_KEY) is True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from tickcast.registry.mlflow_support import mlflow_client
 from tickcast.registry.base import ModelToRegister, VersionSummary
 from tickcast.model_bundle.servable import ServableModel
 from tickcast.registry.base import CHALLENGER_ALIAS_PREFIX, CHAMPION_ALIAS, challenger_alias
+from tickcast.registry.champion_history import ChampionChange, change_tag, history_from_tags
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -81,10 +83,27 @@ class MlflowRegistry:
 
     def set_champion(self, name: str, version: str) -> None:
         self._client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
+        self._record_champion(name, version)
 
     def clear_champion(self, name: str) -> None:
         if self.champion_version(name) is not None:
             self._client.delete_registered_model_alias(name, CHAMPION_ALIAS)
+            self._record_champion(name, None)
+
+    def champion_history(self, name: str) -> list[ChampionChange]:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return history_from_tags(self._client.get_registered_model(name).tags or {})
+        except MlflowException as exc:
+            if exc.error_code in _MISSING:
+                return []
+            raise
+
+    def _record_champion(self, name: str, version: str | None) -> None:
+        # After the alias moved: a crash in between loses one history entry, never the alias.
+        key, value = change_tag(int(time.time() * 1000), version)
+        self._client.set_registered_model_tag(name, key, value)
 
     def challenger_versions(self, name: str) -> list[str]:
         from mlflow.exceptions import MlflowException

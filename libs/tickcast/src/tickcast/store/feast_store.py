@@ -23,7 +23,7 @@ from feast.types import Float64, Int64, String
 
 from tickcast.store.settings import FeatureStoreSettings
 from tickcast.store.frames import frame_to_vectors, vectors_to_frame, with_event_time
-from tickcast.store.offline_log import OfflineLog
+from tickcast.store.offline_log import OfflineLog, offline_root
 from tickcast.contracts import FeatureVector
 from tickcast.features import FEATURE_NAMES
 
@@ -50,7 +50,7 @@ def redis_connection_string(url: str) -> str:
 class FeastFeatureStore:
     def __init__(self, repo_path: Path, project: str, redis_url: str, compact_parts: int = 256) -> None:
         self.repo_path = repo_path.resolve()
-        self.offline = OfflineLog(self.repo_path / "offline", compact_parts)
+        self.offline = OfflineLog(offline_root(self.repo_path), compact_parts)
         self._write_repo_config(project, redis_url)
         self._client = FeastClient(repo_path=str(self.repo_path))
         self._view = self._feature_view()

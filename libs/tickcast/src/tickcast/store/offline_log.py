@@ -46,6 +46,11 @@ def part_schema(feature_names: Sequence[str] = FEATURE_NAMES) -> pa.Schema:
     )
 
 
+def offline_root(repo_path: Path) -> Path:
+    """Where the Feast repository at ``repo_path`` keeps its offline parts (the FileSource)."""
+    return repo_path.resolve() / "offline"
+
+
 class OfflineLog:
     def __init__(self, root: Path, compact_parts: int = 256, version: str = FEATURE_SET_VERSION) -> None:
         self.root = root.resolve() / version  # absolute: duckdb resolves relative paths against the cwd
@@ -88,6 +93,16 @@ class OfflineLog:
             {"symbols": list(symbols), "start": start_ms, "end": end_ms},
             columns,
         )
+
+    def time_span(self, symbol: str, interval: str) -> tuple[int, int] | None:
+        """First and last ``timestamp_ms`` stored for ``symbol``; None when it has no row."""
+        parts = self._parts(interval)
+        if not parts:
+            return None
+        query = "SELECT min(timestamp_ms), max(timestamp_ms) FROM read_parquet($files) WHERE symbol = $symbol"
+        with duckdb.connect() as connection:
+            first, last = connection.execute(query, {"files": [str(p) for p in parts], "symbol": symbol}).fetchone()
+        return None if first is None else (int(first), int(last))
 
     def compact(self, interval: str) -> int:
         """Merge an interval's parts into one (newest row per key); returns the parts merged."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.api.past_prediction_schema import FeaturesAsOf, ModelChoice, PredictionAt, RealisedOutcome
 from gateway.api.schemas import LiveMetrics, ModelsOverview, ModelVersion, ServedModel
 from tickcast.contracts import Candle, DistributionForecast, Prediction
 
@@ -98,3 +99,22 @@ def json_example(value: Any, description: str = "Successful Response") -> dict[s
     else:
         body = value.model_dump(mode="json")
     return {"description": description, "content": {"application/json": {"example": body}}}
+
+
+PREDICTION_AT = PredictionAt(
+    symbol="BTCUSDT",
+    time_ms=_AS_OF_MS + 60_000,
+    features=FeaturesAsOf(
+        as_of_ms=_AS_OF_MS,
+        known_at_ms=_AS_OF_MS + 60_000,
+        feature_set_version="fs-3f2a9c1b",
+        origin="kline_files",
+        lag_window=1,
+        close=94_211.8,
+        values={"ret_1": 0.00012, "ret_5": -0.00031, "rsi_14": 54.2, "natr_14": 0.061},
+    ),
+    model=ModelChoice(name="tickcast-btcusdt-1m-h5", version="3", chosen_because="champion_at_time",
+                      note="champion since 2025-12-30T08:00:00Z"),
+    prediction=PREDICTION.model_copy(update={"forecasts": []}),
+    realised=RealisedOutcome(target_time_ms=_AS_OF_MS + 5 * 60_000, close=94_260.2, realised_return=0.000514),
+)
