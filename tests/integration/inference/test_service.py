@@ -13,7 +13,8 @@ from inference.model import BASELINE_NAME, BASELINE_VERSION
 from inference.service import InferenceService
 from integration.inference.harness import running, wait_for
 from support.kafka import consume, produce_raw
-from tickcast.contracts import Candle, DeadLetter, Prediction
+from tickcast.contracts import Candle, DeadLetter, Prediction, SymbolStatus
+from tickcast.symbol_status import SymbolStatusBoard
 from tickcast.topics import Topic
 from unit.inference.linear_models import (
     BASE_MS,
@@ -46,11 +47,16 @@ def test_baseline_until_a_champion_exists_to_topic_redis_and_channel(
     registry = InMemoryChampions("m")  # no champion yet
     live = live_channel
     vectors = [vector(s, step, ret_1=ret_for(s, step), close=100.0 + step) for step in range(4) for s in SYMBOLS]
+    # SOLUSDT was requested (POST /symbols): inference reports which model serves it; the others have no record.
+    SymbolStatusBoard(kafka_settings, inference_settings.redis, "gateway").report("SOLUSDT", "requested",
+                                                                                  requested_at_ms=BASE_MS)
 
     with running(InferenceService(inference_settings, registry)):
         send(Topic.FEATURES, vectors)
         published = predictions_on_topic(kafka_settings, topics, expected=len(vectors))
         wait_for(lambda: len(live) >= len(vectors), what="pub/sub messages")
+        wait_for(lambda: SymbolStatus.parse(redis_client.hget(keys.symbol_status(), "SOLUSDT")).stage == "serving",
+                 what="SOLUSDT's status to say serving")
 
     assert len(published) == len(vectors)
     assert all(key == p.symbol.encode() for key, p in published)
@@ -68,6 +74,10 @@ def test_baseline_until_a_champion_exists_to_topic_redis_and_channel(
     assert redis_client.smembers(keys.symbols()) == set(SYMBOLS)
     served = redis_client.hgetall(keys.served_model())
     assert (served["name"], served["version"]) == (BASELINE_NAME, BASELINE_VERSION)
+    status = SymbolStatus.parse(redis_client.hget(keys.symbol_status(), "SOLUSDT"))
+    assert status.model == f"{BASELINE_NAME} v{BASELINE_VERSION}" and "baseline" in status.detail
+    assert status.requested_at_ms == BASE_MS and status.reported_by == "inference"
+    assert set(redis_client.hkeys(keys.symbol_status())) == {"SOLUSDT"}
 
 
 def test_champion_predictions_candles_and_live_scores(

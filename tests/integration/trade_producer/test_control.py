@@ -7,9 +7,9 @@ import time
 import pytest
 
 from support.kafka import produce_raw
-from tickcast.contracts import DeadLetter, Trade
+from tickcast.contracts import DeadLetter, SymbolStatus, Trade
 from tickcast.control import SymbolRequest
-from tickcast.settings import KafkaSettings
+from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import Topic, TopicNames
 
 from .conftest import read_topic
@@ -27,7 +27,7 @@ def _request(symbol: str, lookback_minutes: int | None) -> tuple[bytes, bytes]:
 
 
 def test_requested_symbol_is_checked_backfilled_then_streamed(
-    kafka_settings: KafkaSettings, topics: TopicNames
+    kafka_settings: KafkaSettings, topics: TopicNames, redis_settings: RedisSettings
 ) -> None:
     with FakeBinance({"BTCUSDT": 1, "SOLUSDT": 400}) as fake:
         fake.trade("SOLUSDT", 120)  # history from before the request
@@ -70,6 +70,14 @@ def test_requested_symbol_is_checked_backfilled_then_streamed(
     assert sorted(letter.error_type for letter in refused) == ["ContractError", "UnknownSymbol"]
     assert {letter.source_topic for letter in refused} == {topics(Topic.SYMBOL_REQUESTS)}
     assert any("DOGEUSDT" in letter.payload for letter in refused)
+    # Each step was reported on the symbol's status record, the refusal with its reason.
+    statuses = [SymbolStatus.parse(r.value) for r in read_topic(kafka_settings, topics(Topic.SYMBOL_STATUS),
+                                                                expected=None, timeout=10)]
+    sol_stages = [s.stage for s in statuses if s.symbol == "SOLUSDT"]
+    assert sol_stages[:2] == ["validating", "backfilling"] and sol_stages[-1] == "streaming", sol_stages
+    assert {s.source for s in statuses if s.symbol == "SOLUSDT" and s.stage == "streaming"} == {"binance"}
+    [doge] = [s for s in statuses if s.symbol == "DOGEUSDT" and s.stage == "refused"]
+    assert "not a trading symbol" in doge.detail
 
 
 def test_fifty_symbols_added_one_after_another_join_the_open_connection(

@@ -345,3 +345,40 @@ class DeadLetter(Contract):
     def key(self) -> bytes:
         # Same key as the refused message, so its partition order is kept.
         return (self.message_key or "").encode()
+
+
+# Where a requested symbol stands, in the order it gets there. "refused" ends the way (``detail`` says why).
+SymbolStage = Literal[
+    "requested", "validating", "backfilling", "streaming", "warming_features", "serving", "refused"
+]
+SYMBOL_STAGES: tuple[SymbolStage, ...] = (
+    "requested", "validating", "backfilling", "streaming", "warming_features", "serving", "refused"
+)
+
+
+class SymbolStatus(Contract):
+    """One symbol's way from ``POST /symbols`` to predictions: the latest record per symbol wins.
+
+    Each stage (gateway, trade producer, feature pipeline, inference) writes the whole record onto the
+    compacted ``symbol-status`` topic, keyed by symbol; Redis holds a mirror the gateway reads.
+    ``stage_since_ms`` stays put while a stage only reports progress, so "how long there" is honest.
+    """
+
+    symbol: Symbol
+    stage: SymbolStage
+    stage_since_ms: EpochMs = Field(description="When the symbol entered this stage.")
+    updated_at_ms: EpochMs = Field(description="When this record was written.")
+    requested_at_ms: EpochMs | None = Field(None, description="When POST /symbols asked for it; None for SYMBOLS.")
+    progress: Annotated[float, Field(ge=0.0, le=1.0)] | None = Field(
+        None, description="Share of the stage done (backfilling), when known.")
+    source: DataSource = Field(
+        "unknown", description='Where its prices come from: "binance", "replay" or "synthetic" (not market prices).')
+    model: str | None = Field(None, description="The model serving it (name:version), or the baseline's label.")
+    detail: str = Field("", description="What is happening, in words; for 'refused', why.")
+    reported_by: str = Field(min_length=1, examples=["trade_producer"])
+
+    @model_validator(mode="after")
+    def _since_not_after_update(self) -> Self:
+        if self.stage_since_ms > self.updated_at_ms:
+            raise ValueError("stage_since_ms must not be after updated_at_ms")
+        return self

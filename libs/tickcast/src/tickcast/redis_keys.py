@@ -78,6 +78,10 @@ class RedisKeys:
         """
         return f"{self.prefix}store:broker-identity"
 
+    def symbol_status(self) -> str:
+        """Hash: symbol -> its latest SymbolStatus JSON, mirrored from the ``symbol-status`` topic."""
+        return f"{self.prefix}symbol:status"
+
     def everything_pattern(self) -> str:
         return f"{self.prefix}*"
 

@@ -21,6 +21,8 @@ class Topic(StrEnum):
     # (relay, Redis, scorer) expect one champion prediction per (symbol, as_of).
     PREDICTIONS_CHALLENGERS = "predictions.challengers"
     SYMBOL_REQUESTS = "symbol-requests"
+    # One SymbolStatus per symbol (compacted): where a requested symbol stands.
+    SYMBOL_STATUS = "symbol-status"
 
 
 # Topics a service consumes; each gets a dead-letter topic.
@@ -55,8 +57,12 @@ class TopicNames:
         """Every topic the system needs, with partitions from configuration."""
         partitions = self._settings.partitions
         replicas = self._settings.replication_factor
-        specs = [TopicSpec(self(topic), partitions, replicas) for topic in Topic if topic != Topic.SYMBOL_REQUESTS]
+        control = (Topic.SYMBOL_REQUESTS, Topic.SYMBOL_STATUS)
+        specs = [TopicSpec(self(topic), partitions, replicas) for topic in Topic if topic not in control]
         # Symbol requests are rare control messages; one partition keeps them ordered.
         specs.append(TopicSpec(self(Topic.SYMBOL_REQUESTS), 1, replicas))
+        # Only the latest status of each symbol matters: compaction keeps it, and the whole topic
+        # rebuilds the Redis mirror.
+        specs.append(TopicSpec(self(Topic.SYMBOL_STATUS), 1, replicas, (("cleanup.policy", "compact"),)))
         specs += [TopicSpec(self.dlq(topic), 1, replicas) for topic in INPUT_TOPICS]
         return specs

@@ -31,6 +31,10 @@ from feature_pipeline import SERVICE, metrics
 from feature_pipeline.broker_auth import broker_credentials
 from feature_pipeline.config import Settings
 from feature_pipeline.faust_patch import recovery_running_for_s
+from feature_pipeline.symbol_progress import warming_reports
+from tickcast.settings import RedisSettings
+from tickcast.symbol_progress import SymbolProgress
+from tickcast.symbol_status import SymbolStatusBoard
 from feature_pipeline.processing import (
     BatchOutcome,
     RawCandle,
@@ -118,6 +122,8 @@ class FeaturePipeline:
         self.unstored_per_partition = (settings.feature_pending_batches + 2) * settings.feature_batch_max
         self.pending: asyncio.Queue[StoreJob] = asyncio.Queue(maxsize=settings.feature_pending_batches)
 
+        # Requested symbols' warm-up on their status record (the board reads and writes Redis and Kafka).
+        self.symbol_progress = SymbolProgress(SymbolStatusBoard(settings.kafka, RedisSettings(), "feature_pipeline"))
         app.agent(self.candles)(self.compute_features)
         app.task(self.store_writer)
         app.timer(interval=5.0)(self.recovery_watchdog)
@@ -178,6 +184,8 @@ class FeaturePipeline:
                                offset=refused.message.offset, reason=refused.reason)
         REFUSED_LOG.flush()
         await loop.run_in_executor(None, self.producer.flush)  # raises if any message was not delivered
+        reports = warming_reports(outcome.states, outcome.vectors, self.settings.status_interval)
+        await loop.run_in_executor(None, self.symbol_progress.report, reports)
         for key, state in outcome.states.items():
             self.latest[key] = state
         for event in events:

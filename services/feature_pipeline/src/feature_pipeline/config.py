@@ -12,6 +12,8 @@ from tickcast.store.settings import FeatureStoreSettings
 class Settings(FeatureStoreSettings):
     """The feature store's settings (shared with training) plus the faust worker's."""
 
+    status_interval: str = Field(
+        "1m", validation_alias="FEATURES_STATUS_INTERVAL", description="Interval whose warm-up is reported on requested symbols' status (the one inference serves).")
     # faust worker.
     faust_app_id: str = Field(
         "feature-pipeline", description="Consumer group and internal topic stem (prefixed)."

@@ -37,6 +37,7 @@ from gateway.backends.past_predictions import PastPredictions, PastPredictionSet
 from gateway.backends.symbol_requests import SymbolRequester
 from gateway.live.trade_tail import TradeTail
 from tickcast.redis_keys import RedisKeys
+from tickcast.symbol_status import SymbolStatusBoard
 from tickcast.topics import Topic, TopicNames
 
 log = structlog.get_logger(__name__)
@@ -104,6 +105,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.latest_reads = LatestReads(app.state.latest, app.state.store)
     app.state.symbol_requester = SymbolRequester(settings.kafka, settings.kafka_timeout_s)
+    app.state.symbol_status_board = SymbolStatusBoard(
+        settings.kafka, settings.redis, "gateway", timeout_s=settings.kafka_timeout_s, create_topic=False)
     app.state.trade_tail = TradeTail(
         settings.kafka, TopicNames(settings.kafka)(Topic.TRADES), settings.trade_tail, settings.freshness_interval_s
     )
@@ -124,6 +127,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.trade_tail.stop()
         await app.state.store.close()
         app.state.symbol_requester.close()
+        app.state.symbol_status_board.close()
 
 
 def _without_password(url: str) -> str:

@@ -48,6 +48,9 @@ from inference.redis_refill import RefillingRedisWriter
 from inference.redis_store import RedisStore, Retention
 from inference.restore import vectors_before_committed
 from inference.scoring import LiveScore, LiveScorer, base_close_of
+from inference.symbol_progress import serving_reports
+from tickcast.symbol_progress import SymbolProgress
+from tickcast.symbol_status import SymbolStatusBoard
 from inference.topic_tail import RecentHistory, read_recent_history
 
 log = structlog.get_logger(__name__)
@@ -108,6 +111,8 @@ class InferenceService:
             Retention(settings.history_cap, settings.history_ttl_seconds,
                       settings.candles_cap, settings.candles_ttl_seconds),
         )
+        # Requested symbols' status: the model that serves them (written only when it changes).
+        self._symbol_progress = SymbolProgress(SymbolStatusBoard(settings.kafka, settings.redis, SERVICE))
         self._redis = RefillingRedisWriter(self._store, settings.redis_backlog_batches, settings.redis_retry_seconds)
         self._scorer = LiveScorer(settings.live_window, settings.max_pending_per_symbol,
                                   settings.direction_dead_band)
@@ -334,6 +339,8 @@ class InferenceService:
         committed = time.perf_counter()
         if self._paper is not None:  # after the commit, off the predictions' path; a crash before it is
             self._paper.on_batch(scored_candles, [*predictions, *shadow])  # made good by the replay at restart
+        self._symbol_progress.report(serving_reports(
+            predictions, self._forecaster.served.model.feature_names, self._settings.symbol_list))
 
         self._observe(predictions, scores, in_redis_s, len(inbox.vectors))
         log.debug("batch done", messages=len(messages), vectors=len(inbox.vectors), candles=len(inbox.candles),

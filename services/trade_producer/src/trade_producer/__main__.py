@@ -178,13 +178,21 @@ def synthetic(
             "already on the topic."
         ),
     ] = None,
+    control: Annotated[
+        bool | None,
+        typer.Option(
+            help="Listen on the symbol-requests topic and invent trades for requested symbols too (labelled "
+            "synthetic). Default: on for an endless feed (--trades 0)."
+        ),
+    ] = None,
 ) -> None:
     """Invent seeded, reproducible trades for OFFLINE DEMOS. THE PRICES ARE NOT REAL.
 
     Volatility clusters (GARCH), arrivals come in bursts (Hawkes) and order flow is
     imbalanced and persistent. Every message carries source="synthetic" and the
     command logs a warning saying so. Trade ids start at 1 per symbol; a resumed feed
-    continues after the last id on the topic.
+    continues after the last id on the topic. An endless feed also follows POST /symbols:
+    a requested symbol joins, from the wall clock on, labelled synthetic like the rest.
     """
     from confluent_kafka import KafkaException
     from trade_producer.config import parse_symbols
@@ -205,7 +213,18 @@ def synthetic(
     names = parse_symbols(symbols)
     warn_not_real(names)
     topic = topics(Topic.TRADES)
-    wanted = {id_space(name, aggregate=False) for name in names}
+    requests = None
+    restored: list[str] = []
+    starts: dict[str, int] = {}  # requested symbols start at the wall clock of their request
+    if control if control is not None else trades == 0:
+        from tickcast.settings import RedisSettings
+        from tickcast.symbol_status import SymbolStatusBoard
+        from trade_producer.synthetic.symbol_requests import SyntheticSymbolRequests
+
+        requests = SyntheticSymbolRequests(
+            settings, SymbolStatusBoard(settings.kafka, RedisSettings(), "trade_producer"), names)
+        restored = requests.restore()
+        names += restored
     skipped_at_first: list[int] = []  # trades already on the topic before this command
     last: list[tuple[int, int]] = []  # (produced, skipped) of the attempt that completed
 
@@ -215,7 +234,8 @@ def synthetic(
         """Each symbol's generator, continuing its last trade on the topic."""
         made = []
         for name in names:
-            point = start_point(start_ms, START_PRICES.get(name, 100.0), last_trades.get(id_space(name, False)),
+            point = start_point(starts.get(name, start_ms), START_PRICES.get(name, 100.0),
+                                last_trades.get(id_space(name, False)),
                                 live_now_ms=int(time.time() * 1000) if pace == "live" else None)
             if point.resumed:
                 log.info("synthetic feed resumes after the last trade on the topic", symbol=name,
@@ -224,7 +244,26 @@ def synthetic(
             made.append(SyntheticTrades(name, seed, point.start_ms, point.price, point.first_trade_id))
         return made
 
+    class _StopOrNewSymbol:
+        """The feed's stop signal: stopping, or a requested symbol to add (the generators restart with it)."""
+
+        def is_set(self) -> bool:
+            return stop.is_set() or (requests is not None and requests.arrived.is_set())
+
     def attempt() -> None:
+        while True:
+            run_once()
+            if requests is None or stop.is_set():
+                return
+            added = requests.take()
+            now_ms = int(time.time() * 1000)
+            starts.update({name: now_ms for name in added})
+            names.extend(added)
+            warn_not_real(added)
+            requests.started(added)
+
+    def run_once() -> None:
+        wanted = {id_space(name, aggregate=False) for name in names}
         last_trades = read_last_trades(settings.kafka, topic, wanted, chunk=settings.dedupe_scan_chunk)
         marks = HighWaterMarks({space: last.trade_id for space, last in last_trades.items()})
         if resuming:
@@ -238,7 +277,7 @@ def synthetic(
         sink = TradeSink.for_bulk(settings.kafka, topic, marks)
         produced = 0
         try:
-            produced = run_synthetic(generators, sink, trades, pace, stop, progress=progress)
+            produced = run_synthetic(generators, sink, trades, pace, _StopOrNewSymbol(), progress=progress)
         finally:
             if not skipped_at_first:
                 skipped_at_first.append(sink.skipped)
@@ -246,6 +285,9 @@ def synthetic(
         last.append((produced, sink.skipped))
 
     with stop_on_signals() as stop:
+        if requests is not None:
+            requests.start(stop)
+            requests.started(restored)  # symbols requested in earlier runs: streaming again
         supervise("trade_producer", attempt, (DeliveryError, KafkaException), RestartSettings().policy(), stop=stop)
     warn_not_real(names)
     produced, skipped = last[-1] if last else (0, 0)
@@ -373,6 +415,8 @@ def live(
     import signal
 
     from tickcast.lag import watch_consumer_lag
+    from tickcast.settings import RedisSettings
+    from tickcast.symbol_status import SymbolStatusBoard
     from trade_producer.config import parse_symbols
     from trade_producer.dedupe import id_space
     from trade_producer.live.streams import LiveStreams
@@ -407,8 +451,9 @@ def live(
             streams = LiveStreams(settings, rest, sink, stop, topics.dlq(Topic.TRADES))
             tasks = [asyncio.create_task(streams.run(names), name="streams")]
             if control:
+                board = SymbolStatusBoard(settings.kafka, RedisSettings(), "trade_producer")
                 tasks.append(
-                    asyncio.create_task(SymbolRequestListener(settings, streams, rest, sink).run(stop))
+                    asyncio.create_task(SymbolRequestListener(settings, streams, rest, sink, board).run(stop))
                 )
             await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             stop.set()

@@ -25,6 +25,7 @@ async def backfill(
     end_ms: int,
     should_stop: Callable[[], bool] = lambda: False,
     progress: bool = True,
+    on_share: Callable[[float], None] | None = None,
 ) -> int:
     """Produce the trades in [start_ms, end_ms); resumes after the last id already on the topic.
 
@@ -32,6 +33,7 @@ async def backfill(
     from there ``historicalTrades`` is paged by id, which never skips or repeats a
     trade the way paging by time can. Ids the exchange does not return in time are
     recorded as holes (see :mod:`trade_producer.exchange.range_fill`). Returns how many trades it produced.
+    ``on_share`` hears the share of the time range covered so far (0..1) after each page.
     """
     first_id = await rest.first_trade_id_at(symbol, start_ms)
     if first_id is None:
@@ -52,6 +54,8 @@ async def backfill(
             bar.update(max(reached_s - covered_s, 0))
             covered_s = max(covered_s, reached_s)
             bar.set_postfix(trades=sink.produced - produced_before, refresh=False)
+            if on_share is not None and end_ms > start_ms:
+                on_share(min(1.0, covered_s * 1000 / (end_ms - start_ms)))
 
         await filler.fill(
             symbol, from_id, RangeEnd(before_ms=end_ms), "backfill", stop=should_stop, on_progress=advance

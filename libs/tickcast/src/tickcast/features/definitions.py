@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 # Bump whenever the computation in compute.py changes without a change to this table.
@@ -101,6 +102,16 @@ FEATURES: tuple[FeatureSpec, ...] = (
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(spec.name for spec in FEATURES)
+
+# Features in price units: their range moves with the price level, so a model fed them does not carry
+# over to a symbol priced elsewhere. Every other feature is a ratio, a return, a bounded oscillator or
+# a clock term: scale-free. (training excludes these from model inputs by default.)
+PRICE_UNIT_FEATURES: tuple[str, ...] = ("macd", "macd_signal", "macd_hist", "atr_14")
+
+
+def price_unit_inputs(feature_names: Sequence[str]) -> list[str]:
+    """The inputs of a model that are in price units: empty when the model applies to any symbol."""
+    return [name for name in feature_names if name in PRICE_UNIT_FEATURES]
 
 # The longest lookback in candles (SMA 99); the hourly one is counted in hours apart.
 MIN_CANDLES = 99

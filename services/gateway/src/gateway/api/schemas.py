@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
-from tickcast.contracts import EpochMs, Symbol
+from tickcast.contracts import DataSource, EpochMs, Symbol, SymbolStage
 
 EXAMPLE_MS = 1_704_067_200_000
 
@@ -93,6 +93,29 @@ class SymbolRequestAccepted(BaseModel):
     requested_at_ms: EpochMs
     lookback_minutes: int | None = None
     already_known: bool = Field(description="The store already had data for this symbol.")
+
+
+class SymbolStatusView(BaseModel):
+    """Where a requested symbol stands on its way to predictions (the ``symbol-status`` record)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "symbol": "SOLUSDT", "stage": "backfilling", "stage_since_ms": EXAMPLE_MS, "updated_at_ms": EXAMPLE_MS + 4_000,
+        "in_stage_s": 4.0, "requested_at_ms": EXAMPLE_MS - 1_000, "progress": 0.42, "source": "binance",
+        "model": None, "detail": "trades of the last 1440 minutes from the exchange", "reported_by": "trade_producer",
+    }]})
+
+    symbol: Symbol
+    stage: SymbolStage = Field(description="requested, validating, backfilling, streaming, warming_features, "
+                               "serving or refused.")
+    stage_since_ms: EpochMs
+    updated_at_ms: EpochMs
+    in_stage_s: float = Field(description="Seconds the symbol has been in this stage, as of this answer.")
+    requested_at_ms: EpochMs | None = None
+    progress: float | None = Field(None, description="Share of the stage done (backfilling), when known.")
+    source: DataSource = Field(description='"binance", "replay" or "synthetic" (not market prices).')
+    model: str | None = Field(None, description="The model serving it, or the baseline's label.")
+    detail: str = Field(description="What is happening; for 'refused', why.")
+    reported_by: str
 
 
 class ServedModel(BaseModel):

@@ -202,6 +202,16 @@ class PredictionStore:
                     pipe.zrange(self.keys.paper_curve(name, version, symbol), -limit, -1)
                 return list(await pipe.execute())
 
+    async def symbol_status(self, symbol: str) -> bytes | None:
+        """The SymbolStatus JSON of a requested symbol (the mirror of the ``symbol-status`` topic)."""
+        with _answering("symbol status"):
+            return await self._redis.hget(self.keys.symbol_status(), symbol)
+
+    async def symbol_statuses(self) -> list[bytes]:
+        """Every requested symbol's SymbolStatus JSON."""
+        with _answering("symbol statuses"):
+            return list((await self._redis.hgetall(self.keys.symbol_status())).values())
+
     async def close(self) -> None:
         await self._redis.aclose()
 

@@ -1,6 +1,6 @@
 """Puts symbol requests on the ``symbol-requests`` topic, where the trade producer picks them up.
 
-Only the live feed listens there. Before producing, the broker is asked whether the listener's
+The live feed and the synthetic feed listen there (a replay feed does not). Before producing, the broker is asked whether the listener's
 consumer group has a member: with none (a replay or a synthetic feed, or no producer running),
 the request is refused with the reason rather than left on a topic nobody reads.
 """
@@ -66,10 +66,11 @@ class SymbolRequester:
             )
         return self._producer
 
-    async def request(self, symbol: str, lookback_minutes: int | None) -> SymbolRequest:
+    async def request(self, symbol: str, lookback_minutes: int | None,
+                      requested_at_ms: int | None = None) -> SymbolRequest:
         message = SymbolRequest(
             symbol=symbol,
-            requested_at_ms=int(time.time() * 1000),
+            requested_at_ms=requested_at_ms if requested_at_ms is not None else int(time.time() * 1000),
             lookback_minutes=lookback_minutes,
         )
         async with self._lock:
@@ -92,8 +93,9 @@ class SymbolRequester:
         if not description.members:
             raise NoListener(
                 f"no trade producer takes symbol requests now, so {symbol!r} would never appear: the consumer "
-                f"group {self._group!r} of {self._topic!r} has no member. Only the live feed (make live) follows "
-                "new symbols; a replay or synthetic feed streams the symbols it was started with (SYMBOLS)."
+                f"group {self._group!r} of {self._topic!r} has no member. The live feed (make live) follows "
+                "new symbols, and so does the synthetic feed of make up (labelled synthetic); a replay feed streams "
+                "only the symbols of its files."
             )
 
     def _send_and_flush(self, message: SymbolRequest) -> None:

@@ -4,7 +4,8 @@ Each request is checked against the exchange's symbol list, its history is
 backfilled (``lookback_minutes``, or the configured default), then the symbol
 joins the live streams; the gap between backfill and stream is filled by id like
 any other. Invalid or unknown requests go to ``symbol-requests.dlq``. The offset
-is committed once a request is fully handled.
+is committed once a request is fully handled. Each step is reported on the symbol's status
+record (validating, backfilling with its share done, streaming, or refused with the reason).
 """
 
 from __future__ import annotations
@@ -13,23 +14,22 @@ import asyncio
 import time
 
 import structlog
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, Message
 
 from tickcast.contracts import ContractError
 from tickcast.control import SymbolRequest, symbol_request_group
 from tickcast.kafka import (
     CheckedProducer,
-    committed_offsets,
     consumer_config,
     dead_letter,
-    topic_partitions,
-    watermark_offsets,
 )
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.settings import KafkaSettings
+from tickcast.symbol_status import SymbolStatusBoard
 from tickcast.topics import Topic, TopicNames
 from trade_producer.backfill import backfill
 from trade_producer.config import Settings
+from trade_producer.control_topic import requests_already_handled
 from trade_producer.dedupe import id_space
 from trade_producer.live.streams import LiveStreams
 from trade_producer.metrics import REJECTED_MESSAGES
@@ -52,8 +52,10 @@ def control_group(kafka: KafkaSettings) -> str:
 
 
 class SymbolRequestListener:
-    def __init__(self, settings: Settings, live: LiveStreams, rest: ExchangeRest, sink: TradeSink) -> None:
+    def __init__(self, settings: Settings, live: LiveStreams, rest: ExchangeRest, sink: TradeSink,
+                 status: SymbolStatusBoard) -> None:
         self._settings = settings
+        self._status = status
         self._live = live
         self._rest = rest
         self._sink = sink
@@ -88,7 +90,7 @@ class SymbolRequestListener:
         No backfill here: their trades are on the topic up to the last id produced, and
         the first live trade fills the gap since then from REST, like any restart.
         """
-        requested = await asyncio.to_thread(_requests_already_handled, consumer, topic)
+        requested = await asyncio.to_thread(requests_already_handled, consumer, topic)
         if not requested:
             return
         trading = await self._rest.trading_symbols()
@@ -100,6 +102,10 @@ class SymbolRequestListener:
         self._live.add_symbols(restore)
         log.info("requested symbols restored", symbols=restore)
 
+    async def _report(self, symbol: str, stage: str, **fields: object) -> None:
+        # The board flushes to the broker: kept off the event loop, which answers the exchange's pings.
+        await asyncio.to_thread(self._status.report, symbol, stage, **fields)  # type: ignore[arg-type]
+
     async def handle(self, message: Message) -> None:
         try:
             request = SymbolRequest.parse(message.value() or b"")
@@ -109,20 +115,37 @@ class SymbolRequestListener:
         symbol = request.symbol
         if symbol in self._live.symbols:
             log.info("symbol already streamed", symbol=symbol)
+            await self._report(symbol, "streaming", source="binance", detail="already streamed live")
             return
+        await self._report(symbol, "validating", requested_at_ms=request.requested_at_ms,
+                           detail="checking the exchange's symbol list")
         if symbol not in await self._rest.trading_symbols():
-            await self._refuse(message, f"{symbol} is not a trading symbol on the exchange", "UnknownSymbol")
+            await self._refuse(message, f"{symbol} is not a trading symbol on the exchange", "UnknownSymbol",
+                               symbol=symbol)
             return
         lookback = request.lookback_minutes
         lookback = self._settings.control_lookback_minutes if lookback is None else lookback
         await asyncio.to_thread(self._load_marks, [symbol])
         if lookback:
             end_ms = int(time.time() * 1000)
+            detail = f"trades of the last {lookback} minutes from the exchange"
+            await self._report(symbol, "backfilling", progress=0.0, source="binance", detail=detail)
+            reported = [0.0]
+            loop = asyncio.get_running_loop()
+
+            def on_share(share: float) -> None:  # after each page; a report per 5 % is plenty
+                if share - reported[0] >= 0.05:
+                    reported[0] = share
+                    loop.create_task(self._report(symbol, "backfilling", progress=round(share, 3), detail=detail))
+
             produced = await backfill(
-                self._rest, self._sink, self._live.filler, symbol, end_ms - lookback * 60_000, end_ms, progress=False
+                self._rest, self._sink, self._live.filler, symbol, end_ms - lookback * 60_000, end_ms, progress=False,
+                on_share=on_share,
             )
             log.info("requested symbol backfilled", symbol=symbol, lookback_minutes=lookback, trades=produced)
         self._live.add_symbol(symbol)
+        await self._report(symbol, "streaming", progress=None, source="binance",
+                           detail="live trades from the exchange; candles and features follow")
 
     def _load_marks(self, symbols: list[str]) -> None:
         # Trades of these symbols may already be on the topic (an earlier run, a replay): one scan for all.
@@ -134,7 +157,9 @@ class SymbolRequestListener:
             if (last := marks.get(space)) is not None:
                 self._sink.marks.raise_to(space, last)
 
-    async def _refuse(self, message: Message, reason: str, error_type: str) -> None:
+    async def _refuse(self, message: Message, reason: str, error_type: str, symbol: str | None = None) -> None:
+        if symbol is not None:
+            await self._report(symbol, "refused", detail=reason)
         REJECTED_MESSAGES.labels("control", error_type).inc()
         REFUSED_LOG.record(error_type, reason=reason, raw=(message.value() or b"").decode(errors="replace"))
         letter = dead_letter(message, reason=reason, error_type=error_type, service=SERVICE)
@@ -144,27 +169,3 @@ class SymbolRequestListener:
             self._dead_letters.flush()
 
         await asyncio.to_thread(deliver)
-
-
-def _requests_already_handled(consumer: Consumer, topic: str, timeout: float = 30.0) -> list[str]:
-    """Valid requested symbols in every partition up to the group's committed offset, in order."""
-    partitions = topic_partitions(consumer, topic, timeout=timeout)
-    committed = committed_offsets(consumer, [TopicPartition(topic, p) for p in partitions], timeout=timeout)
-    symbols: dict[str, None] = {}
-    for position in committed:
-        if position.offset <= 0:  # nothing committed yet (or nothing before it)
-            continue
-        low, _high = watermark_offsets(consumer, position, timeout=timeout)
-        consumer.assign([TopicPartition(topic, position.partition, low)])
-        while True:
-            message = consumer.poll(5.0)
-            if message is None or message.error() is not None or message.offset() >= position.offset:
-                break
-            try:
-                symbols.setdefault(SymbolRequest.parse(message.value() or b"").symbol, None)
-            except ContractError:
-                pass  # refused at the time, and dead-lettered then
-            if message.offset() + 1 >= position.offset:
-                break
-        consumer.unassign()
-    return list(symbols)
