@@ -47,12 +47,15 @@ from feature_pipeline.topic_reader import read_published, read_range
 from tickcast.contracts import Candle, DeadLetter, FeatureVector
 from tickcast.kafka import CheckedProducer, make_dead_letter
 from tickcast.logging import configure_logging
+from tickcast.periodic_summary import PeriodicSummary
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.topics import Topic, TopicNames
 
 log = structlog.get_logger(__name__)
 # Every refused candle is counted and dead-lettered; its warning is folded, per kind, per interval.
 REFUSED_LOG = RateLimitedLog(log, "candles refused (in the dead-letter topic)")
+# Each batch is logged at debug level; the console gets one progress line per LOG_SUMMARY_INTERVAL_S.
+PROGRESS = PeriodicSummary(log, "candles processed")
 
 STATE_TABLE = "candle-windows"  # the table of candle buffers; its changelog topic keeps this old name
 
@@ -186,7 +189,8 @@ class FeaturePipeline:
         await self.pending.put(StoreJob(outcome.vectors, snapshots, list(events)))
         finished = time.perf_counter()
         _record(outcome, finished - started)
-        log.info(
+        PROGRESS.add(candles=len(messages), vectors=len(outcome.vectors), rejected=len(outcome.rejected))
+        log.debug(
             "batch processed",
             candles=len(messages),
             vectors=len(outcome.vectors),
@@ -223,7 +227,8 @@ class FeaturePipeline:
             for job in jobs:
                 for event in job.events:
                     event.ack()
-            log.info(
+            PROGRESS.add(batches=0, stored=len(vectors))
+            log.debug(
                 "vectors stored",
                 vectors=len(vectors),
                 batches=len(jobs),
