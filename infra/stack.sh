@@ -56,9 +56,14 @@ start_infra() {
   bash infra/install.sh python
   bash infra/install.sh infra
   say "starting Kafka on 127.0.0.1:$KAFKA_PORT and Redis on 127.0.0.1:$REDIS_PORT (data in $TICKCAST_HOME)"
+  # The registry's database, created once before the services and the first training share it;
+  # beside the broker's start, which takes longer.
+  python -m tickcast create-registry &
+  local registry=$!
   bash infra/kafka/kafka.sh start
   bash infra/redis/redis.sh start
   python -m tickcast create-topics
+  wait "$registry" || warn "the model registry could not be created: training and inference will say why"
 }
 
 # One stage of the first training, in one line: the full output (epochs, tables) goes to its log,
