@@ -268,8 +268,11 @@ def check_topics(stack: UserStack, predictions: bool = True) -> None:
 
 
 def services_started_beside_the_training(stack: UserStack) -> dict[str, dict[str, Any]] | None:
+    """What the stack started, once it has started every line of the Procfile (none is 'starting')."""
     services = stack.services()
-    return services if set(SERVICES) <= set(services) and "models" in services else None
+    names = {*SERVICES, "models"}
+    started = names <= set(services) and all(services[name]["state"] != "starting" for name in names)
+    return services if started else None
 
 
 def served_by(prediction: dict[str, Any]) -> str:
