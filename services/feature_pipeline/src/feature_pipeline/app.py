@@ -72,6 +72,14 @@ class StoreJob:
 QUIET_LIBRARY_LOGGERS = ("faust", "mode", "aiokafka", "feast")
 
 
+def quiet_library_loggers() -> None:
+    """Their start-up, recovery and group notices (some fifty lines per start) drown the stack's
+    console: warnings and errors still show, LOG_LEVEL=DEBUG shows everything."""
+    if logging.getLogger().getEffectiveLevel() >= logging.INFO:
+        for name in QUIET_LIBRARY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 class StructlogWorker(faust.Worker):
     """faust's worker, with its log records rendered like every other Tickcast log."""
 
@@ -81,11 +89,7 @@ class StructlogWorker(faust.Worker):
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         configure_logging(self._settings.log_level, self._settings.log_format, service=SERVICE)
-        if logging.getLogger().getEffectiveLevel() >= logging.INFO:
-            # Their start-up, recovery and group notices (some fifty lines per start) drown the
-            # stack's console; warnings and errors still show, LOG_LEVEL=DEBUG shows everything.
-            for name in QUIET_LIBRARY_LOGGERS:
-                logging.getLogger(name).setLevel(logging.WARNING)
+        quiet_library_loggers()
 
 
 def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
