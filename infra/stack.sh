@@ -82,14 +82,15 @@ train_quietly() {
 
 first_model() {
   local trained="$TICKCAST_HOME/training/first-model.done"
-  if python -m inference champion >/dev/null 2>&1; then
-    say "a champion model is registered already; no first training"
+  # Checked first: free, where asking the registry imports MLflow beside a restarting stack.
+  if [ -f "$trained" ]; then
+    # Trained once in this home already, whatever the gate decided. Training again at every
+    # start would only change the served model behind the user's back.
+    say "the first model was trained in this home before (verdict in first-model.log); 'python -m training train' trains another"
     return
   fi
-  if [ -f "$trained" ]; then
-    # Trained once in this home already: the gate kept the baseline. Training again at every
-    # start would only change the served model behind the user's back.
-    say "the first model was trained before and not promoted: the baseline is served ('python -m training train' trains another)"
+  if python -m inference champion >/dev/null 2>&1; then
+    say "a champion model is registered already; no first training"
     return
   fi
   if [ -n "${HISTORY_DIR:-}" ]; then
@@ -113,17 +114,25 @@ first_model() {
 # The first forecaster set (price bands, volatility, P(up)), so predictions carry distribution forecasts
 # soon. Baselines and the cheap learned forecasters only (--no-neural: under a minute).
 first_forecasters() {
+  local trained="$TICKCAST_HOME/training/first-forecasters.done"
+  if [ -f "$trained" ]; then
+    say "the first forecaster set was trained in this home before; 'python -m training forecast' trains another"
+    return
+  fi
   if python -m inference forecasters >/dev/null 2>&1; then
     say "a forecaster set is registered already; no first forecaster training"
     return
   fi
   if [ -n "${HISTORY_DIR:-}" ]; then
     train_quietly "first forecaster set (real history)" "registered as|not registered" first-forecasters \
-      python -m training forecast --source store --start "$HISTORY_START" --end "$HISTORY_END" --no-neural
+      python -m training forecast --source store --start "$HISTORY_START" --end "$HISTORY_END" --no-neural \
+      || return 1
   else
     train_quietly "first forecaster set (SYNTHETIC history)" "registered as|not registered" first-forecasters \
-      python -m training forecast --source synthetic --no-neural --candles "${SYNTHETIC_FORECAST_CANDLES:-20000}"
+      python -m training forecast --source synthetic --no-neural --candles "${SYNTHETIC_FORECAST_CANDLES:-20000}" \
+      || return 1
   fi
+  mkdir -p "$(dirname "$trained")" && touch "$trained"
 }
 
 # The Procfile's `models`: runs once beside the services and ends with exit 0 even when a training
