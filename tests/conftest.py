@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from support import infra
+from support.kafka import delete_topics_with_prefix
 from tickcast.kafka import ensure_topics
 from tickcast.settings import KafkaSettings, RedisSettings
 from tickcast.topics import TopicNames
@@ -32,17 +33,19 @@ def namespace() -> str:
 
 
 @pytest.fixture
-def kafka_settings(kafka_bootstrap: str, namespace: str, monkeypatch: pytest.MonkeyPatch) -> KafkaSettings:
+def kafka_settings(kafka_bootstrap: str, namespace: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[KafkaSettings]:
     """Settings for this test's own topics, created on the real broker.
 
-    The environment is set too, so services started in subprocesses see the same.
+    The environment is set too, so services started in subprocesses see the same. They are
+    deleted when the test ends.
     """
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
     monkeypatch.setenv("KAFKA_TOPIC_PREFIX", namespace)
     monkeypatch.setenv("KAFKA_PARTITIONS", "3")
     settings = KafkaSettings()
     ensure_topics(settings, TopicNames(settings).specs())
-    return settings
+    yield settings
+    delete_topics_with_prefix(kafka_bootstrap, namespace)
 
 
 @pytest.fixture

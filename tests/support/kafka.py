@@ -6,7 +6,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from tickcast.settings import KafkaSettings
 
@@ -80,3 +81,21 @@ def consume(
     finally:
         consumer.close()
     return records
+
+
+def delete_topics_with_prefix(bootstrap: str, prefix: str, timeout_s: float = 10.0) -> list[str]:
+    """Delete a finished test's topics, so that the broker does not carry every test's partitions.
+
+    One suite creates thousands of partitions; left in place they slow the broker's start, its
+    metadata answers and its background work for every later test.
+    """
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [name for name in admin.list_topics(timeout=timeout_s).topics if name.startswith(prefix)]
+    if not names:
+        return []
+    for future in admin.delete_topics(names, operation_timeout=timeout_s).values():
+        try:
+            future.result()
+        except KafkaException:
+            pass  # already gone, or the broker is going away with the test session
+    return names

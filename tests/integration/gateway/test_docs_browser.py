@@ -86,7 +86,7 @@ def test_redoc_renders_the_reference_with_no_external_request(browser: Browser, 
 def test_without_the_assets_the_docs_page_says_how_to_build_them(gateway, monkeypatch, tmp_path: Path) -> None:
     import httpx
 
-    from gateway.routes import docs
+    from gateway.api.routes import docs
 
     monkeypatch.setattr(docs, "VENDOR", tmp_path)  # as if the frontend build had never run
     answer = httpx.get(f"{gateway.url}/docs", timeout=10)

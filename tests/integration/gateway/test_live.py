@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from gateway.config import GatewaySettings
-from gateway.store import connection_name
+from gateway.backends.store import connection_name
 from tickcast.contracts import Prediction
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from gateway.app import create_app
-from gateway.auth import API_KEY_HEADER
+from gateway.api.auth import API_KEY_HEADER
 from gateway.config import GatewaySettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.auth import key_is_accepted
+from gateway.api.auth import key_is_accepted
 from gateway.config import GatewaySettings
 
 

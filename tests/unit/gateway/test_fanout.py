@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gateway.fanout import BadSymbols, PredictionFanout, parse_symbol_filter
+from gateway.live.fanout import BadSymbols, PredictionFanout, parse_symbol_filter
 
 
 def test_symbol_filter_parses_a_comma_separated_list() -> None:

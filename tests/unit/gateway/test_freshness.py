@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.freshness import FreshnessRules, assess, human_duration
-from gateway.trade_tail import LastTrade
+from gateway.api.freshness import FreshnessRules, assess, human_duration
+from gateway.live.trade_tail import LastTrade
 from tickcast.contracts import Candle
 
 NOW = 1_767_225_600_000 + 3_600_000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.latest_cache import LatestPredictions
+from gateway.live.latest_cache import LatestPredictions
 
 
 class Clock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from gateway import model_info
+from gateway.api import model_info
 from tickcast.contracts import Prediction
 
 T0 = 1_704_067_200_000

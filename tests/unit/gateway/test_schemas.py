@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from gateway.schemas import SymbolRequestBody
+from gateway.api.schemas import SymbolRequestBody
 
 
 @pytest.mark.parametrize("minutes", [None, 0, 60, 60.0, 7 * 24 * 60])

@@ -13,17 +13,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from gateway import errors
+from gateway.api import errors
 from gateway.config import GatewaySettings
-from gateway.dependencies import LatestReads
-from gateway.fanout import PredictionFanout
-from gateway.latest_cache import LatestPredictions
+from gateway.api.dependencies import LatestReads
+from gateway.live.fanout import PredictionFanout
+from gateway.live.latest_cache import LatestPredictions
 from gateway.metrics import RequestMetricsMiddleware
-from gateway.relay import PredictionRelay
-from gateway.routes import candles, dashboard, docs, health, live, models, predictions, symbols
-from gateway.store import PredictionStore, RedisTimeouts, StoreUnavailable, connect, connection_name
-from gateway.symbol_requests import SymbolRequester
-from gateway.trade_tail import TradeTail
+from gateway.live.relay import PredictionRelay
+from gateway.api.routes import candles, dashboard, docs, health, live, models, predictions, symbols
+from gateway.backends.store import PredictionStore, RedisTimeouts, StoreUnavailable, connect, connection_name
+from gateway.backends.symbol_requests import SymbolRequester
+from gateway.live.trade_tail import TradeTail
 from tickcast.redis_keys import RedisKeys
 from tickcast.topics import Topic, TopicNames
 

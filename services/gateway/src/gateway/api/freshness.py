@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from gateway.schemas import SymbolFreshness
-from gateway.trade_tail import LastTrade
+from gateway.api.schemas import SymbolFreshness
+from gateway.live.trade_tail import LastTrade
 from tickcast.contracts import Candle
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway import examples, model_info
-from gateway.dependencies import STORE_UNAVAILABLE, Store
-from gateway.examples import json_example
-from gateway.responses import valid_documents
-from gateway.schemas import ModelsOverview
+from gateway.api import examples, model_info
+from gateway.api.dependencies import STORE_UNAVAILABLE, Store
+from gateway.api.examples import json_example
+from gateway.backends.documents import valid_documents
+from gateway.api.schemas import ModelsOverview
 from tickcast.contracts import Prediction
 
 router = APIRouter(tags=["models"])

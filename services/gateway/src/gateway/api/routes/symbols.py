@@ -13,12 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
-from gateway.auth import require_write_key
-from gateway.dependencies import STORE_UNAVAILABLE, Store
+from gateway.api.auth import require_write_key
+from gateway.api.dependencies import STORE_UNAVAILABLE, Store
 from gateway.metrics import SYMBOL_REQUESTS
-from gateway.schemas import ErrorMessage, SymbolList, SymbolRequestAccepted, SymbolRequestBody
-from gateway.store import StoreUnavailable
-from gateway.symbol_requests import NoListener, RequestNotDelivered, SymbolRequester
+from gateway.api.schemas import ErrorMessage, SymbolList, SymbolRequestAccepted, SymbolRequestBody
+from gateway.backends.store import StoreUnavailable
+from gateway.backends.symbol_requests import NoListener, RequestNotDelivered, SymbolRequester
 
 
 async def _requester(request: Request) -> SymbolRequester:

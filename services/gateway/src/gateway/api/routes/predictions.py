@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 
-from gateway import examples
-from gateway.dependencies import STORE_UNAVAILABLE, UNKNOWN_SYMBOL, LatestReads, Store, SymbolPath
-from gateway.examples import json_example
-from gateway.responses import StoredJSONResponse, json_array, parse_or_none, valid_documents, with_source
+from gateway.api import examples
+from gateway.api.dependencies import STORE_UNAVAILABLE, UNKNOWN_SYMBOL, LatestReads, Store, SymbolPath
+from gateway.api.examples import json_example
+from gateway.api.responses import StoredJSONResponse, json_array
+from gateway.backends.documents import parse_or_none, valid_documents, with_source
 from tickcast.contracts import MAX_EPOCH_MS, MIN_EPOCH_MS, Prediction
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])

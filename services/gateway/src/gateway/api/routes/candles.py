@@ -9,10 +9,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from gateway import examples
-from gateway.dependencies import STORE_UNAVAILABLE, UNKNOWN_SYMBOL, Store, SymbolPath
-from gateway.examples import json_example
-from gateway.responses import StoredJSONResponse, json_array, valid_documents
+from gateway.api import examples
+from gateway.api.dependencies import STORE_UNAVAILABLE, UNKNOWN_SYMBOL, Store, SymbolPath
+from gateway.api.examples import json_example
+from gateway.api.responses import StoredJSONResponse, json_array
+from gateway.backends.documents import valid_documents
 from tickcast.contracts import Candle
 
 MAX_LIMIT = 1000

@@ -9,11 +9,11 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.config import GatewaySettings
-from gateway.dependencies import Store
-from gateway.freshness import FreshnessRules, assess
-from gateway.responses import parse_or_none
-from gateway.schemas import ErrorMessage, Health
-from gateway.trade_tail import TradeTail
+from gateway.api.dependencies import Store
+from gateway.api.freshness import FreshnessRules, assess
+from gateway.backends.documents import parse_or_none
+from gateway.api.schemas import ErrorMessage, Health
+from gateway.live.trade_tail import TradeTail
 from tickcast.contracts import Candle
 from tickcast.intervals import interval_ms
 

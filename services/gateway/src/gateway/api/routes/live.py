@@ -8,7 +8,7 @@ import contextlib
 import structlog
 from fastapi import APIRouter, WebSocket, status
 
-from gateway.fanout import BadSymbols, ClientFeed, PredictionFanout, parse_symbol_filter
+from gateway.live.fanout import BadSymbols, ClientFeed, PredictionFanout, parse_symbol_filter
 from gateway.metrics import WS_CLIENTS
 
 router = APIRouter()

@@ -10,7 +10,7 @@ import structlog
 
 from pydantic import ValidationError
 
-from gateway.schemas import ForecastLiveScore, LiveMetrics, ModelVersion, ServedModel
+from gateway.api.schemas import ForecastLiveScore, LiveMetrics, ModelVersion, ServedModel
 from tickcast.contracts import Prediction
 
 log = structlog.get_logger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.schemas import LiveMetrics, ModelsOverview, ModelVersion, ServedModel
+from gateway.api.schemas import LiveMetrics, ModelsOverview, ModelVersion, ServedModel
 from tickcast.contracts import Candle, DistributionForecast, Prediction
 
 _AS_OF_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z

@@ -15,10 +15,10 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from gateway.fanout import PredictionFanout
-from gateway.latest_cache import LatestPredictions
+from gateway.live.fanout import PredictionFanout
+from gateway.live.latest_cache import LatestPredictions
 from gateway.metrics import PREDICTIONS_REFUSED, PREDICTIONS_RELAYED, RELAY_RECONNECTS, WS_MESSAGES_DROPPED
-from gateway.responses import with_source
+from gateway.backends.documents import with_source
 from tickcast.contracts import ContractError, Prediction
 from tickcast.rate_limited_log import RateLimitedLog
 

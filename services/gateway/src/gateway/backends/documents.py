@@ -1,4 +1,4 @@
-"""Answers built from the JSON inference stored, checked against the contract but not re-encoded."""
+"""Stored JSON documents checked against their contract: served as stored, never re-encoded without need."""
 
 from __future__ import annotations
 
@@ -6,19 +6,12 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 import structlog
-from starlette.responses import Response
 
 from tickcast.contracts import Contract, ContractError
 
 log = structlog.get_logger(__name__)
 
 C = TypeVar("C", bound=Contract)
-
-
-class StoredJSONResponse(Response):
-    """A JSON body that already is JSON bytes (one stored document, or an array of them)."""
-
-    media_type = "application/json"
 
 
 def parse_or_none(model: type[C], document: bytes, symbol: str) -> C | None:
@@ -49,7 +42,3 @@ def valid_documents(model: type[Contract], documents: Iterable[bytes], symbol: s
         if parsed is not None:
             valid.append(with_source(document, parsed))
     return valid
-
-
-def json_array(documents: list[bytes]) -> bytes:
-    return b"[" + b",".join(documents) + b"]"

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from gateway.fanout import SYMBOL_PATTERN
-from gateway.latest_cache import LatestPredictions
-from gateway.schemas import ErrorMessage
-from gateway.store import PredictionStore
+from gateway.live.fanout import SYMBOL_PATTERN
+from gateway.live.latest_cache import LatestPredictions
+from gateway.api.schemas import ErrorMessage
+from gateway.backends.store import PredictionStore
 
 
 # Async on purpose: FastAPI runs a plain-def dependency in its thread pool, which costs
