@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The local stack without Docker: broker, Redis, topics, a first model, then every service.
+# The local stack without Docker: broker, Redis, topics, then every service at once; the first model
+# and forecaster set train beside them (the Procfile's one-shot `models`), and inference serves the
+# persistence baseline, labelled as such, until the gate promotes one.
 #
 #   infra/stack.sh up [--live]   start (foreground; Ctrl-C stops the services)
 #   infra/stack.sh down          stop the services, the broker and Redis
 #   infra/stack.sh status        what is running
 #   infra/stack.sh clean         down, then delete TICKCAST_HOME (the broker's and Redis's data too)
+#   infra/stack.sh first-models  train the first model and forecaster set if none is registered (run by `up`)
 #
 # Data, never guessed: --live streams Binance; TRADES_DIR replays Binance trades dump files;
 # otherwise trades are SYNTHETIC, labelled source="synthetic" in every message.
@@ -53,52 +56,91 @@ start_infra() {
   bash infra/install.sh python
   bash infra/install.sh infra
   say "starting Kafka on 127.0.0.1:$KAFKA_PORT and Redis on 127.0.0.1:$REDIS_PORT (data in $TICKCAST_HOME)"
+  # The registry's database, created once before the services and the first training share it;
+  # beside the broker's start, which takes longer.
+  python -m tickcast create-registry &
+  local registry=$!
   bash infra/kafka/kafka.sh start
   bash infra/redis/redis.sh start
   python -m tickcast create-topics
+  wait "$registry" || warn "the model registry could not be created: training and inference will say why"
+}
+
+# One stage of the first training, in one line: the full output (epochs, tables) goes to its log,
+# the console gets the verdict line (`gate: ...`, `... registered as ...`) or where to look.
+train_quietly() {
+  local what="$1" verdict="$2" log="$TICKCAST_HOME/training/$3.log"
+  shift 3
+  mkdir -p "$(dirname "$log")"
+  if "$@" >"$log" 2>&1; then
+    say "$what: $(grep -E "$verdict" "$log" | tail -n 1 | sed -E 's/^[[:space:]]+//') (log: $log)"
+  else
+    warn "$what failed (log: $log)"
+    return 1
+  fi
 }
 
 first_model() {
-  export TRAINING_SYMBOLS="$SYMBOLS" INFERENCE_SYMBOLS="$SYMBOLS"
   local trained="$TICKCAST_HOME/training/first-model.done"
-  if python -m inference champion >/dev/null 2>&1; then
-    say "a champion model is registered already; skipping the first training"
+  # Checked first: free, where asking the registry imports MLflow beside a restarting stack.
+  if [ -f "$trained" ]; then
+    # Trained once in this home already, whatever the gate decided. Training again at every
+    # start would only change the served model behind the user's back.
+    say "the first model was trained in this home before (verdict in first-model.log); 'python -m training train' trains another"
     return
   fi
-  if [ -f "$trained" ]; then
-    # Trained once in this home already: the gate kept the baseline. Training again at every
-    # start would only change the served model behind the user's back.
-    say "the first model was trained before and not promoted: the baseline is served ('python -m training train' trains another)"
+  if python -m inference champion >/dev/null 2>&1; then
+    say "a champion model is registered already; no first training"
     return
   fi
   if [ -n "${HISTORY_DIR:-}" ]; then
-    say "backfilling real history from $HISTORY_DIR and training the first model"
-    python -m feature_pipeline backfill --symbols "$SYMBOLS" --data-dir "$HISTORY_DIR" \
-      --start "${HISTORY_START:?set HISTORY_START=YYYY-MM-DD}" --end "${HISTORY_END:?set HISTORY_END=YYYY-MM-DD}" || return 1
-    python -m training train --source store --start "$HISTORY_START" --end "$HISTORY_END" \
+    say "backfilling real history from $HISTORY_DIR, then training the first model on it"
+    train_quietly "backfill" "." first-backfill \
+      python -m feature_pipeline backfill --symbols "$SYMBOLS" --data-dir "$HISTORY_DIR" \
+      --start "${HISTORY_START:?set HISTORY_START=YYYY-MM-DD}" --end "${HISTORY_END:?set HISTORY_END=YYYY-MM-DD}" \
+      || return 1
+    train_quietly "first model (real history)" "^gate:" first-model \
+      python -m training train --source store --start "$HISTORY_START" --end "$HISTORY_END" \
       --models "${TRAINING_MODELS:-mlp}" || return 1
   else
-    warn "no HISTORY_DIR: the first model is trained on SYNTHETIC history (labelled as such); about a minute"
-    python -m training train --source synthetic --models "${TRAINING_MODELS:-mlp}" --candles "${SYNTHETIC_CANDLES:-20000}" || return 1
+    warn "no HISTORY_DIR: the first model is trained on SYNTHETIC history (labelled as such), in the background"
+    train_quietly "first model (synthetic history)" "^gate:" first-model \
+      python -m training train --source synthetic --models "${TRAINING_MODELS:-mlp}" \
+      --candles "${SYNTHETIC_CANDLES:-20000}" || return 1
   fi
   mkdir -p "$(dirname "$trained")" && touch "$trained"
 }
 
 # The first forecaster set (price bands, volatility, P(up)), so predictions carry distribution forecasts
-# from the start. Baselines and the cheap learned forecasters only (--no-neural: under a minute).
+# soon. Baselines and the cheap learned forecasters only (--no-neural: under a minute).
 first_forecasters() {
-  export TRAINING_SYMBOLS="$SYMBOLS" INFERENCE_SYMBOLS="$SYMBOLS"
+  local trained="$TICKCAST_HOME/training/first-forecasters.done"
+  if [ -f "$trained" ]; then
+    say "the first forecaster set was trained in this home before; 'python -m training forecast' trains another"
+    return
+  fi
   if python -m inference forecasters >/dev/null 2>&1; then
-    say "a forecaster set is registered already; skipping the first forecaster training"
+    say "a forecaster set is registered already; no first forecaster training"
     return
   fi
   if [ -n "${HISTORY_DIR:-}" ]; then
-    say "training the first forecaster set (distribution, volatility, P(up)) on the real history backfilled"
-    python -m training forecast --source store --start "$HISTORY_START" --end "$HISTORY_END" --no-neural
+    train_quietly "first forecaster set (real history)" "registered as|not registered" first-forecasters \
+      python -m training forecast --source store --start "$HISTORY_START" --end "$HISTORY_END" --no-neural \
+      || return 1
   else
-    warn "no HISTORY_DIR: the first forecaster set is trained on SYNTHETIC history (labelled as such)"
-    python -m training forecast --source synthetic --no-neural --candles "${SYNTHETIC_FORECAST_CANDLES:-20000}"
+    train_quietly "first forecaster set (SYNTHETIC history)" "registered as|not registered" first-forecasters \
+      python -m training forecast --source synthetic --no-neural --candles "${SYNTHETIC_FORECAST_CANDLES:-20000}" \
+      || return 1
   fi
+  mkdir -p "$(dirname "$trained")" && touch "$trained"
+}
+
+# The Procfile's `models`: runs once beside the services and ends with exit 0 even when a training
+# failed (inference then keeps serving what it serves; the stack does not retrain in a loop).
+cmd_first_models() {
+  export TRAINING_SYMBOLS="$SYMBOLS" INFERENCE_SYMBOLS="$SYMBOLS"
+  first_model || warn "the first training failed: inference serves the persistence baseline until a champion exists"
+  first_forecasters || warn "the first forecaster training failed: predictions carry no distribution forecasts until a set is registered"
 }
 
 producer_args() {
@@ -115,12 +157,11 @@ producer_args() {
 
 cmd_up() {
   start_infra
-  # Called in a condition, so errexit is off inside: each step returns its own failure.
-  first_model || warn "the first training failed: inference serves the persistence baseline until a champion exists"
-  first_forecasters || warn "the first forecaster training failed: predictions carry no distribution forecasts until a set is registered"
-  export TICKCAST_PRODUCER_ARGS
+  # Inference serves the symbols the first model is trained on.
+  export TICKCAST_PRODUCER_ARGS TRAINING_SYMBOLS="$SYMBOLS" INFERENCE_SYMBOLS="$SYMBOLS"
   TICKCAST_PRODUCER_ARGS="$(producer_args "${1:-}")"
-  say "starting the services: trade producer, candle builder, feature pipeline, inference, gateway"
+  say "starting the services: trade producer, candle builder, feature pipeline, inference, gateway;"
+  say "the first model and forecaster set train beside them ('models'): until the gate promotes one, the persistence baseline is served, labelled"
   cat >&2 <<MSG
 
   Dashboard       http://127.0.0.1:$GATEWAY_PORT/
@@ -177,5 +218,6 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   clean) cmd_clean ;;
-  *) echo "usage: $0 up [--live] | down | status | clean" >&2; exit 2 ;;
+  first-models) cmd_first_models ;;
+  *) echo "usage: $0 up [--live] | down | status | clean | first-models" >&2; exit 2 ;;
 esac

@@ -3,7 +3,11 @@
 One real `make up` (infra/stack.sh: its own broker, Redis, a first model, every service under
 `python -m tickcast stack`), on ports of its own and its own TICKCAST_HOME, from a fresh broker:
 
-1. cold start to the first prediction served by the gateway;
+1. cold start to the first prediction served by the gateway: the services start at once, while the
+   first model and forecaster set train beside them (the stack's one-shot `models`); until the gate
+   promotes a model the persistence baseline is served, labelled as such; then the model and the
+   forecasts arrive without a restart. The console stays readable: one line per stage of the first
+   training, no line per batch;
 2. `kill -9` of each service process in turn (the feature pipeline's parent and its faust worker
    too): it is restarted, and every other process keeps its pid;
 3. `make down` (which must end `make up` with exit code 0, no `make: *** ... Error`) then `make up`:
@@ -48,6 +52,8 @@ PORTS = {
 }
 COLD_START_TIMEOUT_S = 480
 STEP_TIMEOUT_S = 120
+BASELINE = "persistence-baseline"  # the model name of what inference serves until a champion exists
+SERVICES = ("producer", "candles", "features", "inference", "gateway")
 
 pytestmark = [
     pytest.mark.slow,
@@ -77,8 +83,9 @@ class UserStack:
             "TICKCAST_HOME": str(home),
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{PORTS['KAFKA_PORT']}",
             "REDIS_URL": f"redis://127.0.0.1:{PORTS['REDIS_PORT']}/0",
-            # A small first model: the test is about the stack, not the model.
-            "SYNTHETIC_CANDLES": "2000",
+            # A quick first model (the test is about the stack), on enough history that the gate promotes
+            # it honestly (DM p about 0.003 over persistence): the test follows it into service.
+            "SYNTHETIC_CANDLES": "20000",
             # The forecasters need a day of warm-up rows before their first fit row.
             "SYNTHETIC_FORECAST_CANDLES": "6000",
             "TRAINING_EPOCHS": "5",
@@ -260,16 +267,70 @@ def check_topics(stack: UserStack, predictions: bool = True) -> None:
               f"({', '.join(f'{s}: {len(t)}' for s, t in by_series.items())})", flush=True)
 
 
+def services_started_beside_the_training(stack: UserStack) -> dict[str, dict[str, Any]] | None:
+    """What the stack started, once it has started every line of the Procfile (none is 'starting')."""
+    services = stack.services()
+    names = {*SERVICES, "models"}
+    started = names <= set(services) and all(services[name]["state"] != "starting" for name in names)
+    return services if started else None
+
+
+def served_by(prediction: dict[str, Any]) -> str:
+    return f"{prediction.get('model_name')} {prediction.get('model_version')}"
+
+
+def check_console(output: str) -> None:
+    """One line per stage: the first training says its verdict in a line, no service logs each batch."""
+    models = [line for line in output.splitlines() if " models " in line[:20]]
+    print("[console] the first training:\n  " + "\n  ".join(models), flush=True)
+    assert any("first model (synthetic history): gate: v1" in line for line in models), models
+    assert any("first forecaster set (SYNTHETIC history):" in line and "registered as v1" in line
+               for line in models), models
+    assert len(models) <= 6, f"the first training wrote {len(models)} lines"
+    assert "fit tickcast_mlp" not in output, "the training's epochs reached the console"
+    for per_batch in ("batch processed", "vectors stored"):
+        assert per_batch not in output, f"a line per batch ({per_batch!r}) on the console"
+    assert "candles processed" in output  # the feature pipeline's periodic progress line
+
+
 def test_make_up_survives_crashes_restarts_and_clean_slates(stack: UserStack):
-    # 1. Cold start, fresh broker and home, to the first prediction.
+    # 1. Cold start, fresh broker and home: the services start at once, the first model trains beside them.
     started = stack.up()
+    services = wait_for(lambda: services_started_beside_the_training(stack), COLD_START_TIMEOUT_S,
+                        "the services started", stack)
+    timed("cold start (make up): the services started", time.monotonic() - started)
+    # Nothing waits for the first model: every service runs while it is still training.
+    assert services["models"]["state"] == "running", services
+    assert all(services[name]["state"] == "running" for name in SERVICES), services
     first = wait_for(stack.latest_prediction, COLD_START_TIMEOUT_S, "the first prediction", stack)
     timed("cold start (make up) to the first prediction", time.monotonic() - started)
     assert first["symbol"] == SYMBOL
-    # The first forecaster set, trained by make up too, serves ranges, volatility and P(up).
-    with_ranges = wait_for(lambda: (p := stack.latest_prediction()) and p.get("forecasts") and p, STEP_TIMEOUT_S,
-                           "a prediction carrying the first forecaster set's ranges", stack)
+    print(f"[cold start] first prediction served by {served_by(first)}", flush=True)
+    if first["model_name"] == BASELINE:
+        # No champion yet: the baseline is served, and says so.
+        assert first["model_version"] == "baseline"
+    # The first model lands while the services run: inference swaps it in, no restart.
+    champion_prediction = wait_for(
+        lambda: (p := stack.latest_prediction()) and p["model_name"] != BASELINE and p,
+        COLD_START_TIMEOUT_S, "a prediction of the first model (trained beside the services)", stack)
+    timed("cold start (make up) to the first model's prediction", time.monotonic() - started)
+    wait_for(lambda: served_state(stack)["champion"] == (champion_prediction["model_name"],
+                                                         champion_prediction["model_version"]),
+             STEP_TIMEOUT_S, f"/models naming {served_by(champion_prediction)} as the served model", stack)
+    # The first forecaster set, trained after it, brings ranges, volatility and P(up).
+    with_ranges = wait_for(lambda: (p := stack.latest_prediction()) and p.get("forecasts") and p,
+                           COLD_START_TIMEOUT_S, "a prediction carrying the first forecaster set's ranges", stack)
+    timed("cold start (make up) to the first forecasts", time.monotonic() - started)
     print(f"[forecasts] horizons {[f['horizon'] for f in with_ranges['forecasts']]}", flush=True)
+    wait_for(lambda: stack.services().get("models", {}).get("state") == "finished", STEP_TIMEOUT_S,
+             "the first training finished (exit 0, not restarted)", stack)
+    # On the topic, in order: the baseline (if any) until the model landed, never after it.
+    served = [Prediction.parse(r.value) for r in consume(stack.kafka, stack.topics(Topic.PREDICTIONS), timeout=30)]
+    names = [p.model_name for p in sorted(served, key=lambda p: p.as_of_ms)]
+    first_model_at = next(i for i, name in enumerate(names) if name != BASELINE)
+    assert BASELINE not in names[first_model_at:], "the baseline served again after the first model landed"
+    print(f"[cold start] {first_model_at} prediction(s) of the baseline before the first model's", flush=True)
+    check_console(stack.output())
     wait_for(stack.all_running, STEP_TIMEOUT_S, "every process running", stack)
 
     # 2. kill -9 of each process in turn: restarted alone, the others keep running.

@@ -19,6 +19,7 @@ CONFIG_MODULES = [
     "tickcast.lag",
     "tickcast.stack",
     "tickcast.rate_limited_log",
+    "tickcast.periodic_summary",
     "tickcast.registry.settings",
     "tickcast.store.settings",
     "trade_producer.config",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +59,22 @@ def test_random_valid_values_encode_like_the_contract(rows: list[tuple], aggrega
     )
     encoded = encode_trades("ETHUSDT", "backfill", columns)
     assert encoded == [columns.trade(i, "ETHUSDT", "backfill").to_json_bytes() for i in range(len(rows))]
+
+
+def test_the_synthetic_and_live_path_never_import_pandas() -> None:
+    """pyarrow imports pandas (seconds) on its first ``pa.scalar``/``pa.array``: the encoder uses neither,
+    so a restarted producer starts streaming without paying for it."""
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import trade_producer.__main__\n"
+        "from trade_producer.columns import TradeColumns\n"
+        "from trade_producer.encoding import encode_trades\n"
+        "ids = np.arange(3)\n"
+        "for aggregate in (None, ids):\n"
+        "    encode_trades('BTCUSDT', 'synthetic', TradeColumns(ids, ids + 1.5, ids + 1.0, ids + 2.0,\n"
+        "                  ids + 1_700_000_000_000, ids > 0, aggregate, aggregate))\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False", "the producer's synthetic/live path imports pandas again"

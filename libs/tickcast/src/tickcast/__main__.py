@@ -27,6 +27,29 @@ def create_topics() -> None:
     typer.echo(f"topics on {settings.bootstrap_servers}: " + "; ".join(part for part in parts if part))
 
 
+@app.command("create-registry")
+def create_registry() -> None:
+    """Create the model registry's database if it is missing (safe to repeat).
+
+    `make up` runs it before the services: training, inference and the gateway open the same
+    SQLite database at once, and MLflow's first schema migration, run by several processes
+    together, fails in all but one of them.
+    """
+    from tickcast.registry.settings import RegistrySettings
+
+    configure_logging()
+    settings = RegistrySettings()
+    if settings.backend != "mlflow":
+        typer.echo(f"model registry: {settings.backend} (nothing to create)")
+        return
+    from tickcast.registry.mlflow_support import mlflow_client
+
+    client = mlflow_client(settings)
+    client.search_experiments(max_results=1)  # the tracking tables
+    client.search_registered_models(max_results=1)  # the registry's (the same database, its own store)
+    typer.echo(f"model registry: {settings.tracking_uri()} ready")
+
+
 @app.command("stack")
 def stack(
     procfile: Path = typer.Argument(..., exists=True, dir_okay=False, help="The services, one per line."),

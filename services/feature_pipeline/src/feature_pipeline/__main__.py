@@ -56,11 +56,12 @@ def worker(
     metrics_port: Annotated[int, typer.Option(help="Private port of the worker's own metrics; 0: none.")] = 0,
 ) -> None:
     """One faust worker process: what `stream` runs and restarts."""
-    from feature_pipeline.app import StructlogWorker, build_app
+    from feature_pipeline.app import StructlogWorker, build_app, quiet_library_loggers
     from tickcast.store import make_feature_store
     from feature_pipeline.supervisor import serve_worker_metrics
 
     settings = _settings()
+    quiet_library_loggers()  # before the store opens: Feast's registry notices too
     serve_worker_metrics(metrics_port)
     feature_store = make_feature_store(settings)
     try:

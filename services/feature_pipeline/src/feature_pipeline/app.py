@@ -51,12 +51,15 @@ from feature_pipeline.topic_reader import read_published, read_range
 from tickcast.contracts import Candle, DeadLetter, FeatureVector
 from tickcast.kafka import CheckedProducer, make_dead_letter
 from tickcast.logging import configure_logging
+from tickcast.periodic_summary import PeriodicSummary
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.topics import Topic, TopicNames
 
 log = structlog.get_logger(__name__)
 # Every refused candle is counted and dead-lettered; its warning is folded, per kind, per interval.
 REFUSED_LOG = RateLimitedLog(log, "candles refused (in the dead-letter topic)")
+# Each batch is logged at debug level; the console gets one progress line per LOG_SUMMARY_INTERVAL_S.
+PROGRESS = PeriodicSummary(log, "candles processed")
 
 STATE_TABLE = "candle-windows"  # the table of candle buffers; its changelog topic keeps this old name
 
@@ -70,6 +73,17 @@ class StoreJob:
     events: list[EventT]
 
 
+QUIET_LIBRARY_LOGGERS = ("faust", "mode", "aiokafka", "feast")
+
+
+def quiet_library_loggers() -> None:
+    """Their start-up, recovery and group notices (some fifty lines per start) drown the stack's
+    console: warnings and errors still show, LOG_LEVEL=DEBUG shows everything."""
+    if logging.getLogger().getEffectiveLevel() >= logging.INFO:
+        for name in QUIET_LIBRARY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 class StructlogWorker(faust.Worker):
     """faust's worker, with its log records rendered like every other Tickcast log."""
 
@@ -79,6 +93,7 @@ class StructlogWorker(faust.Worker):
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         configure_logging(self._settings.log_level, self._settings.log_format, service=SERVICE)
+        quiet_library_loggers()
 
 
 def build_app(settings: Settings, feature_store: FeatureStore) -> faust.App:
@@ -194,7 +209,8 @@ class FeaturePipeline:
         await self.pending.put(StoreJob(outcome.vectors, snapshots, list(events)))
         finished = time.perf_counter()
         _record(outcome, finished - started)
-        log.info(
+        PROGRESS.add(candles=len(messages), vectors=len(outcome.vectors), rejected=len(outcome.rejected))
+        log.debug(
             "batch processed",
             candles=len(messages),
             vectors=len(outcome.vectors),
@@ -231,7 +247,8 @@ class FeaturePipeline:
             for job in jobs:
                 for event in job.events:
                     event.ack()
-            log.info(
+            PROGRESS.add(batches=0, stored=len(vectors))
+            log.debug(
                 "vectors stored",
                 vectors=len(vectors),
                 batches=len(jobs),

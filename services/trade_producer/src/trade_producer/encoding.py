@@ -6,6 +6,10 @@ are formatted by orjson, whose shortest round-trip form is the same as
 pydantic's. The input must already satisfy the contract
 (:mod:`trade_producer.columns` checks that); the unit tests compare every
 output with pydantic's for real dump rows and random values.
+
+Every Arrow value here is built from buffers (``Array.from_buffers``), never with
+``pa.scalar`` or ``pa.array``: those two import pandas on first use (two to seven
+seconds), which the synthetic and live producers would pay at every (re)start.
 """
 
 from __future__ import annotations
@@ -38,31 +42,32 @@ def check_contract_shape() -> None:
 
 check_contract_shape()
 
-_TRUE = pa.scalar(b"true", pa.large_binary())
-_FALSE = pa.scalar(b"false", pa.large_binary())
+
+def _binary(body: bytes, ends: np.ndarray) -> pa.Array:
+    """``body`` cut at ``ends`` (the end offset of each element) as a large_binary array."""
+    offsets = np.concatenate(([0], ends)).astype(np.int64)
+    return pa.Array.from_buffers(pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(body)])
 
 
 def _literal(text: str) -> pa.Scalar:
-    return pa.scalar(text.encode(), pa.large_binary())
-
-
-def _integers(values: np.ndarray) -> pa.Array:
-    return pc.cast(pc.cast(pa.array(values, pa.int64()), pa.large_string()), pa.large_binary())
+    data = text.encode()
+    return _binary(data, np.array([len(data)]))[0]
 
 
 def _then_comma(values: np.ndarray) -> pa.Array:
-    """Each number as JSON followed by a comma, e.g. ``b"29023.66,"``.
+    """Each number or boolean as JSON followed by a comma, e.g. ``b"29023.66,"``.
 
     One orjson call formats the whole column; its own separators become each
     element's trailing comma, so the Arrow array is built on orjson's output
     buffer without creating a Python object per value.
     """
     body = orjson.dumps(values.tolist())[1:-1] + b","
-    ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord(",")) + 1
-    offsets = np.concatenate(([0], ends)).astype(np.int64)
-    return pa.Array.from_buffers(
-        pa.large_binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(body)]
-    )
+    return _binary(body, np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord(",")) + 1)
+
+
+def _integers(values: np.ndarray) -> pa.Array:
+    """Each number as JSON, without the comma."""
+    return pc.binary_slice(_then_comma(values), 0, -1)
 
 
 def encode_trades(symbol: str, source: TradeSource, trades: TradeColumns) -> list[bytes]:
@@ -76,8 +81,8 @@ def encode_trades(symbol: str, source: TradeSource, trades: TradeColumns) -> lis
         _literal('"quantity":'), _then_comma(trades.quantity),
         _literal('"quote_quantity":'), _then_comma(trades.quote_quantity),
         _literal('"timestamp_ms":'), _then_comma(trades.timestamp_ms),
-        _literal('"is_buyer_maker":'), pc.if_else(pa.array(trades.is_buyer_maker), _TRUE, _FALSE),
-        _literal(f',"source":{orjson.dumps(source).decode()}'),
+        _literal('"is_buyer_maker":'), _then_comma(trades.is_buyer_maker),
+        _literal(f'"source":{orjson.dumps(source).decode()}'),
     ]  # fmt: skip
     if trades.first_trade_id is None or trades.last_trade_id is None:
         pieces.append(_literal(',"first_trade_id":null,"last_trade_id":null}'))
@@ -86,5 +91,5 @@ def encode_trades(symbol: str, source: TradeSource, trades: TradeColumns) -> lis
             _literal(',"first_trade_id":'), _then_comma(trades.first_trade_id),
             _literal('"last_trade_id":'), _integers(trades.last_trade_id), _literal("}"),
         ]  # fmt: skip
-    joined = pc.binary_join_element_wise(*pieces, pa.scalar(b"", pa.large_binary()))
+    joined = pc.binary_join_element_wise(*pieces, _literal(""))
     return joined.to_pylist()
