@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 
 import redis
 import structlog
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaException, Message, TopicPartition
 
 from tickcast.contracts import Candle, ContractError, FeatureVector, Prediction
-from tickcast.kafka import DeliveryError, consumer_config, dead_letter
+from tickcast.kafka import DeliveryError, dead_letter
 from tickcast.local_state import mismatch, read_identity
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.supervise import RestartSettings, supervise
@@ -30,6 +30,7 @@ from tickcast.topics import Topic, TopicNames
 from tickcast.transactions import TransactionalProducer, next_offsets
 
 from inference import metrics, promoter
+from inference.batch_consumer import BatchConsumer
 from inference.challengers import Challengers
 from inference.champion import ChampionSource, ChampionWatcher
 from inference.config import Settings
@@ -56,7 +57,6 @@ from inference.topic_tail import RecentHistory, read_recent_history
 log = structlog.get_logger(__name__)
 # Every refused message is counted and dead-lettered; its warning is folded, per kind, per interval.
 REFUSED_LOG = RateLimitedLog(log, "messages refused (in the dead-letter topic)")
-CONSUMER_ERROR_LOG = RateLimitedLog(log, "consumer error")
 
 SERVICE = "inference"
 
@@ -129,9 +129,10 @@ class InferenceService:
         self._promotions = promotions
         self._next_leaderboard = 0.0
         self._forecaster: Forecaster | None = None
-        self._consumer: Consumer | None = None
+        self._input = BatchConsumer(settings.kafka, settings.group_id, settings.session_timeout_ms,
+                                    [self._features_topic, self._candles_topic],
+                                    settings.batch_max_messages, settings.batch_linger_ms)
         self._producer: TransactionalProducer | None = None
-        self._revoked: set[tuple[str, int]] = set()
         self._symbols_by_partition: dict[int, set[str]] = {}
         self._to_restore: list[TopicPartition] = []  # assigned features partitions whose windows are empty
         self._forecast_scores: list[ForecastLiveScore] = []  # changed by this batch, to write to Redis
@@ -154,7 +155,8 @@ class InferenceService:
             while not stop.is_set():
                 self._swap_if_ready()
                 self._rebuild_if_needed()
-                messages = self._next_batch()
+                REFUSED_LOG.flush()
+                messages = self._input.next_batch()
                 if messages:
                     self._process(messages)
         finally:
@@ -178,29 +180,20 @@ class InferenceService:
         transactional_id = self._settings.transactional_id or f"{SERVICE}-{socket.gethostname()}-" \
                                                                f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._producer = TransactionalProducer(kafka, transactional_id)
-        self._consumer = Consumer(consumer_config(
-            kafka, self._settings.group_id,
-            # Range assignment gives one instance the same partition numbers of features and
-            # candles: a symbol's predictions and the candles that score them meet in one process.
-            **{"partition.assignment.strategy": "range", "session.timeout.ms": self._settings.session_timeout_ms},
-        ))
-        self._consumer.subscribe([self._features_topic, self._candles_topic],
-                                 on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
-        log.info("consuming", topics=[self._features_topic, self._candles_topic], group=self._settings.group_id)
+        self._input.start(self._on_assign, self._on_revoke)
         _exempt_startup_objects_from_gc()
 
     def _close(self) -> None:
         self._watcher.stop()
         self._challengers.stop()
-        if self._consumer is not None:
-            self._consumer.close()
+        self._input.close()
         self._store.close()
         if self._paper is not None:
             self._paper.close()
 
     # ------------------------------------------------------------------ rebalances
 
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, partitions: list[TopicPartition]) -> None:
         log.info("partitions assigned", partitions=[(p.topic, p.partition) for p in partitions])
         self._to_restore += [p for p in partitions if p.topic == self._features_topic]
         candles = {p.partition for p in partitions if p.topic == self._candles_topic}
@@ -209,10 +202,9 @@ class InferenceService:
         self._next_store_check = 0.0
         self.assigned.set()
 
-    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Messages already fetched from these partitions are now someone else's work (or are
-        # fetched again from the committed offset): they must not be processed here.
-        self._revoked.update((p.topic, p.partition) for p in partitions)
+    def _on_revoke(self, partitions: list[TopicPartition]) -> None:
+        # What this instance kept for the symbols of these partitions is now someone else's
+        # (the batch consumer sets aside messages already fetched from them).
         gone: set[str] = set()
         candles = {p.partition for p in partitions if p.topic == self._candles_topic}
         self._candle_partitions -= candles
@@ -248,54 +240,8 @@ class InferenceService:
         self._redis.write_served_model(served)
         metrics.record_served(served, previous)
 
-    def _next_batch(self) -> list[Message]:
-        """The first message to arrive, and whatever arrives with it within the linger time."""
-        assert self._consumer is not None
-        self._revoked.clear()  # only a revocation while this batch is gathered can strand its messages
-        REFUSED_LOG.flush()
-        CONSUMER_ERROR_LOG.flush()
-        first = self._consumer.poll(0.5)
-        if first is None:
-            return []
-        more = self._settings.batch_max_messages - 1
-        rest = self._consumer.consume(more, timeout=self._settings.batch_linger_ms / 1000) if more else []
-        return self._drop_revoked([m for m in [first, *rest] if not self._is_noise(m)])
-
-    @staticmethod
-    def _is_noise(message: Message) -> bool:
-        error = message.error()
-        if error is None:
-            return False
-        if error.fatal():
-            raise RuntimeError(f"fatal consumer error: {error}")
-        if error.code() != KafkaError._PARTITION_EOF:
-            CONSUMER_ERROR_LOG.record(error.name(), error=str(error))
-        return True
-
-    def _drop_revoked(self, messages: list[Message]) -> list[Message]:
-        """Set aside messages of partitions revoked while the batch was gathered; rewind those we got back."""
-        if not self._revoked:
-            return messages
-        assert self._consumer is not None
-        revoked, self._revoked = self._revoked, set()
-        kept: list[Message] = []
-        rewind: dict[tuple[str, int], int] = {}
-        for message in messages:
-            where = (message.topic() or "", message.partition() or 0)
-            if where in revoked:
-                rewind[where] = min(rewind.get(where, message.offset() or 0), message.offset() or 0)
-            else:
-                kept.append(message)
-        owned = {(p.topic, p.partition) for p in self._consumer.assignment()}
-        for (topic, partition), offset in rewind.items():
-            if (topic, partition) in owned:
-                self._consumer.seek(TopicPartition(topic, partition, offset))
-        if rewind:
-            log.info("dropped messages fetched before a rebalance", partitions=sorted(rewind))
-        return kept
-
     def _process(self, messages: list[Message]) -> None:
-        assert self._forecaster is not None and self._producer is not None and self._consumer is not None
+        assert self._forecaster is not None and self._producer is not None
         started = time.perf_counter()
         self._restore_windows()
         self._rebuild_if_needed()  # partitions assigned while this batch was gathered are seeded first
@@ -330,7 +276,7 @@ class InferenceService:
                                                    shadow=shadow, leaderboard=leaderboard)
             in_redis_s = time.time()
             in_redis = time.perf_counter()
-            self._producer.commit(self._consumer, next_offsets(messages))
+            self._producer.commit(self._input.client, next_offsets(messages))
         except Exception:
             # Nothing of this batch becomes visible on Kafka; the process stops and the
             # batch is read again from the committed offsets (Redis writes are idempotent).
@@ -405,13 +351,13 @@ class InferenceService:
 
     def _restore_windows(self) -> None:
         """Refill the lag windows and close histories of newly assigned partitions before their first batch."""
-        assert self._forecaster is not None and self._consumer is not None
+        assert self._forecaster is not None
         partitions, self._to_restore = self._to_restore, []
         lag_window = self._forecaster.served.model.lag_window
         wanted = lag_window > 1 or self._sets is not None or self._challengers.lag_window > 1
         if not partitions or not wanted or not self._settings.restore_budget:
             return
-        restored = vectors_before_committed(self._settings.kafka, self._consumer, partitions,
+        restored = vectors_before_committed(self._settings.kafka, self._input.client, partitions,
                                             self._settings.restore_budget)
         for partition, vector in restored:
             if vector.interval == self._settings.interval:
