@@ -112,6 +112,18 @@ def test_offline_a_requested_symbol_is_streamed_labelled_synthetic_and_its_statu
     keys = RedisKeys(redis_settings.key_prefix)
     client = redis.Redis.from_url(redis_settings.url)
     client.delete(keys.symbol_status())
+    # A gateway starting over a Redis that lost the mirror refills it from the topic.
+    restarted = start_gateway(GatewaySettings(redis=redis_settings, kafka=kafka_settings))
+    with httpx.Client(base_url=restarted.url, timeout=30.0) as fresh:
+        assert _status_until(fresh, "SOLUSDT", "streaming", timeout=30)["source"] == "synthetic"
+    # A record newer than the topic's (written while a refill runs) is kept; an older one is replaced.
+    newest = on_topic["SOLUSDT"]
+    client.hset(keys.symbol_status(), "SOLUSDT", newest.model_copy(
+        update={"updated_at_ms": newest.updated_at_ms + 1, "detail": "newer"}).model_dump_json())
+    assert rebuild_mirror(kafka_settings, redis_settings) == 0
+    assert SymbolStatus.parse(client.hget(keys.symbol_status(), "SOLUSDT")).detail == "newer"
+    client.hset(keys.symbol_status(), "SOLUSDT", newest.model_copy(
+        update={"updated_at_ms": newest.updated_at_ms - 1, "detail": "older"}).model_dump_json())
     assert rebuild_mirror(kafka_settings, redis_settings) == 1
-    assert SymbolStatus.parse(client.hget(keys.symbol_status(), "SOLUSDT")).stage == "streaming"
+    assert SymbolStatus.parse(client.hget(keys.symbol_status(), "SOLUSDT")).detail == newest.detail
     client.close()

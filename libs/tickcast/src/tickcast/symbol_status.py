@@ -204,14 +204,31 @@ def read_statuses(kafka: KafkaSettings, timeout_s: float = 10.0) -> dict[str, Sy
 
 
 def rebuild_mirror(kafka: KafkaSettings, redis_settings: RedisSettings, timeout_s: float = 10.0) -> int:
-    """Write every symbol's latest record from the topic into the Redis hash; returns how many."""
+    """Write into the Redis hash every symbol's record from the topic that Redis lacks or holds older.
+
+    A record written while this runs (newer ``updated_at_ms``) is kept. Returns how many were written.
+    """
     statuses = read_statuses(kafka, timeout_s)
     if not statuses:
         return 0
+    key = RedisKeys(redis_settings.key_prefix).symbol_status()
     client = redis.Redis.from_url(redis_settings.url, socket_timeout=timeout_s)
     try:
-        client.hset(RedisKeys(redis_settings.key_prefix).symbol_status(),
-                    mapping={symbol: status.model_dump_json() for symbol, status in statuses.items()})
+        held = client.hgetall(key)
+        stale = {symbol: status.model_dump_json() for symbol, status in statuses.items()
+                 if _updated_at(held.get(symbol.encode())) < status.updated_at_ms}
+        if stale:
+            client.hset(key, mapping=stale)
     finally:
         client.close()
-    return len(statuses)
+    return len(stale)
+
+
+def _updated_at(document: bytes | None) -> int:
+    """When a mirrored record was written; -1 when there is none (or it no longer parses)."""
+    if document is None:
+        return -1
+    try:
+        return SymbolStatus.parse(document).updated_at_ms
+    except ContractError:
+        return -1

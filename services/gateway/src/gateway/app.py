@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -37,7 +38,7 @@ from gateway.backends.past_predictions import PastPredictions, PastPredictionSet
 from gateway.backends.symbol_requests import SymbolRequester
 from gateway.live.trade_tail import TradeTail
 from tickcast.redis_keys import RedisKeys
-from tickcast.symbol_status import SymbolStatusBoard
+from tickcast.symbol_status import SymbolStatusBoard, rebuild_mirror
 from tickcast.topics import Topic, TopicNames
 
 log = structlog.get_logger(__name__)
@@ -112,6 +113,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.relay.start()
     app.state.trade_tail.start()
+    threading.Thread(target=_refill_symbol_statuses, args=(settings,), name="symbol-status-refill",
+                     daemon=True).start()
     if not settings.api_keys:
         log.warning("no GATEWAY_API_KEYS: write endpoints are open to anyone who can reach the gateway")
     log.info(
@@ -128,6 +131,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.store.close()
         app.state.symbol_requester.close()
         app.state.symbol_status_board.close()
+
+
+def _refill_symbol_statuses(settings: GatewaySettings) -> None:
+    """Requested symbols' statuses Redis lost (a flush, a restart without its files), back from their topic."""
+    try:
+        written = rebuild_mirror(settings.kafka, settings.redis, timeout_s=settings.kafka_timeout_s)
+    except Exception as error:  # best effort: the broker or Redis away; each stage's next report fills it
+        log.warning("symbol statuses not refilled from their topic", error=str(error))
+        return
+    if written:
+        log.info("symbol statuses refilled from their topic", symbols=written)
 
 
 def _without_password(url: str) -> str:
