@@ -26,6 +26,8 @@ from tickcast.kafka import DeliveryError, dead_letter
 from tickcast.local_state import mismatch, read_identity
 from tickcast.rate_limited_log import RateLimitedLog
 from tickcast.supervise import RestartSettings, supervise
+from tickcast.symbol_progress import SymbolProgress
+from tickcast.symbol_status import SymbolStatusBoard
 from tickcast.topics import Topic, TopicNames
 from tickcast.transactions import TransactionalProducer, next_offsets
 
@@ -50,8 +52,6 @@ from inference.redis_store import RedisStore, Retention
 from inference.restore import vectors_before_committed
 from inference.scoring import LiveScore, LiveScorer, base_close_of
 from inference.symbol_progress import serving_reports
-from tickcast.symbol_progress import SymbolProgress
-from tickcast.symbol_status import SymbolStatusBoard
 from inference.topic_tail import RecentHistory, read_recent_history
 
 log = structlog.get_logger(__name__)
