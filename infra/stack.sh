@@ -151,7 +151,8 @@ producer_args() {
   else
     warn "no --live and no TRADES_DIR: streaming SYNTHETIC trades (source=\"synthetic\" in every message)"
     # A day of history at full speed (the longest feature lookback is 24 h), then real time.
-    echo "synthetic --symbols $SYMBOLS --trades 0 --start now-26h --speed live"
+    # Its trades are thinned (SYNTHETIC_HISTORY_SHARE, each larger) so that the first features come sooner.
+    echo "synthetic --symbols $SYMBOLS --trades 0 --start now-26h --speed live --history-share ${SYNTHETIC_HISTORY_SHARE:-0.2}"
   fi
 }
 

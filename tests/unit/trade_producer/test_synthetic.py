@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trade_producer.columns import TradeColumns
 from trade_producer.encoding import encode_trades
 from trade_producer.synthetic.trades import SyntheticTrades
 
@@ -57,3 +58,35 @@ def test_volatility_clusters_arrivals_burst_and_order_flow_persists() -> None:
     # Prices stay on the 0.01 tick and near their start over 50k trades.
     assert np.allclose(trades.price * 100, np.round(trades.price * 100))
     assert 0.5 < trades.price[-1] / 42_000.0 < 2.0
+
+
+def _per_minute(trades, since_ms: int, until_ms: int) -> tuple[float, float, float]:
+    """Trades per minute, the std of one-minute log returns, and the mean volume per minute, in [since, until)."""
+    inside = (trades.timestamp_ms >= since_ms) & (trades.timestamp_ms < until_ms)
+    minute = (trades.timestamp_ms[inside] - since_ms) // 60_000
+    minutes = int((until_ms - since_ms) // 60_000)
+    last_price = np.full(minutes, np.nan)
+    last_price[minute] = trades.price[inside]  # the last trade of each minute wins
+    closes = last_price[~np.isnan(last_price)]
+    volume = np.bincount(minute, weights=trades.quantity[inside], minlength=minutes)
+    return inside.sum() / minutes, float(np.diff(np.log(closes)).std()), float(volume.mean())
+
+
+def test_a_thinned_history_has_a_share_of_the_trades_with_the_same_minutes() -> None:
+    hours = 3_600_000
+    until = START_MS + 6 * hours  # six hours of thinned history, then six of the full market
+    generator = SyntheticTrades("BTCUSDT", 5, START_MS, 42_000.0, history_share=0.2, history_until_ms=until)
+    blocks = []
+    while not blocks or blocks[-1].timestamp_ms[-1] < until + 6 * hours:
+        blocks.append(generator.next_block(50_000))
+    trades = TradeColumns(**{name: np.concatenate([getattr(block, name) for block in blocks]) for name in (
+        "trade_id", "price", "quantity", "quote_quantity", "timestamp_ms", "is_buyer_maker")})
+    rate_before, volatility_before, volume_before = _per_minute(trades, START_MS, until)
+    rate_after, volatility_after, volume_after = _per_minute(trades, until, until + 6 * hours)
+    assert 0.15 < rate_before / rate_after < 0.25  # a fifth of the trades
+    assert 0.7 < volatility_before / volatility_after < 1.4  # each minute moves as much
+    assert 0.7 < volume_before / volume_after < 1.4  # and trades as much volume
+    assert trades.trade_id.tolist() == list(range(1, len(trades.trade_id) + 1))
+    # Reproducible: the same seed, share and moment give the same trades.
+    again = SyntheticTrades("BTCUSDT", 5, START_MS, 42_000.0, history_share=0.2, history_until_ms=until)
+    assert np.array_equal(again.next_block(10_000).price, trades.price[:10_000])

@@ -170,6 +170,15 @@ def synthetic(
         ),
     ] = "max",
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    history_share: Annotated[
+        float,
+        typer.Option(
+            min=0.01, max=1.0,
+            help="Trades before this command started (the history of --start now-26h) are this share as "
+            "frequent, each larger, so each minute moves and trades as much: less work to turn a day of "
+            "history into candles and features. 1 keeps every trade.",
+        ),
+    ] = 1.0,
     resume: Annotated[
         bool | None,
         typer.Option(
@@ -208,6 +217,7 @@ def synthetic(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     start_ms = _utc_ms(start)
+    history_until_ms = int(time.time() * 1000)  # once: every attempt's generators thin the same trades
     settings = _settings()
     topics = _start(settings)
     names = parse_symbols(symbols)
@@ -241,7 +251,8 @@ def synthetic(
                 log.info("synthetic feed resumes after the last trade on the topic", symbol=name,
                          first_trade_id=point.first_trade_id, start=_iso(point.start_ms), price=point.price,
                          quiet_for_s=round(point.gap_ms / 1000, 1))
-            made.append(SyntheticTrades(name, seed, point.start_ms, point.price, point.first_trade_id))
+            made.append(SyntheticTrades(name, seed, point.start_ms, point.price, point.first_trade_id,
+                                        history_share=history_share, history_until_ms=history_until_ms))
         return made
 
     class _StopOrNewSymbol:
@@ -273,7 +284,9 @@ def synthetic(
         else:
             # Seeded generators replay the same trades; those already on the topic are skipped, so a
             # fresh producer after a failed delivery (e.g. a broker restart) adds each trade once.
-            generators = [SyntheticTrades(name, seed, start_ms, START_PRICES.get(name, 100.0)) for name in names]
+            generators = [SyntheticTrades(name, seed, start_ms, START_PRICES.get(name, 100.0),
+                                          history_share=history_share, history_until_ms=history_until_ms)
+                          for name in names]
         sink = TradeSink.for_bulk(settings.kafka, topic, marks)
         produced = 0
         try:
