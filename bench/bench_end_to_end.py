@@ -221,6 +221,24 @@ class RedisWatch:
         self._client.close()
 
 
+def feed_history_then_live(settings: KafkaSettings, topic: str, symbols: list[str], what: str) -> ProbeFeed:
+    """A day and a bit of history for every symbol (ending at the previous minute), then a live feed, started.
+
+    The live trades carry on from each symbol's last history price as plain trades (their own id space).
+    """
+    now_ms = int(time.time() * 1000)
+    history_end = now_ms - now_ms % MINUTE_MS
+    minutes = 24 * 60 + 5
+    history = history_trades(symbols, history_end - minutes * MINUTE_MS, minutes, seed=9)
+    log(f"feeding {len(history)} history trades for {what}")
+    produce(settings, topic, history)
+    last = {trade.symbol: trade for trade in history}
+    feed = ProbeFeed(settings, topic, symbols, dict.fromkeys(symbols, 0),
+                     {symbol: trade.price for symbol, trade in last.items()})
+    feed.start()
+    return feed
+
+
 def measure(watch: RedisWatch, minutes: int, what: str) -> np.ndarray:
     """Latencies of the windows that end during the next ``minutes`` whole minutes."""
     now_ms = int(time.time() * 1000)
@@ -287,18 +305,7 @@ def main() -> None:
         try:
             for service in services:
                 service.start()
-            # History: 24 h and a bit for every probe, ending at the previous minute.
-            now_ms = int(time.time() * 1000)
-            history_end = now_ms - now_ms % MINUTE_MS
-            minutes = 24 * 60 + 5
-            history = history_trades(probes, history_end - minutes * MINUTE_MS, minutes, seed=9)
-            log(f"feeding {len(history)} history trades for {len(probes)} probe symbols")
-            produce(settings, topics(Topic.TRADES), history)
-            last = {t.symbol: t for t in history}
-            # The probes carry on from their history as aggregate-free plain trades (their own id space).
-            feed = ProbeFeed(settings, topics(Topic.TRADES), probes, dict.fromkeys(probes, 0),
-                             {symbol: trade.price for symbol, trade in last.items()})
-            feed.start()
+            feed = feed_history_then_live(settings, topics(Topic.TRADES), probes, f"{len(probes)} probe symbols")
             wait_until(lambda: len(watch.seen) >= len(probes), 600, "the first probe predictions", services, poll=1)
 
             idle = measure(watch, args.minutes, "reference (probes only)")

@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_end_to_end import MINUTE_MS, ProbeFeed, RedisWatch, log, measure, summary  # noqa: E402
-from support.services import ServiceProcess, Stack, history_trades, produce, wait_until  # noqa: E402
+from bench_end_to_end import ProbeFeed, RedisWatch, feed_history_then_live, measure, summary  # noqa: E402
+from support.services import ServiceProcess, Stack, wait_until  # noqa: E402
 from tickcast.kafka import ensure_topics  # noqa: E402
 from tickcast.redis_keys import RedisKeys  # noqa: E402
 from tickcast.settings import KafkaSettings  # noqa: E402
@@ -85,16 +85,7 @@ def run(count: int, minutes: int) -> Figures:
             for service in services:
                 service.start()
             started = time.monotonic()
-            now_ms = int(time.time() * 1000)
-            history_end = now_ms - now_ms % MINUTE_MS
-            history_minutes = 24 * 60 + 5
-            history = history_trades(symbols, history_end - history_minutes * MINUTE_MS, history_minutes, seed=9)
-            log(f"{count} symbols: feeding {len(history)} history trades")
-            produce(settings, topics(Topic.TRADES), history)
-            last = {trade.symbol: trade for trade in history}
-            feed = ProbeFeed(settings, topics(Topic.TRADES), symbols, dict.fromkeys(symbols, 0),
-                             {symbol: trade.price for symbol, trade in last.items()})
-            feed.start()
+            feed = feed_history_then_live(settings, topics(Topic.TRADES), symbols, f"{count} symbols")
             wait_until(lambda: len({symbol for symbol, _ in watch.seen}) >= count, 1800,
                        f"a prediction for each of {count} symbols", services, poll=1)
             warm_up_s = time.monotonic() - started
