@@ -39,12 +39,7 @@ async def latest_prediction(symbol: SymbolPath, request: Request, model: ModelQu
     stored = await store.latest_prediction(symbol)
     prediction = parse_or_none(Prediction, stored, symbol) if stored is not None else None
     if prediction is None:
-        detail = (
-            f"no prediction for symbol {symbol!r} yet"
-            if await store.is_known(symbol)
-            else f"unknown symbol {symbol!r}: GET /symbols lists the known ones"
-        )
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
+        raise await _no_prediction(store, symbol, "")
     stored = with_source(stored, prediction)
     cache.offer_read(symbol, prediction.as_of_ms, stored, token)
     return StoredJSONResponse(stored)
@@ -95,6 +90,16 @@ async def _chosen(store: PredictionStore, model: str) -> ModelChoice:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
 
 
+async def _no_prediction(store: PredictionStore, symbol: str, of_model: str) -> HTTPException:
+    """404: a known symbol with no such prediction yet, or a symbol the store has never seen."""
+    detail = (
+        f"no prediction{of_model} for symbol {symbol!r} yet"
+        if await store.is_known(symbol)
+        else f"unknown symbol {symbol!r}: GET /symbols lists the known ones"
+    )
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail)
+
+
 async def _latest_of(store: PredictionStore, symbol: str, choice: ModelChoice) -> StoredJSONResponse:
     """The newest prediction of a challenger, or persistence's beside the champion's (Redis, no cache)."""
     if choice.kind == "challenger" and choice.version is not None:
@@ -103,12 +108,7 @@ async def _latest_of(store: PredictionStore, symbol: str, choice: ModelChoice) -
         stored = await store.latest_prediction(symbol)
     prediction = parse_or_none(Prediction, stored, symbol) if stored is not None else None
     if prediction is None:
-        detail = (
-            f"no prediction of model {choice.version or choice.kind!r} for symbol {symbol!r} yet"
-            if await store.is_known(symbol)
-            else f"unknown symbol {symbol!r}: GET /symbols lists the known ones"
-        )
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
+        raise await _no_prediction(store, symbol, f" of model {choice.version or choice.kind!r}")
     if choice.kind == "persistence":
         return StoredJSONResponse(_persistence_document(stored))
     return StoredJSONResponse(with_source(stored, prediction))
